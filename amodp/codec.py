@@ -1,0 +1,475 @@
+"""PHP-exact decoding and encoding of amoCRM webhook bodies.
+
+amoCRM sends ``application/x-www-form-urlencoded`` bodies with PHP bracket
+keys; most receivers read them through PHP's ``parse_str`` (``$_POST``).
+:func:`decode` builds exactly the array PHP builds, as Python data shaped the
+way PHP's ``json_encode`` prints it; :func:`encode` is PHP's
+``http_build_query``; :func:`to_json` prints like ``json_encode``.
+
+Standard library only: this module is on the start-up path of ``amodp decode``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus
+
+from .errors import InputError
+
+__all__ = ["Decoded", "decode", "encode", "parse", "to_json"]
+
+#: What a default PHP receiver keeps (php.ini ``max_input_vars``,
+#: ``max_input_nesting_level``); amodp keeps everything but says so.
+PHP_MAX_INPUT_VARS = 1000
+PHP_MAX_NESTING = 64
+
+_LONG_MAX = 2**63 - 1
+_LONG_MIN = -(2**63)
+_INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    """A run of ``%XX`` escapes as latin-1 text (one char per byte)."""
+    return bytes.fromhex(match.group().replace("%", "")).decode("latin-1")
+
+
+def _utf8_lead(c: int) -> bool:
+    return c < 0x80 or 0xC2 <= c <= 0xF4
+
+
+def _php_replace(exc: UnicodeError) -> tuple[str, int]:
+    """Replace invalid UTF-8 the way PHP's ``json_encode`` does.
+
+    PHP (``php_next_utf8_char``) swallows a different number of bytes than
+    Python's ``replace`` handler: ``%E4%FF%C3(`` gives two U+FFFD in PHP and
+    three in Python; a UTF-8-encoded surrogate ``%ED%A0%80`` gives one.
+    """
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    data, pos = exc.object, exc.start
+    avail = len(data) - pos
+    c = data[pos]
+    if c < 0xC2 or c > 0xF4:
+        advance = 1
+    elif c < 0xE0:
+        advance = 1 if avail < 2 or _utf8_lead(data[pos + 1]) else 2
+    else:
+        width = 3 if c < 0xF0 else 4
+        advance = width
+        # Stops before a byte that may start a character; swallows the rest.
+        for i in range(1, width):
+            if avail <= i or _utf8_lead(data[pos + i]):
+                advance = i
+                break
+    return "\ufffd", pos + advance
+
+
+codecs.register_error("amodp-php", _php_replace)
+
+
+@dataclass
+class Decoded:
+    """The result of :func:`parse`: the value and what a PHP receiver would make of it."""
+
+    value: dict[Any, Any] | list[Any]
+    variables: int = 0
+    depth: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Decoder:
+    """One decoding run: the tree, the prefix cache and the warnings."""
+
+    def __init__(self) -> None:
+        self.root: dict[Any, Any] = {}
+        # Raw key prefix ("leads[status][0]") -> the dict it names, so that the
+        # common key costs one dict lookup instead of a bracket parse.
+        self.nodes: dict[str, dict[Any, Any]] = {}
+        self.keys: dict[str, Any] = {}
+        self.texts: dict[str, str] = {}
+        # id(node) -> (node, len(node) when last appended to, next free index)
+        self.next_index: dict[int, tuple[dict[Any, Any], int, int]] = {}
+        self.depth = 0
+        self.bad_escape = False
+        self.bad_utf8 = False
+
+    # -- text -------------------------------------------------------------
+    def text(self, raw: str) -> str:
+        """Percent-decode a value (latin-1 text, one char per byte) to str."""
+        decoded = self.texts.get(raw)
+        if decoded is None:
+            # Field names and enum values repeat a lot: decode each once.
+            decoded = self.texts[raw] = self.unescape(raw, "amodp-php")
+        return decoded
+
+    def name(self, raw: str) -> str:
+        """Percent-decode a name. Invalid UTF-8 stays as surrogate escapes so
+        that names PHP tells apart by their bytes stay apart; :func:`to_json`
+        prints them as PHP does."""
+        return self.unescape(raw, "surrogateescape")
+
+    def unescape(self, raw: str, errors: str) -> str:
+        data = raw
+        if "%" in raw:
+            if not self.bad_escape and _BAD_ESCAPE.search(raw):
+                self.bad_escape = True
+            data = _ESCAPES.sub(_unescape, raw)
+        try:
+            return data.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            self.bad_utf8 = True
+            return data.encode("latin-1").decode("utf-8", errors)
+
+    def key(self, segment: str) -> Any:
+        """PHP's array key for a name: "12" and "-3" are integers, "012" and "-0" are not."""
+        key = self.keys.get(segment)
+        if key is None:
+            key = segment
+            if _INT_KEY.fullmatch(segment):
+                number = int(segment)
+                if _LONG_MIN <= number <= _LONG_MAX:
+                    key = number
+            self.keys[segment] = key
+        return key
+
+    # -- structure ----------------------------------------------------------
+    def append_index(self, node: dict[Any, Any]) -> int | None:
+        """The key ``name[]`` gets: one past the largest integer key ever set."""
+        entry = self.next_index.get(id(node))
+        if entry is None:
+            seen, nxt = 0, None
+        else:
+            _, seen, nxt = entry
+        if len(node) > seen:
+            # Keys are never removed, so keys added since are the last ones.
+            added = len(node) - seen
+            for k in reversed(node):
+                if added == 0:
+                    break
+                added -= 1
+                if type(k) is int and (nxt is None or k >= nxt):
+                    nxt = k + 1
+        index = 0 if nxt is None else nxt
+        if index > _LONG_MAX or index in node:
+            return None
+        self.next_index[id(node)] = (node, len(node) + 1, index + 1)
+        return index
+
+    def climb(self, name: str, cut: int) -> dict[Any, Any] | None:
+        """The dict that holds the last segment of a regular ``name``, made
+        from its longest cached prefix; None when the slow path must decide."""
+        nodes = self.nodes
+        keys = self.keys
+        cuts = [cut]
+        while True:
+            c = name.rfind("[", 0, cuts[-1])
+            if c <= 0:
+                return None
+            node = nodes.get(name[:c])
+            if node is not None:
+                break
+            cuts.append(c)
+        for end in reversed(cuts):
+            if name[end - 1] != "]":
+                return None
+            segment = name[c + 1 : end - 1]
+            if not segment or segment == " " or "]" in segment:
+                return None
+            key = keys.get(segment)
+            if key is None:
+                key = self.key(segment)
+            child = node.get(key)
+            if type(child) is not dict:
+                if child is not None:
+                    return None
+                child = node[key] = {}
+            node = child
+            nodes[name[:end]] = node
+            c = end
+        depth = name.count("[")
+        if depth > self.depth:
+            self.depth = depth
+        return node
+
+    def assign(self, name: str, value: str) -> None:
+        """Store one pair, following ``php_register_variable_ex``."""
+        name = name.lstrip(" ")
+        # The base name ends at the first "["; " " and "." in it become "_".
+        bracket = name.find("[")
+        base = name if bracket < 0 else name[:bracket]
+        if " " in base or "." in base:
+            base = base.replace(" ", "_").replace(".", "_")
+        if not base:
+            return
+        segments: list[str | None] = []
+        regular = True  # every segment plain: the prefixes may be cached
+        if bracket >= 0:
+            pos = bracket
+            while True:
+                close = name.find("]", pos + 1)
+                if close < 0:
+                    if not segments:
+                        # "a[b=1": no index after all; the "[" and any " ", "."
+                        # or "[" after it become "_" ({"a_b": "1"}).
+                        rest = name[bracket + 1 :]
+                        for ch in " .[":
+                            rest = rest.replace(ch, "_")
+                        base = base + "_" + rest
+                        regular = False
+                    # "a[b][c=1": the unterminated part is ignored ({"a":{"b":"1"}}).
+                    break
+                segment = name[pos + 1 : close]
+                if segment == "" or segment == " ":
+                    # "a[]" and "a[ ]" both append: PHP skips one space before "]".
+                    segments.append(None)
+                    regular = False
+                else:
+                    if "[" in segment:
+                        regular = False
+                    segments.append(segment)
+                if close + 1 < len(name) and name[close + 1] == "[":
+                    pos = close + 1
+                    continue
+                if close + 1 != len(name):
+                    regular = False  # "a[b]c=1": text after the "]" is ignored
+                break
+        if len(segments) > self.depth:
+            self.depth = len(segments)
+
+        if not segments:
+            self.set(self.root, self.key(base), value)
+            return
+        node = self.root
+        path = name[:bracket]
+        current: Any = self.key(base)
+        for segment in segments:
+            child = node.get(current)
+            if type(child) is not dict:
+                if child is not None:
+                    self.nodes.clear()  # a scalar becomes an array: keep cache simple
+                child = {}
+                node[current] = child
+            node = child
+            if regular:
+                self.nodes[path] = node
+            if segment is None:
+                index = self.append_index(node)
+                if index is None:
+                    return  # PHP drops a pair whose append index is taken
+                current = index
+            else:
+                current = self.key(segment)
+                if regular:
+                    path = f"{path}[{segment}]"
+        self.set(node, current, value)
+
+    def set(self, node: dict[Any, Any], key: Any, value: str) -> None:
+        if type(node.get(key)) is dict:
+            self.nodes.clear()  # an array becomes a scalar: cached prefixes are stale
+        node[key] = value
+
+
+def _finish(node: dict[Any, Any]) -> dict[Any, Any] | list[Any]:
+    """Turn levels whose keys are exactly 0..n-1 in order into lists, as json_encode prints them."""
+    is_list = True
+    i = 0
+    for k, v in node.items():
+        if type(v) is dict:
+            node[k] = _finish(v)
+        if is_list:
+            if type(k) is not int or k != i:
+                is_list = False
+            i += 1
+    if is_list:
+        return list(node.values())
+    return node
+
+
+def _latin1(body: str | bytes | bytearray | memoryview) -> str:
+    if isinstance(body, str):
+        if body.isascii():
+            return body
+        return body.encode("utf-8", "surrogatepass").decode("latin-1")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body).decode("latin-1")
+    raise InputError(f"cannot decode a {type(body).__name__}: give str or bytes")
+
+
+def parse(body: str | bytes) -> Decoded:
+    """Decode a urlencoded body as PHP's ``parse_str`` does, with PHP's warnings.
+
+    No limit is applied; ``warnings`` says when a default PHP receiver would
+    lose data (``max_input_vars``, ``max_input_nesting_level``) and when the
+    body holds invalid ``%`` escapes or invalid UTF-8 (decoded as U+FFFD the
+    way ``json_encode`` substitutes it).
+    """
+    text = _latin1(body)
+    # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing
+    # them in one pass is exactly what per-name percent-decoding would do,
+    # because "[" and "]" are neither delimiters nor hex digits.
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%5" in text:
+        text = text.replace("%5B", "[").replace("%5D", "]").replace("%5b", "[").replace("%5d", "]")
+    nul = "\x00" in text or "%00" in text
+
+    dec = _Decoder()
+    nodes = dec.nodes
+    keys = dec.keys
+    text_of = dec.text
+    name_of = dec.name
+    assign = dec.assign
+    climb = dec.climb
+    variables = 0
+    for pair in text.split("&"):
+        name, _, value = pair.partition("=")
+        if not name:
+            continue
+        variables += 1
+        if "%" in value or not value.isascii():
+            value = text_of(value)
+        if "%" in name or not name.isascii():
+            name = name_of(name)
+        if nul and "\x00" in name:
+            name = name.partition("\x00")[0]  # PHP names are C strings
+        # Fast path: "<known prefix>[<new key>]".
+        if name and name[-1] == "]":
+            cut = name.rfind("[")
+            if cut > 0:
+                node = nodes.get(name[:cut])
+                if node is None and nodes:
+                    node = climb(name, cut)
+                if node is not None:
+                    leaf = name[cut + 1 : -1]
+                    if leaf and leaf != " " and "]" not in leaf:
+                        key = keys.get(leaf)
+                        if key is None:
+                            key = dec.key(leaf)
+                        if key not in node:
+                            node[key] = value
+                            continue
+        assign(name, value)
+
+    # Exact without counting the fast path: every cached prefix was registered
+    # while assigning a key at least one level deeper than any key it serves.
+    depth = dec.depth
+    result = Decoded(_finish(dec.root), variables, depth)
+    if variables > PHP_MAX_INPUT_VARS:
+        result.warnings.append(
+            f"{variables} variables: a default PHP receiver (max_input_vars = "
+            f"{PHP_MAX_INPUT_VARS}) keeps only the first {PHP_MAX_INPUT_VARS}"
+        )
+    if depth > PHP_MAX_NESTING:
+        result.warnings.append(
+            f"nesting {depth} levels deep: a default PHP receiver "
+            f"(max_input_nesting_level = {PHP_MAX_NESTING}) drops such variables"
+        )
+    if dec.bad_escape:
+        result.warnings.append("invalid % escapes: kept as written, as PHP does")
+    if dec.bad_utf8:
+        result.warnings.append("invalid UTF-8: replaced by U+FFFD, as json_encode does")
+    return result
+
+
+def decode(body: str | bytes) -> dict[Any, Any] | list[Any]:
+    """Decode a urlencoded body into what PHP's ``parse_str`` builds.
+
+    >>> decode("leads[status][0][id]=4831596&account[subdomain]=acme")
+    {'leads': {'status': [{'id': '4831596'}]}, 'account': {'subdomain': 'acme'}}
+    """
+    return parse(body).value
+
+
+# -- encoding ---------------------------------------------------------------
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None:
+        return None  # http_build_query skips nulls
+    if value is True:
+        return "1"
+    if value is False:
+        return "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        if text in ("inf", "-inf", "nan"):
+            raise InputError(f"cannot encode the number {text}")
+        return text
+    if isinstance(value, str):
+        return value
+    raise InputError(f"cannot encode a {type(value).__name__}")
+
+
+def _quote(text: str) -> str:
+    try:
+        # PHP's urlencode leaves only letters, digits and "-_." alone; "~" too
+        # is encoded (Python's quote keeps it).
+        return quote_plus(text, safe="").replace("~", "%7E")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"cannot encode {text!r}: not valid Unicode") from exc
+
+
+def _pairs(prefix: str, value: Any, out: list[str]) -> None:
+    items: Iterable[tuple[Any, Any]]
+    if isinstance(value, Mapping):
+        items = value.items()
+    else:
+        items = enumerate(value)
+    for k, v in items:
+        name = f"{prefix}%5B{_quote(str(k))}%5D"
+        if isinstance(v, (Mapping, list, tuple)):
+            _pairs(name, v, out)
+        else:
+            text = _scalar(v)
+            if text is not None:
+                out.append(f"{name}={_quote(text)}")
+
+
+def encode(data: Mapping[Any, Any] | list[Any]) -> str:
+    """Encode data as PHP's ``http_build_query`` does (the way amoCRM builds bodies).
+
+    >>> encode({"leads": {"status": [{"id": "4831596"}]}})
+    'leads%5Bstatus%5D%5B0%5D%5Bid%5D=4831596'
+    """
+    if not isinstance(data, (Mapping, list, tuple)):
+        raise InputError("only a JSON object (or array) can be encoded")
+    out: list[str] = []
+    items = data.items() if isinstance(data, Mapping) else enumerate(data)
+    for k, v in items:
+        name = _quote(str(k))
+        if isinstance(v, (Mapping, list, tuple)):
+            _pairs(name, v, out)
+        else:
+            text = _scalar(v)
+            if text is not None:
+                out.append(f"{name}={_quote(text)}")
+    return "&".join(out)
+
+
+def to_json(value: Any, *, indent: int | None = 4) -> str:
+    """Print like PHP's ``json_encode`` with JSON_PRETTY_PRINT (``indent=4``)
+    or compact (``indent=None``), keeping Unicode and slashes unescaped."""
+    if indent is None:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=indent)
+    # json_encode escapes the JavaScript line terminators even with
+    # JSON_UNESCAPED_UNICODE; they can only occur inside strings here.
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # Names with invalid UTF-8 (see _Decoder.name): U+FFFD, the PHP way.
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "amodp-php")
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
