@@ -15,7 +15,6 @@ import codecs
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -74,14 +73,29 @@ def _php_replace(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error("amodp-php", _php_replace)
 
 
-@dataclass
 class Decoded:
-    """The result of :func:`parse`: the value and what a PHP receiver would make of it."""
+    """The result of :func:`parse`: the value and what a PHP receiver would make of it.
 
-    value: dict[Any, Any] | list[Any]
-    variables: int = 0
-    depth: int = 0
-    warnings: list[str] = field(default_factory=list)
+    ``variables`` counts the named pairs, ``depth`` the deepest bracket
+    nesting; ``warnings`` says where a default PHP receiver would differ.
+    (A plain class: a dataclass costs start-up time on every ``amodp decode``.)
+    """
+
+    __slots__ = ("value", "variables", "depth", "warnings")
+
+    def __init__(
+        self, value: dict[Any, Any] | list[Any], variables: int = 0, depth: int = 0
+    ) -> None:
+        self.value = value
+        self.variables = variables
+        self.depth = depth
+        self.warnings: list[str] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"Decoded(value={self.value!r}, variables={self.variables}, "
+            f"depth={self.depth}, warnings={self.warnings!r})"
+        )
 
 
 class _Decoder:

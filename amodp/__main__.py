@@ -1,0 +1,5 @@
+"""``python -m amodp``."""
+
+from .cli import app
+
+app(prog_name="amodp")
