@@ -302,9 +302,8 @@ def _fill(template: str, item: dict[str, Any]) -> str:
 
 
 def summary_line(found: Detected, item: dict[str, Any]) -> str:
-    """One human line per item, e.g.
-    ``leads.status  lead 10754147: stage 54435014 -> 54423922 (pipeline 6344290)  account anyor (30307558)``.
-    """
+    """One human line per item, e.g. ``leads.status  lead 10754147: stage
+    54435014 -> 54423922 (pipeline 6344290)  account anyor (30307558)``."""
     spec = None
     for e in events(found.kind) if found.kind in KINDS else ():
         if e.entity == found.entity and e.event == found.event:

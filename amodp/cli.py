@@ -233,7 +233,8 @@ def events(
         return
     rows = [[e.name, e.description, ", ".join(e.field_names)] for e in found]
     acct = catalog.account_block(kind)
-    title = f"{kind} webhooks (every body also carries account[{'], account['.join(f.name for f in acct.fields)}])"
+    carried = ", ".join(f"account[{f.name}]" for f in acct.fields)
+    title = f"{kind} webhooks (every body also carries {carried})"
     table(["event", "description", "fields"], rows, sys.stdout, title=title)
 
 

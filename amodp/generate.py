@@ -302,8 +302,8 @@ def generate(
 ) -> Webhook:
     """Make one webhook request of ``entity.event``.
 
-    >>> hook = generate("status", "leads", seed=1)
-    >>> hook.json["leads"]["status"][0]["status_id"] != hook.json["leads"]["status"][0]["old_status_id"]
+    >>> item = generate("status", "leads", seed=1).json["leads"]["status"][0]
+    >>> item["status_id"] != item["old_status_id"]
     True
     """
     spec = catalog.event(event, entity, kind)
