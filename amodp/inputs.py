@@ -1,0 +1,956 @@
+"""Find the urlencoded body in whatever people paste into ``amodp decode``.
+
+A webhook reaches a developer as many things: the raw body, a whole HTTP
+request from an inspector, a "Copy as cURL" command, a JSON object, a Python
+dict from a Flask or Django log, or the JSON Lines that ``amodp listen --save``
+writes. :func:`read_sources` turns any of them into the body bytes exactly as
+they went over the wire; :mod:`amodp.codec` decodes those.
+
+Standard library only, and the heavier modules (``ast``, ``zlib``, ``base64``)
+are imported where used: this module is on the start-up path of ``amodp decode``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .codec import encode
+from .errors import InputError
+
+__all__ = ["FORMS", "Source", "detect", "read_sources"]
+
+#: The input forms, in the order ``--form`` lists them; "auto" detects.
+FORMS = ("auto", "body", "http", "curl", "json", "python", "capture")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One body found in the input."""
+
+    body: bytes  # the urlencoded body as it went over the wire
+    form: str  # which of FORMS (never "auto") it was read as
+    label: str = ""  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
+
+
+def detect(data: bytes) -> str:
+    """The form auto-detection reads ``data`` as (one of :data:`FORMS` but "auto").
+
+    Tried in order: capture records, JSON, Python literal, HTTP request, curl
+    command; anything else is a raw body.
+    """
+    return _detect(_prepare(data))
+
+
+def read_sources(data: bytes, form: str = "auto") -> list[Source]:
+    """The body or bodies in ``data`` read as ``form`` ("auto": as :func:`detect` says).
+
+    >>> read_sources(b"curl https://example.com/hook -d 'account[id]=1'")
+    [Source(body=b'account[id]=1', form='curl', label='https://example.com/hook')]
+    """
+    if form not in FORMS:
+        raise InputError(f"unknown input form {form!r}: choose one of {', '.join(FORMS)}")
+    data = _prepare(data)
+    if form == "auto":
+        form = _detect(data)
+    return _READERS[form](data)
+
+
+# -- common ---------------------------------------------------------------------
+
+_BOM_UTF8 = b"\xef\xbb\xbf"
+
+
+def _prepare(data: bytes) -> bytes:
+    """Drop a byte order mark (Notepad), re-encode UTF-16 (PowerShell's ``>``)
+    as UTF-8; refuse input that is only whitespace."""
+    data = bytes(data)
+    if data.startswith(_BOM_UTF8):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            pass  # not UTF-16 after all: leave the bytes alone
+    if not data.strip():
+        raise InputError("the input is empty")
+    return data
+
+
+def _table(safe: bytes, space: bytes) -> list[bytes]:
+    return [bytes([b]) if b in safe else space if b == 0x20 else b"%%%02X" % b for b in range(256)]
+
+
+_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# PHP's urlencode (what http_build_query, and so amoCRM, uses): letters, digits
+# and "-_." stay, a space is "+", everything else is %XX.
+_PHP_ESCAPES = _table(_ALNUM + b"-_.", b"+")
+
+
+def _php_urlencode(data: bytes) -> bytes:
+    return b"".join([_PHP_ESCAPES[b] for b in data])
+
+
+# One name=value pair on a line, the way FORMAT.md and many docs show bodies.
+_PAIR_LINE = re.compile(rb"[^\s=&]+=[^&]*")
+
+
+def _clean_body(data: bytes) -> bytes:
+    """A pasted body: surrounding whitespace stripped; one ``name=value`` per
+    line joined with "&"; otherwise the bytes unchanged."""
+    data = data.strip()
+    if b"\n" in data:
+        lines = [line.strip() for line in data.split(b"\n")]
+        lines = [line for line in lines if line]
+        if all(_PAIR_LINE.fullmatch(line) for line in lines):
+            return b"&".join(lines)
+    return data
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+# -- detection --------------------------------------------------------------------
+
+_NOT_JSON = object()
+_JSON_SCALAR_START = b'"-0123456789tfn'
+_PY_START = re.compile(
+    rb"<QueryDict|(?:[A-Za-z_][\w.]*\.)?(?:Immutable)?(?:Ordered)?MultiDict\("
+    rb"|(?:collections\.)?(?:OrderedDict|defaultdict)\(|dict\(|b?'|b\"|\("
+)
+_REQUEST_LINE = re.compile(rb"([A-Z][A-Z0-9_-]*)[ \t]+(\S+)(?:[ \t]+(HTTP/[0-9.]+))?[ \t]*\r?")
+_METHODS = {b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS"}
+_CURL_START = re.compile(rb"(?:\$[ \t]+)?(?:\S*/)?curl(?:\.exe)?(?=\s|$)")
+
+
+def _detect(data: bytes) -> str:
+    text = data.strip()
+    if _record_line(text.split(b"\n", 1)[0]) is not None:
+        return "capture"
+    head = text[:1]
+    if head in (b"{", b"["):
+        value = _json_or_not(text)
+        if value is not _NOT_JSON:
+            if isinstance(value, dict):
+                return "capture" if _is_record(value) else "json"
+            if isinstance(value, list) and value and all(_is_record(v) for v in value):
+                return "capture"
+            # A JSON array is no form, but [["name", "value"], ...] is a list of pairs.
+            return "python" if value and _python_fits(text) else "json"
+        if _python_fits(text):
+            return "python"
+        # "{" and neither JSON nor Python: reading it as JSON says what is wrong.
+        return "json" if head == b"{" else "body"
+    if _PY_START.match(text) and _python_fits(text):
+        return "python"
+    if head and head in _JSON_SCALAR_START and _json_or_not(text) is not _NOT_JSON:
+        return "json"  # "x", 3, true: reading it says it is not an object
+    if _request_line(text) is not None:
+        return "http"
+    if _CURL_START.match(text):
+        return "curl"
+    return "body"
+
+
+# -- body -------------------------------------------------------------------------
+
+
+def _read_body(data: bytes) -> list[Source]:
+    return [Source(_clean_body(data), "body")]
+
+
+# -- http -------------------------------------------------------------------------
+
+
+def _request_line(text: bytes) -> re.Match[bytes] | None:
+    match = _REQUEST_LINE.fullmatch(text.split(b"\n", 1)[0])
+    if match is None or not (match[3] or match[1] in _METHODS):
+        return None
+    return match
+
+
+def _read_http(data: bytes) -> list[Source]:
+    text = data.lstrip()
+    match = _request_line(text)
+    if match is None:
+        raise InputError("no HTTP request line (like POST /hook HTTP/1.1) at the start")
+    # The head ends at the first blank line; LF or CRLF.
+    pos = text.find(b"\n") + 1 if b"\n" in text else len(text)
+    body_at = -1
+    headers: dict[bytes, list[bytes]] = {}
+    while pos < len(text):
+        end = text.find(b"\n", pos)
+        if end < 0:
+            end = len(text)
+        line = text[pos:end]
+        pos = end + 1
+        if not line.strip():
+            body_at = pos
+            break
+        name, sep, value = line.partition(b":")
+        if sep:
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+    body = text[body_at:] if 0 <= body_at <= len(text) else b""
+
+    encodings = _codings([_text(v) for v in headers.get(b"content-encoding", [])])
+    if "chunked" in _codings([_text(v) for v in headers.get(b"transfer-encoding", [])]):
+        body = _dechunk(body)
+    elif length := [v for v in headers.get(b"content-length", []) if v.isdigit() and len(v) < 19]:
+        body = body[: int(length[-1])]  # a shorter body: what is there
+    elif not encodings:
+        body = _clean_body(body)  # pasted by hand: trailing newline, pair per line
+    if body and encodings:
+        body = _decode_content(body, encodings)
+
+    method, target = _text(match[1]), match[2]
+    path, _, query = target.partition(b"?")
+    if not body.strip():
+        # A GET webhook as an inspector shows it: the query string is the data.
+        query = query.partition(b"#")[0]
+        if not query:
+            raise InputError("the request has no body")
+        body = query
+    return [Source(body, "http", f"{method} {_text(path)}")]
+
+
+def _codings(values: list[str]) -> list[str]:
+    """The codings named by Transfer-Encoding or Content-Encoding headers."""
+    return [t.strip().lower() for v in values for t in v.split(",") if t.strip()]
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
+
+
+def _dechunk(body: bytes) -> bytes:
+    """Join ``Transfer-Encoding: chunked`` chunks; a truncated paste keeps what is there."""
+    out = bytearray()
+    pos = 0
+    while pos < len(body):
+        end = body.find(b"\n", pos)
+        if end < 0:
+            end = len(body)
+        size_text = body[pos:end].partition(b";")[0].strip()
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise InputError(f"bad chunk size {_text(size_text[:20])!r} in the chunked body")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        start = end + 1
+        out += body[start : start + size]
+        pos = start + size
+        if body.startswith(b"\r\n", pos):
+            pos += 2
+        elif body.startswith(b"\n", pos):
+            pos += 1
+    return bytes(out)
+
+
+def _decode_content(body: bytes, encodings: list[str]) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate), last applied first."""
+    import zlib
+
+    for coding in reversed(encodings):
+        try:
+            if coding in ("gzip", "x-gzip"):
+                body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+            elif coding == "deflate":
+                # RFC 9110 means zlib-wrapped; some senders send raw deflate.
+                try:
+                    body = zlib.decompress(body)
+                except zlib.error:
+                    body = zlib.decompress(body, -zlib.MAX_WBITS)
+            elif coding != "identity":
+                raise InputError(f"Content-Encoding {coding} is not supported (only gzip, deflate)")
+        except zlib.error as exc:
+            raise InputError(f"the {coding} body cannot be decompressed: {exc}") from None
+    return body
+
+
+# -- curl -------------------------------------------------------------------------
+
+# curl's options that take an argument (src/tool_getparam.c, the aliases
+# table), so that "-H '-d x'" or "-u user" is never mistaken for data.
+_CURL_ARG_OPTIONS = frozenset(
+    """
+    abstract-unix-socket alt-svc aws-sigv4 cacert capath cert cert-type ciphers config
+    connect-timeout connect-to continue-at cookie cookie-jar create-file-mode crlfile curves
+    data data-ascii data-binary data-raw data-urlencode delegation dns-interface dns-ipv4-addr
+    dns-ipv6-addr dns-servers doh-url dump-header ech egd-file engine etag-compare etag-save
+    expect100-timeout form form-string ftp-account ftp-alternative-to-user ftp-method ftp-port
+    ftp-ssl-ccc-mode happy-eyeballs-timeout-ms haproxy-clientip header hostpubmd5 hostpubsha256
+    hsts interface ip-tos ipfs-gateway json keepalive-cnt keepalive-time key key-type knownhosts
+    krb krb4 libcurl limit-rate local-port login-options mail-auth mail-from mail-rcpt
+    max-filesize max-redirs max-time netrc-file noproxy oauth2-bearer output output-dir
+    parallel-max pass pinnedpubkey preproxy proto proto-default proto-redir proxy proxy-cacert
+    proxy-capath proxy-cert proxy-cert-type proxy-ciphers proxy-crlfile proxy-header proxy-key
+    proxy-key-type proxy-pass proxy-pinnedpubkey proxy-service-name proxy-tls13-ciphers
+    proxy-tlsauthtype proxy-tlspassword proxy-tlsuser proxy-user proxy1.0 pubkey quote
+    random-file range rate referer request request-target resolve retry retry-delay
+    retry-max-time sasl-authzid service-name sigalgs socks4 socks4a socks5
+    socks5-gssapi-service socks5-hostname speed-limit speed-time ssl-sessions stderr
+    telnet-option tftp-blksize time-cond tls-max tls13-ciphers tlsauthtype tlspassword tlsuser
+    trace trace-ascii trace-config unix-socket upload-file upload-flags url url-query user
+    user-agent variable vlan-priority write-out
+    """.split()
+)
+# Single-letter options that take an argument, by the long name they stand for.
+_CURL_SHORT = {
+    "d": "data",
+    "F": "form",
+    **{letter: "other" for letter in "AbcCDeEHKmoPQrtTuUwxXyYz"},
+}
+_CURL_DATA = {"data", "data-ascii", "data-binary", "data-raw", "data-urlencode"}
+
+
+def _read_curl(data: bytes) -> list[Source]:
+    text = data.strip()
+    if not _CURL_START.match(text):
+        raise InputError("not a curl command: it does not start with curl")
+    text = re.sub(rb"^\$[ \t]+", b"", text)
+    source = text.decode("utf-8", "surrogateescape")
+    cmd = re.search(r'\^\r?\n|\^"', source) is not None
+    commands = _cmd_words(source) if cmd else _bash_words(source)
+    # "Copy all as cURL" gives several commands: one Source per request with data.
+    sources = []
+    for words in commands:
+        if words and re.fullmatch(rb"(?:\S*/)?curl(?:\.exe)?", words[0], re.IGNORECASE):
+            found = _curl_request(words[1:])
+            if found is not None:
+                sources.append(found)
+    if not sources:
+        raise InputError(
+            "the curl command has no body "
+            "(no -d, --data, --data-raw, --data-binary or --data-urlencode)"
+        )
+    return sources
+
+
+def _curl_request(args: list[bytes]) -> Source | None:
+    """The body a curl command line sends, following curl's option parser."""
+    pieces: list[bytes] = []
+    url: bytes | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        option: str | None = None
+        value = b""
+        if arg.startswith(b"--") and len(arg) > 2:
+            name = arg[2:].decode("latin-1")
+            if name.startswith("expand-"):
+                name = name[7:]  # --expand-data: {{variables}} are not expanded here
+            attached = None
+            if name not in _CURL_ARG_OPTIONS and "=" in name:
+                # curl has no "--data=x" (it says "unknown option"), but what
+                # was meant is plain: take it rather than lose the body.
+                name, _, rest = name.partition("=")
+                attached = arg[len(arg) - len(rest) :]
+            if name not in _CURL_ARG_OPTIONS:
+                continue  # a switch (--compressed, -k's long form, --no-...), or unknown
+            option = name
+            if attached is not None:
+                value = attached
+            elif i < len(args):
+                value = args[i]
+                i += 1
+            else:
+                raise InputError(f"the curl option --{name} needs an argument")
+        elif arg.startswith(b"-") and len(arg) > 1:
+            # A cluster like -sSLd: letters until one that takes an argument,
+            # which is the rest of the word ("-XPOST") or the next word.
+            letters = arg[1:].decode("latin-1")
+            for j, letter in enumerate(letters):
+                if letter in _CURL_SHORT:
+                    option = _CURL_SHORT[letter]
+                    if j + 1 < len(letters):
+                        value = arg[j + 2 :]
+                    elif i < len(args):
+                        value = args[i]
+                        i += 1
+                    else:
+                        raise InputError(f"the curl option -{letter} needs an argument")
+                    break
+            if option is None:
+                continue
+        else:
+            if url is None:
+                url = arg
+            continue
+
+        if option in _CURL_DATA:
+            pieces.append(_curl_data(option, value))
+        elif option in ("form", "form-string"):
+            raise InputError("the curl command sends a multipart form (-F), not a urlencoded body")
+        elif option == "json":
+            raise InputError("the curl command sends JSON (--json), not a urlencoded form")
+        elif option == "url" and url is None:
+            url = value
+    if not pieces:
+        return None
+    # Several data options are joined with "&" in order (-G sends the same
+    # string as the query: still the data).
+    return Source(b"&".join(pieces), "curl", _text(url) if url else "")
+
+
+def _curl_data(option: str, value: bytes) -> bytes:
+    """One data option's contribution, as curl's set_data() and data_urlencode() build it."""
+    if option == "data-urlencode":
+        return _curl_urlencode(value)
+    if option == "data-raw" or not value.startswith(b"@"):
+        return value
+    content = _curl_file(value[1:])
+    if option == "data-binary":
+        return content
+    # -d/--data/--data-ascii @file: curl's file2string() drops every CR, LF and
+    # NUL byte (src/tool_paramhlp.c, memcrlf()). curl 7.x cut a line at its first
+    # CR instead ("a\rb\n" gave "a"); both agree on ordinary CRLF or LF files.
+    return content.translate(None, b"\r\n\x00")
+
+
+# curl --data-urlencode: curl_easy_escape() leaves only A-Z a-z 0-9 "-._~" and
+# writes every other byte as %XX (upper-case hex, so UTF-8 byte by byte); then
+# the tool replaces each "%20" by "+" (replace_url_encoded_space_by_plus(),
+# RFC 1866) -- src/tool_getparam.c data_urlencode(), and the curl_easy_escape
+# man page. Checked against curl 7.88.1: "a b~*" -> "a+b~%2A". The argument
+# splits at the first "=" if any, else at the first "@": "content", "=content"
+# (the "=" is not sent), "name=content", "@file", "name@file"; the name is
+# sent as written, files are read verbatim (newlines included) and encoded.
+_CURL_ESCAPES = _table(_ALNUM + b"-._~", b"+")
+
+
+def _curl_urlencode(arg: bytes) -> bytes:
+    eq = arg.find(b"=")
+    if eq >= 0:
+        name, content = arg[:eq], arg[eq + 1 :]
+    else:
+        at = arg.find(b"@")
+        if at >= 0:
+            name, content = arg[:at], _curl_file(arg[at + 1 :])
+        else:
+            name, content = b"", arg
+    encoded = b"".join([_CURL_ESCAPES[b] for b in content])
+    return name + b"=" + encoded if name else encoded
+
+
+def _curl_file(name: bytes) -> bytes:
+    """The file a curl data option names with @, relative to the current directory."""
+    shown = _text(name)
+    if name == b"-":
+        raise InputError("the curl command reads its data from stdin (@-): save it to a file")
+    path = os.fsdecode(name)
+    if not os.path.exists(path):
+        raise InputError(f"the curl command reads {shown!r}, which does not exist here")
+    if not os.path.isfile(path):
+        raise InputError(f"the curl command reads {shown!r}, which is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {shown!r}: {exc}") from None
+
+
+class _Words:
+    """Words of one or more shell commands, as argv bytes."""
+
+    def __init__(self) -> None:
+        self.commands: list[list[bytes]] = [[]]
+        self.word = bytearray()
+        self.open = False
+
+    def add(self, chunk: bytes) -> None:
+        self.word += chunk
+        self.open = True
+
+    def end(self) -> None:
+        if self.open:
+            # argv strings are C strings: bash's $'a\0b' passes "a".
+            self.commands[-1].append(bytes(self.word).partition(b"\0")[0])
+            self.word = bytearray()
+            self.open = False
+
+    def next_command(self) -> None:
+        self.end()
+        if self.commands[-1]:
+            self.commands.append([])
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+_PLAIN = re.compile(r"[^\s\\'\"$#;|&]+")
+_CONTINUATION = re.compile(r"\\[ \t]*\r?\n")
+_ANSI_C = {
+    "a": b"\a", "b": b"\b", "e": b"\x1b", "E": b"\x1b", "f": b"\f", "n": b"\n", "r": b"\r",
+    "t": b"\t", "v": b"\v", "\\": b"\\", "'": b"'", '"': b'"', "?": b"?",
+}  # fmt: skip
+_HEX = "0123456789abcdefABCDEF"
+_ANSI_C_PLAIN = re.compile(r"[^'\\]+")
+_DQ_PLAIN = re.compile(r'[^"\\]+')
+_CMD_PLAIN = re.compile(r'[^"^&|<>]+')
+_CRT_PLAIN = re.compile(r'[^\s\\"]+')
+
+
+def _bash_words(text: str) -> list[list[bytes]]:
+    """Split like bash: quotes, $'...', backslashes, line continuations.
+
+    Variables and substitutions are left as written. Unlike bash, a newline
+    and an "&" inside a word do not end the command (a paste spread over lines,
+    an unquoted body): only ";", "|", "&&", "||" and a lone "&" do.
+    """
+    words = _Words()
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t\r\n":
+            words.end()
+            i += 1
+        elif c == "\\":
+            cont = _CONTINUATION.match(text, i)
+            if cont:  # "\" + newline; spaces left after the "\" by a copy too
+                i = cont.end()
+            elif i + 1 < n:
+                words.add(_utf8(text[i + 1]))
+                i += 2
+            else:
+                words.add(b"\\")
+                i += 1
+        elif c == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                raise InputError("the curl command has an unterminated ' quote")
+            words.add(_utf8(text[i + 1 : end]))
+            i = end + 1
+        elif c == "$" and text.startswith("'", i + 1):
+            chunk, i = _ansi_c_quoted(text, i + 2)
+            words.add(chunk)
+        elif c == '"' or (c == "$" and text.startswith('"', i + 1)):
+            chunk, i = _double_quoted(text, i + (1 if c == '"' else 2))
+            words.add(chunk)
+        elif c == "#" and not words.open:
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif c in ";|" or (c == "&" and (text.startswith("&", i + 1) or not words.open)):
+            words.next_command()
+            i += 2 if text.startswith(c, i + 1) else 1
+        else:
+            plain = _PLAIN.match(text, i)
+            end = plain.end() if plain else i + 1
+            words.add(_utf8(text[i:end]))
+            i = end
+    words.end()
+    return words.commands
+
+
+def _ansi_c_quoted(text: str, i: int) -> tuple[bytes, int]:
+    """A bash $'...' string from just after its quote: (bytes, index after it)."""
+    out = bytearray()
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "'":
+            return bytes(out), i + 1
+        if c != "\\" or i + 1 >= n:
+            plain = _ANSI_C_PLAIN.match(text, i)
+            end = plain.end() if plain else i + 1
+            out += _utf8(text[i:end])
+            i = end
+            continue
+        e = text[i + 1]
+        i += 2
+        if e in _ANSI_C:
+            out += _ANSI_C[e]
+        elif e in "01234567":  # \nnn: one to three octal digits, one byte
+            digits = e
+            while len(digits) < 3 and i < n and text[i] in "01234567":
+                digits += text[i]
+                i += 1
+            out.append(int(digits, 8) & 0xFF)
+        elif e in "xuU":  # \xHH (a byte), \uHHHH and \UHHHHHHHH (a character, as UTF-8)
+            width = {"x": 2, "u": 4, "U": 8}[e]
+            digits = ""
+            while len(digits) < width and i < n and text[i] in _HEX:
+                digits += text[i]
+                i += 1
+            value = int(digits, 16) if digits else -1
+            if e == "x" and digits:
+                out.append(value)
+            elif 0 <= value <= 0x10FFFF:
+                out += chr(value).encode("utf-8", "surrogatepass")
+            else:
+                out += _utf8("\\" + e + digits)  # as bash: no digits, no escape
+        elif e == "c" and i < n:  # \cx: control-x
+            out.append(ord(text[i].upper()) & 0x1F if ord(text[i]) < 0x80 else 0x1F)
+            i += 1
+        else:
+            out += _utf8("\\" + e)
+    raise InputError("the curl command has an unterminated $' quote")
+
+
+def _double_quoted(text: str, i: int) -> tuple[bytes, int]:
+    """A bash "..." string from just after its quote: (bytes, index after it)."""
+    out = []
+    n = len(text)
+    start = i
+    while i < n:
+        c = text[i]
+        if c == '"':
+            out.append(text[start:i])
+            return _utf8("".join(out)), i + 1
+        if c == "\\" and i + 1 < n:
+            out.append(text[start:i])
+            e = text[i + 1]
+            if e == "\n":
+                i += 2
+            elif e == "\r" and text.startswith("\n", i + 2):
+                i += 3
+            elif e in '$`"\\':
+                out.append(e)
+                i += 2
+            else:
+                out.append("\\")
+                i += 1
+            start = i
+            continue
+        plain = _DQ_PLAIN.match(text, i)
+        i = plain.end() if plain else i + 1
+    raise InputError('the curl command has an unterminated " quote')
+
+
+def _cmd_words(text: str) -> list[list[bytes]]:
+    """Split like Windows: cmd.exe first, then the C runtime's argv rules.
+
+    Chrome's "Copy as cURL (cmd)" writes ^"...^" so that cmd.exe keeps its
+    carets working: "^" escapes the next character outside quotes, "^" at a
+    line end continues the line, and "&", "|", "<", ">" end a command.
+    """
+    commands: list[str] = []
+    buf: list[str] = []
+    quoted = False
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        i += 1
+        if c == '"':
+            quoted = not quoted
+            buf.append(c)
+        elif quoted:
+            end = text.find('"', i)
+            end = n if end < 0 else end
+            buf.append(text[i - 1 : end])
+            i = end
+        elif c == "^":
+            if text.startswith("\r\n", i):
+                i += 2
+            elif text.startswith("\n", i):
+                i += 1
+            if i < n:  # the escaped character (after a continuation: the next line's first)
+                buf.append(text[i])
+                i += 1
+        elif c in "&|<>":
+            commands.append("".join(buf))
+            buf = []
+        else:
+            plain = _CMD_PLAIN.match(text, i - 1)
+            end = plain.end() if plain else i
+            buf.append(text[i - 1 : end])
+            i = end
+    commands.append("".join(buf))
+    return [_crt_argv(command) for command in commands]
+
+
+def _crt_argv(line: str) -> list[bytes]:
+    """Split a command line as the Microsoft C runtime does: "..." groups,
+    backslashes escape only before a quote, "" inside quotes is a quote."""
+    words = _Words()
+    quoted = False
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if c in " \t\r\n" and not quoted:
+            words.end()
+            i += 1
+        elif c == "\\":
+            start = i
+            while i < n and line[i] == "\\":
+                i += 1
+            run = i - start
+            if line.startswith('"', i):
+                words.add(b"\\" * (run // 2))
+                if run % 2:
+                    words.add(b'"')
+                    i += 1
+            else:
+                words.add(b"\\" * run)
+        elif c == '"':
+            if quoted and line.startswith('"', i + 1):
+                words.add(b'"')
+                i += 2
+            else:
+                quoted = not quoted
+                words.open = True  # "" is an empty argument
+                i += 1
+        else:
+            plain = _CRT_PLAIN.match(line, i)
+            end = plain.end() if plain else i + 1
+            words.add(_utf8(line[i:end]))
+            i = end
+    words.end()
+    return words.commands[0]
+
+
+# -- json -------------------------------------------------------------------------
+
+
+def _json_or_not(text: bytes) -> Any:
+    try:
+        return _json_value(text)
+    except InputError:
+        return _NOT_JSON
+
+
+def _json_value(text: bytes) -> Any:
+    try:
+        return json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not JSON: invalid UTF-8") from None
+    except ValueError as exc:  # JSONDecodeError, and integers too long to convert
+        raise InputError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError("not JSON: nested too deeply") from None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    """:func:`amodp.codec.encode` as bytes, its Python limits as InputError."""
+    try:
+        return encode(data).encode("ascii")
+    except RecursionError:
+        raise InputError("the input is nested too deeply") from None
+    except ValueError:  # an integer past Python's 4300-digit conversion limit
+        raise InputError("cannot encode a number that long") from None
+
+
+def _read_json(data: bytes) -> list[Source]:
+    value = _json_value(data.strip())
+    if not isinstance(value, dict):
+        raise InputError(f"the JSON input is {_json_kind(value)}, not an object")
+    parts: list[bytes] = []
+    for key, item in value.items():
+        if "[" in key and isinstance(item, list):
+            # {"a[]": ["1", "2"]}: flat keys with repeated values (parse_qs,
+            # Express without "extended"): one pair per value.
+            parts.extend(_encode({key: x}) for x in item)
+        else:
+            # A scalar, or data already decoded (amodp decode's own output):
+            # http_build_query under its key. Top-level keys that decode makes
+            # never hold "[", so its output reads back to itself.
+            parts.append(_encode({key: item}))
+    return [Source(b"&".join(part for part in parts if part), "json")]
+
+
+# -- python -----------------------------------------------------------------------
+
+_QUERYDICT = re.compile(r"<QueryDict:\s*(.*)>", re.S)
+_WRAPPED = re.compile(
+    r"(?:[A-Za-z_][\w.]*\.)?(?:(?:Immutable)?(?:Ordered)?MultiDict|OrderedDict|dict)\((.*)\)"
+    r"|(?:collections\.)?defaultdict\(<(?:class|type) '\w+'>,\s*(.*)\)",
+    re.S,
+)
+
+
+def _python_literal(data: bytes) -> Any:
+    """Evaluate a literal (never code), unwrapping QueryDict and MultiDict reprs."""
+    import ast
+    import warnings
+
+    try:
+        text = data.strip().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not a Python literal: invalid UTF-8") from None
+    if match := _QUERYDICT.fullmatch(text):
+        text = match[1].strip()
+    if match := _WRAPPED.fullmatch(text):
+        text = (match[1] if match[1] is not None else match[2]).strip() or "[]"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes like '\d' in old logs
+            return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"not a Python literal: {reason}") from None
+
+
+def _is_pair(item: Any) -> bool:
+    return isinstance(item, (list, tuple)) and len(item) == 2
+
+
+def _python_fits(data: bytes) -> bool:
+    try:
+        value = _python_literal(data)
+    except InputError:
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_is_pair(item) for item in value)
+    return isinstance(value, (dict, bytes, str))
+
+
+def _py_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bool):
+        return b"1" if value else b"0"  # as http_build_query
+    if isinstance(value, (int, float)):
+        # As http_build_query prints numbers (codec.encode); "=" leads the value.
+        return _encode({"": value}).partition(b"=")[2].replace(b"%2B", b"+")
+    raise InputError(f"cannot use a Python {type(value).__name__} as a form name or value")
+
+
+def _read_python(data: bytes) -> list[Source]:
+    value = _python_literal(data)
+    if isinstance(value, (bytes, str)):
+        # Django's request.body, logged: b'leads%5Bstatus%5D...'
+        return [Source(_py_bytes(value), "python")]
+    items: Any
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)) and all(_is_pair(item) for item in value):
+        items = value
+    else:
+        raise InputError(
+            f"a Python {type(value).__name__} is not a form: "
+            "give a dict or a list of (name, value) pairs"
+        )
+    parts: list[bytes] = []
+    for key, item in items:
+        name = _php_urlencode(_py_bytes(key))
+        # A list value repeats the pair (parse_qs, QueryDict, MultiDict.to_dict(flat=False)).
+        for one in item if isinstance(item, (list, tuple)) else (item,):
+            if one is None:
+                continue
+            if isinstance(one, (dict, list, tuple)):
+                if not isinstance(key, str):
+                    raise InputError("a nested value needs a str name in the Python literal")
+                part = _encode({key: one})
+                if part:
+                    parts.append(part)
+            else:
+                parts.append(name + b"=" + _php_urlencode(_py_bytes(one)))
+    return [Source(b"&".join(parts), "python")]
+
+
+# -- capture ----------------------------------------------------------------------
+
+_RECORD_HELP = "a JSON object with received_at and body or body_base64"
+
+
+def _is_record(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and "received_at" in value
+        and ("body" in value or "body_base64" in value)
+    )
+
+
+def _record_line(line: bytes) -> dict[str, Any] | None:
+    line = line.strip()
+    if not (line.startswith(b"{") and line.endswith(b"}")):
+        return None
+    value = _json_or_not(line)
+    return value if _is_record(value) else None
+
+
+def _read_capture(data: bytes) -> list[Source]:
+    records: list[dict[str, Any]] = []
+    lines = data.split(b"\n")
+    first = next(line for line in lines if line.strip())
+    if _record_line(first) is None:
+        # Not JSON Lines: maybe one record pretty-printed, or an array of them.
+        value = _json_or_not(data.strip())
+        if _is_record(value):
+            records = [value]
+        elif isinstance(value, list) and value and all(_is_record(v) for v in value):
+            records = value
+        else:
+            raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
+    else:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                record = _record_line(line)
+                if record is None:
+                    raise InputError(f"line {number} is not a capture record ({_RECORD_HELP})")
+                records.append(record)
+    return [_capture_source(n, record) for n, record in enumerate(records, 1)]
+
+
+def _capture_source(n: int, record: dict[str, Any]) -> Source:
+    where = f"record {n}"
+    encoded = record.get("body_base64")
+    if encoded is not None:
+        import base64
+        import binascii
+
+        if not isinstance(encoded, str):
+            raise InputError(f"{where}: body_base64 is not a string")
+        try:
+            body = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError(f"{where}: body_base64 is not valid base64") from None
+    else:
+        text = record.get("body")
+        if not isinstance(text, str):
+            raise InputError(f"{where}: body is not a string")
+        body = text.encode("utf-8", "surrogatepass")
+
+    headers = record.get("headers")
+    if body and isinstance(headers, list):
+        codings = [
+            h[1]
+            for h in headers
+            if isinstance(h, (list, tuple))
+            and len(h) == 2
+            and isinstance(h[0], str)
+            and isinstance(h[1], str)
+            and h[0].lower() == "content-encoding"
+        ]
+        if codings:
+            try:
+                body = _decode_content(body, _codings(codings))
+            except InputError:
+                pass  # saved already decompressed: keep it as it is
+
+    query = record.get("query")
+    if not body and isinstance(query, str) and query.lstrip("?"):
+        body = query.lstrip("?").encode("utf-8", "surrogatepass")
+
+    label = [where]
+    for key in ("method", "path"):
+        if isinstance(record.get(key), str) and record[key]:
+            label.append(record[key])
+    return Source(body, "capture", " ".join(label))
+
+
+_READERS: dict[str, Callable[[bytes], list[Source]]] = {
+    "body": _read_body,
+    "http": _read_http,
+    "curl": _read_curl,
+    "json": _read_json,
+    "python": _read_python,
+    "capture": _read_capture,
+}
