@@ -301,8 +301,8 @@ def generate(
 
     Example: amodp generate status --lead --seed 7 --set status_id=142
     """
-    from .generate import generate as make_one
-    from .generate import generate_all, parse_override
+    from .generator import generate as make_one
+    from .generator import generate_all, parse_override
 
     if fmt not in FORMAT_CHOICES:
         raise UsageError(f"--format must be one of: {', '.join(FORMAT_CHOICES)}")

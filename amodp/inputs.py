@@ -160,7 +160,17 @@ def _detect(data: bytes) -> str:
 # -- body -------------------------------------------------------------------------
 
 
+# A whole body on one line: pairs joined by "&" (what `amodp generate --all` prints).
+_BODY_LINE = re.compile(rb"[^\s=&]+=[^\s]*&[^\s]*")
+
+
 def _read_body(data: bytes) -> list[Source]:
+    """One body; or one per line when every line is a whole body of several
+    pairs (a log with a body per line, ``amodp generate --all``)."""
+    lines = [line.strip() for line in data.strip().split(b"\n")]
+    lines = [line for line in lines if line]
+    if len(lines) > 1 and all(_BODY_LINE.fullmatch(line) for line in lines):
+        return [Source(line, "body", f"line {i}") for i, line in enumerate(lines, 1)]
     return [Source(_clean_body(data), "body")]
 
 

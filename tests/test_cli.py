@@ -143,7 +143,10 @@ def test_generate_http_format() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["generate", "period", "--lead"], "leads events: call_in, chat, mail_in, site_visit, status"),
+        (
+            ["generate", "period", "--lead"],
+            "leads events: call_in, chat, mail_in, site_visit, status",
+        ),
         (
             ["generate", "status", "--customer"],
             "customers events: call_in, chat, mail_in, period, site_visit",
@@ -175,14 +178,18 @@ def test_events_json_lines_come_from_the_catalog_folder() -> None:
     result = run("events", "--json")
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    files = sorted(
-        p.stem for p in (Path(catalog.__file__).parent / "events" / "dp").glob("*.json")
-    )
+    files = sorted(p.stem for p in (Path(catalog.__file__).parent / "events" / "dp").glob("*.json"))
     assert sorted(f"{r['entity']}.{r['event']}" for r in rows) == [
         f for f in files if not f.startswith("_")
     ]
     status = next(r for r in rows if r["entity"] == "leads" and r["event"] == "status")
-    assert status["fields"] == ["id", "status_id", "pipeline_id", "old_status_id", "old_pipeline_id"]
+    assert status["fields"] == [
+        "id",
+        "status_id",
+        "pipeline_id",
+        "old_status_id",
+        "old_pipeline_id",
+    ]
     assert status["description"]
 
 
@@ -225,3 +232,203 @@ def test_encode_missing_file(tmp_path: Path) -> None:
     result = run("encode", str(tmp_path / "missing.json"))
     assert result.exit_code == ExitCode.USAGE
     assert result.stderr == f"Error: {tmp_path / 'missing.json'}: no such file\n"
+
+
+# -- decode ---------------------------------------------------------------------------
+
+PHP_CASES = ["dp_status_real", "dp_literal_brackets_utf8", "account_lead_custom_fields"]
+
+
+@pytest.mark.parametrize("case", PHP_CASES)
+def test_decode_file_prints_what_php_prints(case: str) -> None:
+    # The .json beside each .txt is PHP's own json_encode output (tests/php_reference.py).
+    expected = (DATA / f"{case}.json").read_text(encoding="utf-8").rstrip("\n") + "\n"
+    result = run("decode", str(DATA / f"{case}.txt"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == expected
+    assert result.stderr == ""
+
+
+def test_decode_stdin_and_dash() -> None:
+    a = run("decode", input=DP_STATUS)
+    b = run("decode", "-", input=DP_STATUS)
+    assert a.exit_code == b.exit_code == 0
+    assert a.stdout == b.stdout == (DATA / "dp_status_real.json").read_text().rstrip("\n") + "\n"
+
+
+def test_decode_compact_is_one_line() -> None:
+    result = run("decode", "--compact", input=DP_STATUS)
+    assert result.stdout.count("\n") == 1
+    assert json.loads(result.stdout) == json.loads((DATA / "dp_status_real.json").read_text())
+
+
+def test_decode_summary_line() -> None:
+    body = DP_STATUS.replace(b"=example", b"=anyor")
+    result = run("decode", "--summary", "--compact", input=body)
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "leads.status  lead 10754147: stage 54435014 -> 54423922 (pipeline 6344290)"
+        "  account anyor (30307558)\n"
+    )
+
+
+def test_decode_summary_one_line_per_item_and_unknown() -> None:
+    body = run("generate", "period", "--seed", "1", "--count", "3").stdout
+    result = run("decode", "--summary", "--compact", input=body)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("customers.period  customer ") for line in lines)
+    other = run("decode", "--summary", input="a=1")
+    assert other.exit_code == 0
+    assert "no amoCRM webhook event recognised" in other.stderr
+
+
+def _same_as_body(paste: str | bytes, form: str = "auto") -> None:
+    expected = run("decode", "--compact", input=DP_STATUS).stdout
+    result = run("decode", "--compact", "--from", form, input=paste)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == expected
+
+
+def test_decode_raw_http_request() -> None:
+    request = (
+        b"POST /amo HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(DP_STATUS)
+    ) + DP_STATUS
+    _same_as_body(request)
+    _same_as_body(request.replace(b"\r\n", b"\n"), "http")
+
+
+def test_decode_curl_command() -> None:
+    body = DP_STATUS.decode()
+    half = len(body) // 2
+    cut = body.rfind("&", 0, half)
+    paste = (
+        "curl 'https://hook.example/amo' \\\n"
+        "  -H 'content-type: application/x-www-form-urlencoded' \\\n"
+        f"  --data-raw '{body[:cut]}' \\\n  -d \"{body[cut + 1 :]}\"\n"
+    )
+    _same_as_body(paste)
+    _same_as_body(paste, "curl")
+
+
+def test_decode_json_and_python_dicts() -> None:
+    flat = {}
+    for pair in DP_STATUS.decode().split("&"):
+        k, _, v = pair.partition("=")
+        flat[k.replace("%5B", "[").replace("%5D", "]")] = v
+    _same_as_body(json.dumps(flat))
+    _same_as_body(repr(flat))
+    _same_as_body(repr({k.encode(): [v.encode()] for k, v in flat.items()}), "python")
+
+
+def test_decode_capture_records_one_output_each(tmp_path: Path) -> None:
+    other = run("generate", "call_in", "--seed", "2").stdout.strip()
+    records = [
+        {
+            "received_at": "2026-11-25T10:00:00Z",
+            "method": "POST",
+            "path": "/a",
+            "body": DP_STATUS.decode(),
+        },
+        {"received_at": "2026-11-25T10:00:01Z", "method": "POST", "path": "/b", "body": other},
+    ]
+    path = tmp_path / "captures.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = run("decode", "--compact", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        decode(DP_STATUS),
+        decode(other),
+    ]
+
+
+def test_decode_several_files(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(DP_STATUS)
+    (tmp_path / "b.txt").write_text("x[y]=1\n")
+    result = run("decode", "--compact", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"))
+    assert result.stdout.splitlines()[1] == '{"x":{"y":"1"}}'
+
+
+def test_decode_warnings_go_to_stderr() -> None:
+    result = run("decode", "--compact", input="a=%zz&b=%FF")
+    assert result.exit_code == 0
+    assert result.stdout == '{"a":"%zz","b":"\ufffd"}\n'
+    assert "Warning: stdin: invalid % escapes" in result.stderr
+    assert "Warning: stdin: invalid UTF-8" in result.stderr
+    many = "&".join(f"v{i}=1" for i in range(1001))
+    assert "max_input_vars" in run("decode", "--compact", input=many).stderr
+    deep = "a" + "[x]" * 65 + "=1"
+    assert "max_input_nesting_level" in run("decode", "--compact", input=deep).stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["decode"], "", "Error: stdin: the input is empty"),
+        (["decode"], "  \n", "Error: stdin: the input is empty"),
+        (["decode", "/nonexistent/x.txt"], None, "Error: /nonexistent/x.txt: no such file"),
+        (["decode"], "[1, 2]", "not an object"),
+        (["decode"], "curl https://x -H 'a: b'", "has no body"),
+        (["decode", "--from", "json"], "a=1&b=2", "Error: stdin: "),
+        (["decode", "--from", "curl"], "a=1&b=2", "Error: stdin: "),
+        (["decode", "--from", "http"], "a=1&b=2", "Error: stdin: "),
+        (["decode", "--from", "nope"], "a=1", "--from must be one of"),
+    ],
+)
+def test_decode_bad_input(args: list[str], stdin: str | None, message: str) -> None:
+    result = run(*args, input=stdin)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
+def test_decode_directory_is_an_error(tmp_path: Path) -> None:
+    result = run("decode", str(tmp_path))
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == f"Error: {tmp_path}: is a directory\n"
+
+
+def test_decode_never_tracebacks_on_any_bytes() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.binary(max_size=300))
+    def check(data: bytes) -> None:
+        result = run("decode", input=data)
+        assert result.exit_code in (0, 2), result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        if result.exit_code == 2:
+            assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+
+    check()
+
+
+def test_decode_does_not_import_the_client_or_the_server() -> None:
+    code = (
+        "import sys; sys.argv=['amodp','decode','-'];"
+        "from amodp.cli import app\n"
+        "try: app()\n"
+        "except SystemExit: pass\n"
+        "bad=[m for m in ('httpx','uvicorn','aiohttp','rich','amodp.listener','amodp.sender')"
+        " if m in sys.modules]\n"
+        "print(bad, file=sys.stderr); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=DP_STATUS, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def test_library_import_is_light() -> None:
+    code = (
+        "import sys, amodp; from amodp import decode, encode, generate;"
+        "assert callable(generate) and generate('status', seed=1).body;"
+        "bad=[m for m in ('typer','rich','httpx','uvicorn','aiohttp','click') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()

@@ -11,7 +11,7 @@ import pytest
 
 from amodp import catalog, decode
 from amodp.errors import UnknownEventError, UsageError
-from amodp.generate import generate, generate_all
+from amodp.generator import generate, generate_all
 
 from .servers import recording_server
 

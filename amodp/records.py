@@ -1,0 +1,124 @@
+"""Capture records: one JSON object per received webhook (JSON Lines).
+
+The same shape is what ``amodp listen --json`` prints and ``--save`` writes,
+what ``amodp decode`` reads back and what ``amodp send --replay`` resends::
+
+    received_at  UTC time, ISO 8601 with microseconds and "Z"
+    remote       "host:port" of the client
+    method, path, query   the request line (query without "?")
+    headers      [[name, value], ...] in the order received (names lower-case)
+    body         the body as text when it is valid UTF-8 ...
+    body_base64  ... else base64 of its bytes (exactly one of the two is present)
+    decoded      what PHP's $_POST holds, or null when the body is not a form
+    events       [{"kind", "entity", "event", "ids"}] recognised in it
+    status       the HTTP status the listener answered
+    note         why the body was not decoded, or what went wrong (optional)
+    forward      {"url", "status", "latency_ms", "error"} with --forward-to (optional)
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from .codec import parse, to_json
+from .errors import InputError
+
+__all__ = ["body_of", "is_form", "make_record", "record_line"]
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str | None:
+    name = name.lower()
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def is_form(content_type: str | None, body: bytes) -> tuple[bool, str | None]:
+    """Whether to decode a body as a form, and a note when not."""
+    if not body:
+        return False, "empty body"
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == FORM_TYPE:
+        return True, None
+    if media:
+        return False, f"body is {media}, not a form: kept raw"
+    # No Content-Type: decode when it looks like a form, as PHP would not.
+    head = body[:1].lstrip()
+    if head in (b"{", b"["):
+        return False, "body looks like JSON and has no Content-Type: kept raw"
+    return True, "no Content-Type: decoded as a form anyway"
+
+
+def make_record(
+    *,
+    remote: str,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    status: int,
+    received_at: str | None = None,
+    note: str | None = None,
+    decode_body: bool = True,
+) -> dict[str, Any]:
+    from .catalog import detect
+
+    record: dict[str, Any] = {
+        "received_at": received_at or now_iso(),
+        "remote": remote,
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": [[k, v] for k, v in headers],
+    }
+    try:
+        record["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        record["body_base64"] = base64.b64encode(body).decode("ascii")
+    decoded: Any = None
+    events: list[dict[str, Any]] = []
+    form, why = is_form(header(headers, "content-type"), body)
+    if decode_body and form:
+        result = parse(body)
+        decoded = result.value
+        events = [found.as_dict() for found in detect(decoded)]
+        if result.warnings:
+            why = "; ".join(filter(None, [why, *result.warnings]))
+    record["decoded"] = decoded
+    record["events"] = events
+    record["status"] = status
+    notes = "; ".join(filter(None, [note, why]))
+    if notes:
+        record["note"] = notes
+    return record
+
+
+def record_line(record: dict[str, Any]) -> str:
+    """One JSON line (no newline), UTF-8 kept, for stdout and the save file."""
+    return to_json(record, indent=None)
+
+
+def body_of(record: dict[str, Any]) -> bytes:
+    """The exact body bytes of a record."""
+    if "body_base64" in record:
+        try:
+            return base64.b64decode(record["body_base64"], validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise InputError("a record's body_base64 is not valid base64") from None
+    body = record.get("body")
+    if not isinstance(body, str):
+        raise InputError("a record has neither body nor body_base64")
+    return body.encode("utf-8", "surrogateescape")
