@@ -347,6 +347,461 @@ def generate(
             out.write(hook.curl() + "\n")
 
 
+# -- listen ------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def listen(
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="Port; 0 picks a free one.")] = 8000,
+    status: Annotated[int, typer.Option("--status", help="HTTP status to answer.")] = 200,
+    delay: Annotated[
+        float, typer.Option("--delay", help="Seconds to wait before answering.", min=0)
+    ] = 0.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One capture record per request on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show nothing per request.")] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save", help="Append capture records (JSON Lines) here.", show_default=False
+        ),
+    ] = None,
+    max_body: Annotated[
+        int, typer.Option("--max-body", help="Largest body accepted; larger gets 413.", min=0)
+    ] = 1 << 20,
+    forward_to: Annotated[
+        str | None,
+        typer.Option("--forward-to", help="Relay each request to this app.", show_default=False),
+    ] = None,
+    events: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event", help="Show only this event (status, leads.status...).", show_default=False
+        ),
+    ] = None,
+    entities: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--entity", help="Show only this entity (leads, customers...).", show_default=False
+        ),
+    ] = None,
+    expect: Annotated[
+        int | None,
+        typer.Option(
+            "--expect", help="Exit 0 once N matching webhooks arrived.", min=1, show_default=False
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Stop after this many seconds (exit 1 if --expect is unmet).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Receive webhooks on a local port, show each one decoded and keep them all.
+
+    Example: amodp listen --port 8000 --save hooks.jsonl
+    """
+    from . import listener
+    from .catalog import canonical_entity
+    from .render import show_record, summary_table
+
+    if status < 100 or status > 599:
+        raise UsageError("--status must be an HTTP status (100-599)")
+    if forward_to is not None:
+        from .sender import check_url
+
+        check_url(forward_to)
+    options = listener.Options(
+        host=host,
+        port=port,
+        status=status,
+        delay=delay,
+        max_body=max_body,
+        save=save,
+        forward_to=forward_to,
+        events=frozenset(events or ()),
+        entities=frozenset(canonical_entity(e) for e in entities or ()),
+        expect=expect,
+        timeout=timeout,
+    )
+    sock = listener.bind(host, port)
+    real_host, real_port = sock.getsockname()[:2]
+    shown_host = f"[{real_host}]" if ":" in real_host else real_host
+
+    def show(record: dict[str, Any], wanted: bool) -> None:
+        if quiet or not wanted:
+            return
+        if as_json:
+            from .records import record_line
+
+            record = {k: v for k, v in record.items() if not k.startswith("_")}
+            sys.stdout.write(record_line(record) + "\n")
+            sys.stdout.flush()
+        else:
+            show_record(record, sys.stdout)
+
+    def started() -> None:
+        _stderr_line(f"Listening on http://{shown_host}:{real_port}")
+        if not listener.is_loopback(real_host):
+            _stderr_line(
+                f"Warning: {real_host} is not a loopback address: other machines can send "
+                "here, and captures hold customers' personal data"
+            )
+        if save is not None:
+            _stderr_line(f"Saving every request to {save}")
+        sys.stderr.flush()
+
+    app_ = listener.Listener(options, show)
+    code = listener.run(app_, sock, on_started=started)
+    stats = app_.stats
+    rows = [
+        [name, str(code_), str(count)] for (name, code_), count in sorted(stats.by_event.items())
+    ]
+    summary_table(rows, sys.stderr, title=f"{stats.total} request(s) received")
+    if code != 0:
+        got = stats.matched
+        raise fail(
+            f"expected {expect} matching webhook(s), got {got} within {timeout:g} s",
+            ExitCode.FAILED,
+        )
+
+
+# -- send --------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def send(
+    event: Annotated[
+        str | None,
+        typer.Argument(
+            help="The event (see 'amodp events').",
+            autocompletion=_complete_event,
+            show_default=False,
+        ),
+    ] = None,
+    url: Annotated[str, typer.Option("--url", help="Where to send.", show_default=False)] = "",
+    lead: Annotated[bool, typer.Option("--lead", help="A leads event.")] = False,
+    customer: Annotated[bool, typer.Option("--customer", help="A customers event.")] = False,
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="Any entity by name.", show_default=False)
+    ] = None,
+    kind: Annotated[str, typer.Option("--kind", help="dp or account.")] = "dp",
+    all_events: Annotated[
+        bool, typer.Option("--all", help="Every entity/event combination.")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Same seed, same bytes.", show_default=False)
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="FIELD=VALUE on every item, or a bracket path.", show_default=False
+        ),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", help="Items in one body.", min=1)] = 1,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header", "-H", help="'Name: value' to add or override.", show_default=False
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per delivery.", min=0.001)
+    ] = 10.0,
+    insecure: Annotated[bool, typer.Option("--insecure", "-k", help="Do not verify TLS.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per delivery.")] = False,
+    replay: Annotated[
+        Path | None,
+        typer.Option("--replay", help="Resend the requests of a capture file.", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the requests, send nothing.")
+    ] = False,
+    repeat: Annotated[int, typer.Option("--repeat", help="Send everything N times.", min=1)] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
+    ] = 1,
+) -> None:
+    """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all got a 2xx.
+
+    Example: amodp send status --lead --url http://127.0.0.1:8000/hook
+    """
+    import asyncio
+
+    from .sender import Request, check_url, deliver
+
+    if not url:
+        raise UsageError("--url is required")
+    check_url(url)
+    extra = [_header(h) for h in header or []]
+    if replay is not None:
+        if event is not None or all_events:
+            raise UsageError("--replay sends a capture file: no EVENT or --all with it")
+        requests = _replay_requests(replay, url, extra)
+    else:
+        hooks = _make_hooks(event, lead, customer, entity, kind, all_events, seed, sets, count, url)
+        requests = []
+        for hook in hooks:
+            hook.extra_headers = extra
+            requests.append(Request(hook.event.name, "POST", url, hook.headers, hook.body))
+    if dry_run:
+        for request in requests:
+            sys.stdout.buffer.write(_http_text(request) + b"\n")
+        sys.stdout.flush()
+        return
+    load = repeat > 1 or concurrency > 1
+    progress = _progress(len(requests) * repeat) if load and sys.stderr.isatty() else None
+
+    def on_delivery(delivery: Any) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(delivery.as_dict(), ensure_ascii=False) + "\n")
+        elif not load:
+            _print_delivery(delivery)
+        if progress is not None:
+            progress.advance()
+
+    try:
+        outcome = asyncio.run(
+            deliver(
+                requests,
+                repeat=repeat,
+                concurrency=concurrency,
+                timeout=timeout,
+                insecure=insecure,
+                on_delivery=on_delivery,
+            )
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    sys.stdout.flush()
+    if load:
+        _print_load_table(outcome)
+    if outcome.exit_code:
+        bad = outcome.sent - outcome.ok
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(outcome.errors.items()))
+        detail = f" ({kinds})" if kinds else ""
+        raise fail(f"{bad} of {outcome.sent} deliveries got no 2xx{detail}", outcome.exit_code)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(f"-H wants 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _make_hooks(
+    event: str | None,
+    lead: bool,
+    customer: bool,
+    entity: str | None,
+    kind: str,
+    all_events: bool,
+    seed: int | None,
+    sets: list[str] | None,
+    count: int,
+    url: str,
+) -> list[Any]:
+    from .generator import generate as make_one
+    from .generator import generate_all, parse_override
+
+    chosen = _entity_choice(lead, customer, entity)
+    overrides = [parse_override(s) for s in sets or []]
+    if all_events:
+        if event is not None:
+            raise UsageError("give an EVENT or --all, not both")
+        return generate_all(
+            kind=kind, seed=seed, count=count, overrides=overrides, url=url, entity=chosen
+        )
+    if event is None:
+        raise UsageError("name an EVENT (see 'amodp events'), --all or --replay FILE")
+    return [
+        make_one(
+            event,
+            _default_entity(event, chosen, kind),
+            kind=kind,
+            seed=seed,
+            count=count,
+            overrides=overrides,
+            url=url,
+        )
+    ]
+
+
+def _replay_requests(path: Path, url: str, extra: list[tuple[str, str]]) -> list[Any]:
+    from .generator import _merge_headers
+    from .inputs import read_sources
+    from .records import body_of
+    from .sender import Request, join_url
+
+    data = read_input(str(path))
+    records = []
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise InputError(f"{path}: line {number} is not a capture record") from None
+        if not isinstance(record, dict) or "method" not in record or "path" not in record:
+            raise InputError(f"{path}: line {number} is not a capture record")
+        records.append(record)
+    if not records:
+        read_sources(data, "capture")  # raises the reason, e.g. empty input
+        raise InputError(f"{path}: no capture records")
+    requests = []
+    for record in records:
+        headers = [(str(k), str(v)) for k, v in record.get("headers", [])]
+        names = [f"{e['entity']}.{e['event']}" for e in record.get("events", [])]
+        requests.append(
+            Request(
+                ", ".join(names) or "-",
+                str(record["method"]),
+                join_url(url, str(record["path"]), str(record.get("query") or "")),
+                _merge_headers(headers, extra),
+                body_of(record),
+            )
+        )
+    return requests
+
+
+def _http_text(request: Any) -> bytes:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(request.target)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"{request.method} {target} HTTP/1.1"]
+    names = {k.lower() for k, _ in request.headers}
+    if "host" not in names:
+        lines.append(f"Host: {parts.netloc}")
+    for k, v in request.headers:
+        if k.lower() == "host":
+            v = parts.netloc
+        if k.lower() == "content-length":
+            v = str(len(request.body))
+        lines.append(f"{k}: {v}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
+
+
+def _print_delivery(delivery: Any) -> None:
+    if delivery.error:
+        result = delivery.error
+    else:
+        result = f"{delivery.status}  {delivery.response[:60].strip()!r}"
+    sys.stdout.write(f"{delivery.event}  {result}  {delivery.latency_ms:.1f} ms\n")
+
+
+def _print_load_table(outcome: Any) -> None:
+    from .render import table
+
+    other = sum(n for s, n in outcome.statuses.items() if not 200 <= s < 300)
+    rate = outcome.sent / outcome.seconds if outcome.seconds else 0.0
+    rows = [
+        ["sent", str(outcome.sent)],
+        ["2xx", str(outcome.ok)],
+        ["other statuses", str(other)],
+        ["errors", str(sum(outcome.errors.values()))],
+        ["rate", f"{rate:.0f}/s"],
+        ["latency p50", f"{outcome.percentile(50):.1f} ms"],
+        ["latency p95", f"{outcome.percentile(95):.1f} ms"],
+        ["latency p99", f"{outcome.percentile(99):.1f} ms"],
+    ]
+    table(
+        ["", "value"],
+        rows,
+        sys.stderr,
+        title=f"{outcome.sent} deliveries in {outcome.seconds:.2f} s",
+    )
+
+
+class _progress:
+    """A progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        from .render import console
+
+        self.bar = Progress(console=console(sys.stderr), transient=True)
+        self.task = self.bar.add_task("sending", total=total)
+        self.bar.start()
+
+    def advance(self) -> None:
+        self.bar.advance(self.task)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+# -- demo --------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def demo(
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Same seed, same webhooks.", show_default=False)
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One capture record per webhook.")
+    ] = False,
+) -> None:
+    """Start a listener, send it every digital-pipeline webhook, check each arrived intact.
+
+    Example: amodp demo
+    """
+    import asyncio
+
+    from . import listener
+    from .generator import generate_all
+    from .records import record_line
+    from .render import show_record
+    from .sender import Request, deliver
+
+    received: list[dict[str, Any]] = []
+
+    def show(record: dict[str, Any], wanted: bool) -> None:
+        received.append(record)
+        if as_json:
+            clean = {k: v for k, v in record.items() if not k.startswith("_")}
+            sys.stdout.write(record_line(clean) + "\n")
+        else:
+            show_record(record, sys.stdout)
+
+    options = listener.Options(host="127.0.0.1", port=0)
+    with listener.Background(options, show) as running:
+        _stderr_line(f"Listening on {running.url}")
+        hooks = generate_all(seed=seed, url=running.url + "/amo/webhook")
+        requests = [Request(h.event.name, "POST", h.url, h.headers, h.body) for h in hooks]
+        outcome = asyncio.run(deliver(requests, timeout=10))
+    by_id = {}
+    for record in received:
+        for name, value in record["headers"]:
+            if name.lower() == "x-amocrm-requestid":
+                by_id[value] = record
+    broken = []
+    for hook in hooks:
+        record = by_id.get(hook.request_id)
+        if record is None:
+            broken.append(f"{hook.event.name}: never arrived")
+        elif record.get("decoded") != json.loads(json.dumps(hook.json)):
+            broken.append(f"{hook.event.name}: arrived changed")
+    if outcome.exit_code or broken:
+        raise fail(
+            "; ".join(broken) or f"{outcome.sent - outcome.ok} deliveries failed",
+            ExitCode.FAILED,
+        )
+    _stderr_line(f"All {len(hooks)} digital-pipeline webhooks arrived intact.")
+
+
 def _default_entity(event: str, chosen: str | None, kind: str) -> str | None:
     """An event both entities have (call_in, chat...) means leads unless told."""
     if chosen is not None:

@@ -72,3 +72,51 @@ def table(
     for row in rows:
         t.add_row(*row)
     console(stream).print(t)
+
+
+def show_record(record: dict[str, Any], stream: IO[str]) -> None:
+    """One received webhook, readably: a heading line, the summary, the JSON."""
+    from .catalog import detect, summary_line
+    from .codec import to_json
+
+    when = record["received_at"][11:23]
+    target = record["path"] + (f"?{record['query']}" if record.get("query") else "")
+    found = detect(record.get("decoded"))
+    names = ", ".join(f"{f.name} ({f.kind})" for f in found) or "-"
+    heading = f"{when}  {record['method']} {target}  {record['status']}  {names}"
+    forward = record.get("forward")
+    if forward:
+        result = forward["status"] if forward["status"] is not None else forward["error"]
+        heading += f"  -> app {result} in {forward['latency_ms']:g} ms"
+    lines = []
+    for group in found:
+        lines += [summary_line(group, item) for item in group.items]
+    if record.get("note"):
+        lines.append(f"note: {record['note']}")
+    if record.get("decoded") is not None:
+        body_text = to_json(record["decoded"])
+    elif "body" in record:
+        body_text = record["body"][:2000] + ("..." if len(record["body"]) > 2000 else "")
+    else:
+        body_text = f"({len(record['body_base64']) * 3 // 4} bytes of binary, base64 in the record)"
+    if not use_colour(stream):
+        stream.write("\n".join([heading, *lines, body_text]) + "\n\n")
+        stream.flush()
+        return
+    from rich.highlighter import JSONHighlighter
+    from rich.text import Text
+
+    out = console(stream)
+    style = "bold green" if 200 <= record["status"] < 300 else "bold red"
+    out.print(Text(heading, style=style))
+    for line in lines:
+        out.print(Text(line, style="cyan" if not line.startswith("note:") else "yellow"))
+    if record.get("decoded") is not None:
+        out.print(JSONHighlighter()(Text(body_text)))
+    else:
+        out.print(Text(body_text))
+    out.print()
+
+
+def summary_table(rows: Sequence[Sequence[str]], stream: IO[str], title: str) -> None:
+    table(["event", "status", "count"], rows, stream, title=title)

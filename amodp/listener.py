@@ -1,0 +1,505 @@
+"""``amodp listen``: a throwaway webhook receiver that keeps every request.
+
+An ASGI app served by uvicorn (httptools and uvloop when they are
+installed). Each request is read (bounded in size and time), turned into a
+capture record (:mod:`amodp.records`), appended to the save file and flushed
+*before* the answer goes out, then shown. Nothing is kept in memory but
+counters, so a long run costs no more than a short one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import os
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import NetworkError, UsageError
+from .records import make_record, record_line
+
+__all__ = ["Listener", "Options", "bind", "serve"]
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "host",
+    "content-length",
+}
+
+
+@dataclass
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    status: int = 200
+    delay: float = 0.0
+    max_body: int = 1 << 20
+    save: Path | None = None
+    forward_to: str | None = None
+    events: frozenset[str] = frozenset()  # "status" or "leads.status"
+    entities: frozenset[str] = frozenset()
+    expect: int | None = None
+    timeout: float | None = None
+    #: a request whose headers or body stall this long is dropped (408 for a body)
+    read_timeout: float = 10.0
+    forward_timeout: float = 10.0
+
+
+@dataclass
+class Stats:
+    """What the final summary table shows."""
+
+    by_event: Counter[tuple[str, int]] = field(default_factory=Counter)
+    total: int = 0
+    matched: int = 0
+
+
+def matches(record: dict[str, Any], options: Options) -> bool:
+    """Whether a record passes the ``--event``/``--entity`` filters."""
+    if not options.events and not options.entities:
+        return True
+    for found in record.get("events", []):
+        name = f"{found['entity']}.{found['event']}"
+        if options.entities and found["entity"] not in options.entities:
+            continue
+        if options.events and not ({found["event"], name} & options.events):
+            continue
+        return True
+    return False
+
+
+class Listener:
+    """The ASGI app. ``show`` is called with each record after it is answered."""
+
+    def __init__(self, options: Options, show: Callable[[dict[str, Any], bool], None]) -> None:
+        self.options = options
+        self.show = show
+        self.stats = Stats()
+        self.fd: int | None = None
+        self.client: Any = None
+        self.matched = asyncio.Event()
+        if options.save is not None:
+            self.fd = open_save_file(options.save)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        await self._request(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.client is not None:
+                    await self.client.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _read_body(self, receive: Any, declared: int | None) -> tuple[bytes | None, str]:
+        """The body, or (None, why) when it is too big, too slow or abandoned."""
+        limit = self.options.max_body
+        if declared is not None and declared > limit:
+            return None, f"body of {declared} bytes is over --max-body ({limit}): not read"
+        chunks = []
+        size = 0
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), self.options.read_timeout)
+            except TimeoutError:
+                return None, f"body not received within {self.options.read_timeout:g} s"
+            if message["type"] == "http.disconnect":
+                return None, "disconnect"
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None, f"body is over --max-body ({limit} bytes): not read"
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), ""
+
+    async def _request(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        declared = None
+        for k, v in headers:
+            if k == "content-length" and v.isdigit():
+                declared = int(v)
+        body, why = await self._read_body(receive, declared)
+        if why == "disconnect":
+            return  # nothing was answered: nothing to keep
+        status = self.options.status
+        note = None
+        forward = None
+        reply = b""
+        if body is None:
+            status = 413 if "max-body" in why else 408
+            note = why
+            body = b""
+        elif self.options.forward_to:
+            forward = await self._forward(scope, headers, body)
+            reply = forward.pop("_body", b"")
+            status = forward["status"] or 502
+        client = scope.get("client")
+        record = make_record(
+            remote=f"{client[0]}:{client[1]}" if client else "",
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            status=status,
+            note=note,
+        )
+        if forward is not None:
+            record["forward"] = forward
+        line = (record_line(record) + "\n").encode("utf-8")
+        if self.fd is not None:
+            os.write(self.fd, line)  # written before the answer: never lost
+        if self.options.delay:
+            await asyncio.sleep(self.options.delay)
+        if not reply:
+            reply = b"" if status == 204 else _reason(status).encode() + b"\n"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(reply)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": reply})
+        record["_latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        self._count(record, line)
+
+    def _count(self, record: dict[str, Any], line: bytes) -> None:
+        stats = self.stats
+        stats.total += 1
+        names = [f"{e['entity']}.{e['event']}" for e in record["events"]] or ["-"]
+        for name in names:
+            stats.by_event[(name, record["status"])] += 1
+        shown = matches(record, self.options)
+        if shown:
+            stats.matched += 1
+            if self.options.expect is not None and stats.matched >= self.options.expect:
+                self.matched.set()
+        self.show(record, shown)
+
+    async def _forward(
+        self, scope: dict[str, Any], headers: list[tuple[str, str]], body: bytes
+    ) -> dict[str, Any]:
+        """Relay the request (method, path, headers, exact body) to the user's app."""
+        import aiohttp
+
+        from .sender import _describe
+
+        if self.client is None:
+            self.client = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.options.forward_timeout),
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                auto_decompress=False,
+            )
+        base = (self.options.forward_to or "").rstrip("/")
+        url = base + scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        if query:
+            url += "?" + query
+        send_headers = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+        started = time.perf_counter()
+        try:
+            async with self.client.request(
+                scope["method"], url, headers=send_headers, data=body, allow_redirects=False
+            ) as response:
+                content = await response.read()
+                status = response.status
+        except Exception as exc:  # noqa: BLE001 - the app being down is reported, not fatal
+            return {
+                "url": url,
+                "status": None,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "error": _describe(exc),
+            }
+        return {
+            "url": url,
+            "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "error": None,
+            "_body": content,
+        }
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def open_save_file(path: Path) -> int:
+    """Open for appending, created readable by its owner only (captures hold
+    customers' personal data)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot open {path} for saving: {exc.strerror or exc}") from None
+    return fd
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; a port in use is a NetworkError (exit 3)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise NetworkError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise NetworkError(f"port {port} on {host} is already in use") from None
+        raise NetworkError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def _protocol_class() -> type:
+    """uvicorn's HTTP protocol, fastest available, with a deadline for headers.
+
+    uvicorn times out idle keep-alive connections, but not a client that
+    opens a connection and then sends its headers slowly or never: this
+    closes it after ``read_timeout`` seconds.
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:  # pragma: no cover - httptools does not install everywhere
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+
+    class Protocol(Base):  # type: ignore[misc, valid-type]
+        header_timeout = 10.0
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._header_timer: asyncio.TimerHandle | None = None
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is None or self.cycle.response_complete:
+                self._arm()  # still waiting for a request's headers
+            else:
+                self._disarm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(self.header_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _expire(self) -> None:
+            self._header_timer = None
+            waiting = self.cycle is None or self.cycle.response_complete
+            if waiting and not self.transport.is_closing():
+                self.transport.close()
+
+    return Protocol
+
+
+def _server_class(uvicorn: Any) -> type:
+    class Server(uvicorn.Server):  # type: ignore[misc, name-defined]
+        """uvicorn's server, minus re-raising SIGINT/SIGTERM after a graceful
+        shutdown (that would kill the process before the summary and the exit
+        code): Ctrl-C and SIGTERM end ``listen`` normally."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
+def loop_name() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return "asyncio"
+    return "uvloop"
+
+
+async def serve(
+    app: Listener,
+    sock: socket.socket,
+    *,
+    on_started: Callable[[], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve until a signal, ``stop``, ``--expect`` met (0) or ``--timeout`` (1 with --expect)."""
+    import uvicorn
+
+    protocol = _protocol_class()
+    protocol.header_timeout = app.options.read_timeout
+    config = uvicorn.Config(
+        app,
+        http=protocol,
+        loop="none",
+        lifespan="on",
+        log_config=None,
+        log_level="critical",
+        access_log=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    server = _server_class(uvicorn)(config)
+    outcome = {"code": 0}
+
+    async def watch() -> None:
+        waiters = []
+        if app.options.expect is not None:
+            waiters.append(asyncio.create_task(app.matched.wait()))
+        if stop is not None:
+            waiters.append(asyncio.create_task(stop.wait()))
+        if not waiters and app.options.timeout is None:
+            return
+        done, pending = await asyncio.wait(
+            waiters or [asyncio.create_task(asyncio.sleep(app.options.timeout or 0))],
+            timeout=app.options.timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        for task in pending:
+            task.cancel()
+        if app.options.expect is not None and not app.matched.is_set():
+            outcome["code"] = 1
+        server.should_exit = True
+
+    async def started() -> None:
+        while not server.started and not server.should_exit:
+            await asyncio.sleep(0.01)
+        if server.started and on_started is not None:
+            on_started()
+
+    watcher = asyncio.create_task(watch())
+    notifier = asyncio.create_task(started())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        watcher.cancel()
+        notifier.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        with contextlib.suppress(asyncio.CancelledError):
+            await notifier
+        app.close()
+    if app.options.expect is not None and not app.matched.is_set():
+        outcome["code"] = 1
+    return outcome["code"]
+
+
+def run(app: Listener, sock: socket.socket, on_started: Callable[[], None] | None = None) -> int:
+    """Run :func:`serve` in a new event loop (uvloop when installed)."""
+    if loop_name() == "uvloop":
+        import uvloop
+
+        return uvloop.run(serve(app, sock, on_started=on_started))
+    return asyncio.run(serve(app, sock, on_started=on_started))
+
+
+class Background:
+    """A listener serving from a thread of its own, for ``demo`` and tests::
+
+        with Background(Options(port=0), show) as running:
+            ... send to running.url ...
+    """
+
+    def __init__(self, options: Options, show: Callable[[dict[str, Any], bool], None]) -> None:
+        self.options = options
+        self.sock = bind(options.host, options.port)
+        host, port = self.sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        self.app = Listener(options, show)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="amodp-listener", daemon=True)
+        self.exit_code: int | None = None
+
+    def _run(self) -> None:
+        async def main() -> int:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            return await serve(self.app, self.sock, on_started=self._ready.set, stop=self._stop)
+
+        try:
+            self.exit_code = asyncio.run(main())
+        finally:
+            self._ready.set()
+
+    def __enter__(self) -> Background:
+        self._thread.start()
+        if not self._ready.wait(15):
+            raise NetworkError("the listener did not start within 15 s")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
