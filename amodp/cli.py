@@ -394,6 +394,12 @@ def listen(
             "--expect", help="Exit 0 once N matching webhooks arrived.", min=1, show_default=False
         ),
     ] = None,
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout", help="Drop a client whose headers or body stall this long.", min=0.01
+        ),
+    ] = 10.0,
     timeout: Annotated[
         float | None,
         typer.Option(
@@ -429,6 +435,7 @@ def listen(
         entities=frozenset(canonical_entity(e) for e in entities or ()),
         expect=expect,
         timeout=timeout,
+        read_timeout=read_timeout,
     )
     sock = listener.bind(host, port)
     real_host, real_port = sock.getsockname()[:2]

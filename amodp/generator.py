@@ -168,16 +168,16 @@ class Webhook:
 
     @property
     def headers(self) -> list[tuple[str, str]]:
-        """amoCRM's headers, in the order sent (Host first, as HTTP/1.1 clients do)."""
+        """amoCRM's headers, in the order ``amodp send`` puts them on the wire."""
         parts = urlsplit(self.url)
         host = parts.netloc.rpartition("@")[2] or "localhost"
         base = [
             ("Host", host),
             ("User-Agent", USER_AGENT),
-            ("Content-Length", str(len(self.body))),
             ("Content-Type", CONTENT_TYPE),
             ("X-Amocrm-Requestid", self.request_id),
             ("Accept-Encoding", "gzip"),
+            ("Content-Length", str(len(self.body))),
         ]
         return _merge_headers(base, self.extra_headers)
 

@@ -1,0 +1,429 @@
+"""listen, send and demo over real sockets on 127.0.0.1: nothing mocked."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from amodp import decode, generate_all
+
+from .servers import recording_server
+
+AMODP = [sys.executable, "-m", "amodp"]
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[bytes]
+    url: str
+    port: int
+    first_line: str
+
+    def stop(self, sig: int | None = signal.SIGTERM, timeout: float = 20) -> tuple[int, str, str]:
+        """Send ``sig`` (None: let it end by itself) and collect the outcome."""
+        if sig is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out.decode(), self.first_line + err.decode()
+
+
+@contextmanager
+def listening(*args: str) -> Iterator[Running]:
+    """``amodp listen --port 0 ARGS`` in a subprocess; stopped with SIGTERM at the end."""
+    proc = subprocess.Popen(
+        [*AMODP, "listen", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline().decode()
+    if not first.startswith("Listening on http://127.0.0.1:"):
+        proc.kill()
+        raise AssertionError(f"listener did not start: {first!r} {proc.stderr.read()!r}")
+    port = int(first.strip().rsplit(":", 1)[1])
+    running = Running(proc, f"http://127.0.0.1:{port}", port, first)
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def amodp(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*AMODP, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def raw_request(port: int, data: bytes, read: bool = True) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        if not read:
+            return b""
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks):
+                head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+                length = [
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ]
+                if length and len(rest) >= length[0]:
+                    break
+        return b"".join(chunks)
+
+
+# -- end to end ------------------------------------------------------------------------
+
+
+def test_send_all_arrives_intact_and_saved(tmp_path: Path) -> None:
+    save = tmp_path / "hooks.jsonl"
+    with listening("--save", str(save), "--json") as server:
+        sent = amodp("send", "--all", "--seed", "4", "--url", server.url + "/amo/hook", "--json")
+        code, out, err = server.stop()
+    assert sent.returncode == 0, sent.stderr
+    deliveries = [json.loads(line) for line in sent.stdout.splitlines()]
+    assert [d["status"] for d in deliveries] == [200] * 10
+    assert all(d["error"] is None and d["latency_ms"] > 0 for d in deliveries)
+    assert code == 0
+    expected = generate_all(seed=4, url=server.url + "/amo/hook")
+    saved = records(save)
+    printed = [json.loads(line) for line in out.splitlines()]
+    assert saved == printed
+    assert len(saved) == len(expected) == 10
+    for hook, record in zip(expected, saved, strict=True):
+        assert record["body"].encode() == hook.body
+        assert record["decoded"] == decode(hook.body)
+        assert record["method"] == "POST" and record["path"] == "/amo/hook"
+        headers = dict(record["headers"])
+        assert headers["user-agent"] == "amoCRM-Webhooks/3.0"
+        assert headers["x-amocrm-requestid"] == hook.request_id
+        assert headers["content-type"] == "application/x-www-form-urlencoded"
+        assert record["events"][0]["entity"] == hook.event.entity
+        assert record["events"][0]["event"] == hook.event.event
+        assert record["status"] == 200
+        assert record["received_at"].endswith("Z")
+    assert (save.stat().st_mode & 0o777) == 0o600
+    assert "10 request(s) received" in err and "leads.status" in err
+
+
+def test_the_wire_request_is_what_generate_http_shows() -> None:
+    with recording_server() as server:
+        url = server.url + "/hook?x=1"
+        sent = amodp("send", "status", "--seed", "8", "--url", url)
+        shown = subprocess.run(
+            [*AMODP, "generate", "status", "--seed", "8", "-f", "http", "--url", url],
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+    assert sent.returncode == 0, sent.stderr
+    (got,) = server.requests
+    head, _, body = shown.removesuffix("\n").partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert lines[0] == f"POST {got.path} HTTP/1.1"
+    assert [f"{k}: {v}" for k, v in got.headers] == lines[1:]
+    assert got.body == body.encode()
+
+
+def test_header_option_adds_and_overrides() -> None:
+    with recording_server() as server:
+        sent = amodp(
+            "send", "call_in", "--url", server.url, "-H", "User-Agent: amoCRM-WebHook-client/1.0",
+            "-H", "X-Extra: 1",
+        )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    headers = dict(server.requests[0].headers)
+    assert headers["User-Agent"] == "amoCRM-WebHook-client/1.0"
+    assert headers["X-Extra"] == "1"
+
+
+def test_expect_met_and_timed_out() -> None:
+    with listening("--expect", "2", "--timeout", "30", "--quiet") as server:
+        amodp("send", "status", "--url", server.url)
+        amodp("send", "period", "--url", server.url)
+        code, _, err = server.stop(sig=None)  # --expect met: it ends by itself
+    assert code == 0, err
+    with listening("--expect", "2", "--timeout", "1", "--event", "status") as server:
+        amodp("send", "period", "--url", server.url)
+        amodp("send", "status", "--url", server.url)
+        code, out, err = server.stop(sig=None)  # --timeout: it ends by itself
+    assert code == 1
+    assert "Error: expected 2 matching webhook(s), got 1 within 1 s" in err
+    assert "leads.status" in out and "customers.period" not in out  # the filter
+
+
+def test_forward_to_a_second_server(tmp_path: Path) -> None:
+    save = tmp_path / "f.jsonl"
+    with (
+        recording_server(status=201) as app,
+        listening("--forward-to", app.url, "--save", str(save), "--quiet") as server,
+    ):
+        sent = amodp("send", "status", "--seed", "2", "--url", server.url + "/hook?a=1", "--json")
+        server.stop()
+    delivery = json.loads(sent.stdout)
+    assert delivery["status"] == 201
+    assert sent.returncode == 0
+    (got,) = app.requests
+    (record,) = records(save)
+    assert got.body == record["body"].encode()
+    assert got.path == "/hook?a=1" and got.method == "POST"
+    assert {k.lower(): v for k, v in got.headers}["user-agent"] == "amoCRM-Webhooks/3.0"
+    assert record["forward"]["status"] == 201 and record["status"] == 201
+    assert record["forward"]["error"] is None
+
+
+def test_forward_to_an_app_that_is_down(tmp_path: Path) -> None:
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    with listening("--forward-to", f"http://127.0.0.1:{port}", "--json") as server:
+        sent = amodp("send", "status", "--url", server.url)
+        _, out, _ = server.stop()
+    assert sent.returncode == 1  # the listener answered 502
+    record = json.loads(out)
+    assert record["status"] == 502 and record["forward"]["error"].startswith("refused")
+
+
+def test_replay_reproduces_the_same_requests(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    with listening("--save", str(first), "--quiet") as server:
+        amodp("send", "--all", "--seed", "6", "--url", server.url + "/base/hook?t=1")
+        raw_request(server.port, b"GET /ping?x=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+        server.stop()
+    with listening("--save", str(second), "--quiet") as server:
+        replayed = amodp("send", "--replay", str(first), "--url", server.url + "/other")
+        server.stop()
+    assert replayed.returncode == 0, replayed.stderr
+    a, b = records(first), records(second)
+    assert len(a) == len(b) == 11
+    for old, new in zip(a, b, strict=True):
+        assert (old["method"], old.get("body"), old["query"]) == (
+            new["method"],
+            new.get("body"),
+            new["query"],
+        )
+        assert new["path"] == "/other" + old["path"]
+        computed = {"host", "content-length"}
+        old_headers = [(k, v) for k, v in old["headers"] if k not in computed]
+        new_headers = [(k, v) for k, v in new["headers"] if k not in computed]
+        assert new_headers == old_headers
+
+
+def test_refused_port_exits_3() -> None:
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    result = amodp("send", "status", "--url", f"http://127.0.0.1:{port}/", "--json")
+    assert result.returncode == 3
+    assert json.loads(result.stdout)["error"].startswith("refused")
+    assert result.stderr.startswith("Error: 1 of 1 deliveries got no 2xx (1 refused)")
+
+
+def test_status_500_listener_makes_send_exit_1() -> None:
+    with listening("--status", "500", "--quiet") as server:
+        result = amodp("send", "--all", "--url", server.url)
+        server.stop()
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: 10 of 10 deliveries got no 2xx")
+    assert result.stdout.count(" 500 ") == 10
+
+
+def test_send_load_mode_table() -> None:
+    with listening("--quiet") as server:
+        result = amodp("send", "status", "--url", server.url, "--repeat", "200", "-c", "8")
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    for label in ("sent\t200", "2xx\t200", "other statuses\t0", "errors\t0", "latency p99"):
+        assert label in result.stderr
+
+
+def test_send_dry_run_prints_requests() -> None:
+    result = amodp("send", "status", "--seed", "3", "--url", "http://127.0.0.1:9/x", "--dry-run")
+    shown = amodp(
+        "generate", "status", "--seed", "3", "-f", "http", "--url", "http://127.0.0.1:9/x"
+    )
+    assert result.returncode == 0
+    assert result.stdout == shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["send", "status"], "--url is required"),
+        (["send", "status", "--url", "ftp://x"], "must be an http:// or https:// URL"),
+        (["send", "--url", "http://127.0.0.1:9"], "name an EVENT"),
+        (["send", "status", "--url", "http://127.0.0.1:9", "-H", "nocolon"], "-H wants"),
+        (["send", "--replay", "/nonexistent.jsonl", "--url", "http://127.0.0.1:9"], "no such file"),
+    ],
+)
+def test_send_usage_errors(args: list[str], message: str) -> None:
+    result = amodp(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+
+
+def test_port_in_use_exits_3() -> None:
+    with listening("--quiet") as server:
+        result = amodp("listen", "--port", str(server.port), timeout=30)
+        server.stop()
+    assert result.returncode == 3
+    assert result.stderr == f"Error: port {server.port} on 127.0.0.1 is already in use\n"
+
+
+def test_non_loopback_host_warns() -> None:
+    result = amodp("listen", "--host", "0.0.0.0", "--port", "0", "--timeout", "0.3")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Listening on http://0.0.0.0:")
+    assert lines[1].startswith("Warning: 0.0.0.0 is not a loopback address")
+    assert result.returncode == 0
+
+
+def test_demo_exits_0() -> None:
+    result = amodp("demo", "--seed", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 10
+    assert "All 10 digital-pipeline webhooks arrived intact." in result.stderr
+
+
+# -- faults -----------------------------------------------------------------------------
+
+
+def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
+    save = tmp_path / "faults.jsonl"
+    with listening("--save", str(save), "--json", "--read-timeout", "1") as server:
+        port = server.port
+        big = raw_request(
+            port,
+            b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 10485760\r\n\r\n" + b"a=" + b"x" * (10 * 1024 * 1024 - 2),
+        )
+        assert big.startswith(b"HTTP/1.1 413")
+        chunked = raw_request(
+            port,
+            b"POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"".join(b"%x\r\n%s\r\n" % (65536, b"y" * 65536) for _ in range(20))
+            + b"0\r\n\r\n",
+        )
+        assert chunked.startswith(b"HTTP/1.1 413")
+        for request in (
+            b"POST /pct HTTP/1.1\r\nHost: a\r\nContent-Length: 13\r\n\r\na=%zz&b=%E4%F",
+            b"POST /utf HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\na=\xff\xfe\xd0z",
+            b'POST /json HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a": 1}',
+            b"GET /get?leads[status][0][id]=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"POST /empty HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+            b"PUT /bin HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\nContent-Length: 4\r\n\r\n\x00\x01\x02\xff",
+        ):
+            assert raw_request(port, request).startswith(b"HTTP/1.1 200"), request
+        # Half a request, then gone; then half a body, then silence (timed out).
+        raw_request(port, b"POST /half HTTP/1.1\r\nHost: a\r\nContent-Le", read=False)
+        slow = raw_request(
+            port, b"POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\na=1"
+        )
+        assert slow.startswith(b"HTTP/1.1 408")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+            idle.sendall(b"POST /idle HTTP/1.1\r\nHo")
+            started = time.monotonic()
+            assert idle.recv(100) == b""  # dropped after --read-timeout
+            assert time.monotonic() - started < 8
+        after = amodp("send", "status", "--url", server.url + "/after")
+        assert after.returncode == 0
+        code, out, _ = server.stop()
+    assert code == 0
+    saved = records(save)
+    assert [json.loads(line) for line in out.splitlines()] == saved
+    by_path = {r["path"]: r for r in saved}
+    assert set(by_path) == {
+        "/big", "/chunked", "/pct", "/utf", "/json", "/get", "/empty", "/bin", "/slow", "/after"
+    }  # fmt: skip
+    assert by_path["/big"]["status"] == 413 and "max-body" in by_path["/big"]["note"]
+    assert by_path["/chunked"]["status"] == 413
+    assert by_path["/pct"]["decoded"] == {"a": "%zz", "b": "\ufffd%F"}
+    assert "invalid % escapes" in by_path["/pct"]["note"]
+    assert base64.b64decode(by_path["/utf"]["body_base64"]) == b"a=\xff\xfe\xd0z"
+    assert by_path["/utf"]["decoded"] == {"a": "\ufffd\ufffd\ufffdz"}
+    assert by_path["/json"]["decoded"] is None and "application/json" in by_path["/json"]["note"]
+    assert by_path["/json"]["body"] == '{"a": 1}'
+    assert (
+        by_path["/get"]["method"] == "GET" and by_path["/get"]["query"] == "leads[status][0][id]=1"
+    )
+    assert by_path["/empty"]["decoded"] is None
+    assert base64.b64decode(by_path["/bin"]["body_base64"]) == b"\x00\x01\x02\xff"
+    assert by_path["/slow"]["status"] == 408
+    assert by_path["/after"]["events"][0]["event"] == "status"
+
+
+def test_sigterm_during_a_burst_loses_no_answered_request(tmp_path: Path) -> None:
+    save = tmp_path / "burst.jsonl"
+    answered: list[str] = []
+    lock = threading.Lock()
+    with listening("--save", str(save), "--quiet") as server:
+        stop_at = time.monotonic() + 20
+
+        def client(n: int) -> None:
+            i = 0
+            while time.monotonic() < stop_at:
+                marker = f"c{n}-{i}"
+                i += 1
+                body = f"leads[status][0][id]={marker}".encode()
+                try:
+                    reply = raw_request(
+                        server.port,
+                        b"POST /burst HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s"
+                        % (len(body), body),
+                    )
+                except OSError:
+                    return
+                if reply.startswith(b"HTTP/1.1 200"):
+                    with lock:
+                        answered.append(marker)
+                else:
+                    return
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        while len(answered) < 200 and time.monotonic() < stop_at:
+            time.sleep(0.01)
+        code, _, err = server.stop()
+        for t in threads:
+            t.join(30)
+    assert code == 0, err
+    lines = save.read_text().splitlines()
+    saved = {json.loads(line)["decoded"]["leads"]["status"][0]["id"] for line in lines}
+    assert len(answered) >= 200
+    assert set(answered) <= saved
+    assert "request(s) received" in err
