@@ -342,10 +342,12 @@ def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
         for request in (
             b"POST /pct HTTP/1.1\r\nHost: a\r\nContent-Length: 13\r\n\r\na=%zz&b=%E4%F",
             b"POST /utf HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\na=\xff\xfe\xd0z",
-            b'POST /json HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a": 1}',
+            b"POST /json HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 8\r\n\r\n{"a": 1}',
             b"GET /get?leads[status][0][id]=1 HTTP/1.1\r\nHost: a\r\n\r\n",
             b"POST /empty HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
-            b"PUT /bin HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\nContent-Length: 4\r\n\r\n\x00\x01\x02\xff",
+            b"PUT /bin HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: 4\r\n\r\n\x00\x01\x02\xff",
         ):
             assert raw_request(port, request).startswith(b"HTTP/1.1 200"), request
         # Half a request, then gone; then half a body, then silence (timed out).
