@@ -218,8 +218,20 @@ class Detected:
         return f"{self.entity}.{self.event}"
 
     def as_dict(self) -> dict[str, Any]:
-        ids = [item.get("id") for item in self.items if isinstance(item, dict)]
+        ids = [item_id(item) for item in self.items]
         return {"kind": self.kind, "entity": self.entity, "event": self.event, "ids": ids}
+
+
+def item_id(item: dict[str, Any]) -> Any:
+    """An item's id: ``id``, else ``uid`` (unsorted) or ``talk_id``; for a
+    note, the id of what it is attached to."""
+    for key in ("id", "uid", "talk_id"):
+        if key in item:
+            return item[key]
+    note = item.get("note")
+    if isinstance(note, dict):
+        return note.get("element_id")
+    return None
 
 
 def _items(value: Any) -> list[dict[str, Any]] | None:
@@ -310,8 +322,11 @@ def summary_line(found: Detected, item: dict[str, Any]) -> str:
             spec = e
             break
     noun = spec.item if spec else found.entity.rstrip("s")
-    head = f"{found.name}  {noun} {item.get('id', '?')}"
-    detail = _fill(spec.summary, item) if spec and spec.summary else ""
+    ident = item_id(item)
+    head = f"{found.name}  {noun} {'?' if ident is None else ident}"
+    note = item.get("note")
+    values = note if isinstance(note, dict) else item
+    detail = _fill(spec.summary, values) if spec and spec.summary else ""
     line = f"{head}: {detail}" if detail else head
     if found.account:
         sub = found.account.get("subdomain", "?")

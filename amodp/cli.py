@@ -296,6 +296,9 @@ def generate(
     url: Annotated[
         str, typer.Option("--url", help="Target shown by --format http and curl.")
     ] = "http://localhost:8000/",
+    locale: Annotated[
+        str, typer.Option("--locale", help="Names and texts: ru or en.")
+    ] = "ru",
 ) -> None:
     """Print a realistic webhook body, exactly as amoCRM sends it.
 
@@ -312,7 +315,13 @@ def generate(
         if event is not None:
             raise UsageError("give an EVENT or --all, not both")
         hooks = generate_all(
-            kind=kind, seed=seed, count=count, overrides=overrides, url=url, entity=chosen
+            kind=kind,
+            seed=seed,
+            count=count,
+            overrides=overrides,
+            url=url,
+            entity=chosen,
+            locale=locale,
         )
     else:
         if event is None:
@@ -326,6 +335,7 @@ def generate(
                 count=count,
                 overrides=overrides,
                 url=url,
+                locale=locale,
             )
         ]
     out = sys.stdout
@@ -535,6 +545,7 @@ def send(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
     ] = 1,
+    locale: Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")] = "ru",
 ) -> None:
     """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all got a 2xx.
 
@@ -553,7 +564,9 @@ def send(
             raise UsageError("--replay sends a capture file: no EVENT or --all with it")
         requests = _replay_requests(replay, url, extra)
     else:
-        hooks = _make_hooks(event, lead, customer, entity, kind, all_events, seed, sets, count, url)
+        hooks = _make_hooks(
+            event, lead, customer, entity, kind, all_events, seed, sets, count, url, locale
+        )
         requests = []
         for hook in hooks:
             hook.extra_headers = extra
@@ -616,6 +629,7 @@ def _make_hooks(
     sets: list[str] | None,
     count: int,
     url: str,
+    locale: str,
 ) -> list[Any]:
     from .generator import generate as make_one
     from .generator import generate_all, parse_override
@@ -626,7 +640,13 @@ def _make_hooks(
         if event is not None:
             raise UsageError("give an EVENT or --all, not both")
         return generate_all(
-            kind=kind, seed=seed, count=count, overrides=overrides, url=url, entity=chosen
+            kind=kind,
+            seed=seed,
+            count=count,
+            overrides=overrides,
+            url=url,
+            entity=chosen,
+            locale=locale,
         )
     if event is None:
         raise UsageError("name an EVENT (see 'amodp events'), --all or --replay FILE")
@@ -639,6 +659,7 @@ def _make_hooks(
             count=count,
             overrides=overrides,
             url=url,
+            locale=locale,
         )
     ]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import shlex
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from . import catalog
 from .codec import decode, encode
 from .errors import UsageError
+from .fake import Fake
 
 __all__ = ["Webhook", "generate", "generate_all", "parse_override", "USER_AGENT"]
 
@@ -65,21 +67,56 @@ class _Account:
             self.pipelines[pipeline] = stages
         base = rng.randint(1_000_000, 90_000_000)
         self.periods = [base + i * rng.randint(1, 40) for i in range(rng.randint(3, 5))]
+        self._extra: random.Random | None = None
+        self._users: list[int] = []
+        self._field_ids: dict[str, int] = {}
+
+    # Account-level extras come from a source derived from the account itself,
+    # so that they do not shift the values of DP webhooks of the same seed.
+    def extra(self) -> random.Random:
+        if self._extra is None:
+            self._extra = random.Random(f"{self.id}:{self.subdomain}")
+        return self._extra
+
+    def users(self) -> list[int]:
+        if not self._users:
+            rng = self.extra()
+            self._users = [rng.randint(1_000_000, 9_999_999) for _ in range(rng.randint(3, 6))]
+        return self._users
+
+    def field_id(self, name: str) -> int:
+        """One id per custom field (or enum) name and account, the same in every item."""
+        if name not in self._field_ids:
+            self._field_ids[name] = self.extra().randint(100_000, 999_999)
+        return self._field_ids[name]
 
 
 class _Item:
     """The values of one item, made on demand so that rules can depend on
     each other and on the user's fixed values."""
 
-    def __init__(self, rng: random.Random, account: _Account, fixed: dict[str, str]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        account: _Account,
+        fixed: dict[str, str],
+        fake: Fake | None = None,
+        options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.rng = rng
         self.account = account
-        self.values: dict[str, str] = dict(fixed)
+        self.values: dict[str, Any] = dict(fixed)
+        self.fake = fake or Fake(rng)
+        self.options = options or {}
 
-    def get(self, name: str, gen: str) -> str:
+    def get(self, name: str, gen: str) -> Any:
+        """A field's value: a string, or a list/dict for structured fields."""
         value = self.values.get(name)
         if value is None:
-            value = self.values[name] = str(_RULES[gen](self))
+            value = _RULES[gen](self) if gen != "const" else self.options[name]["value"]
+            if not isinstance(value, (list, dict)):
+                value = str(value)
+            self.values[name] = value
         return value
 
     # Shared scenario values, keyed by rule name so fields can share them.
@@ -135,7 +172,188 @@ def _old_period_id(item: _Item) -> int:
     return item.rng.choice(choices)
 
 
+# -- account-level values ----------------------------------------------------------
+
+#: Generated times fall in a fixed window, so that a seed gives the same bytes
+#: on any day: 2025-06-01 .. 2026-06-01 (UTC).
+_WINDOW = (1748736000, 1780272000)
+
+
+def _created_at(item: _Item) -> int:
+    return item.rng.randint(*_WINDOW)
+
+
+def _updated_at(item: _Item) -> int:
+    created = _int(item.get("created_at", "created_at"))
+    return created + item.rng.randint(60, 14 * 86400)
+
+
+def _future_date(item: _Item) -> int:
+    return _int(item.get("updated_at", "updated_at")) + item.rng.randint(1, 30) * 86400
+
+
+def _person(item: _Item) -> tuple[str, str]:
+    person = item.values.get("_person")
+    if person is None:
+        person = item.values["_person"] = list(item.fake.person())
+    return person[0], person[1]
+
+
+def _tags(item: _Item) -> list[dict[str, str]]:
+    names = item.rng.sample(item.fake.table["tag"], item.rng.randint(0, 2))
+    return [{"id": str(item.account.field_id("tag:" + n)), "name": n} for n in names]
+
+
+def _select(item: _Item, field: str, table: str) -> dict[str, Any]:
+    value = item.fake.pick(table)
+    return {
+        "id": str(item.account.field_id(field)),
+        "name": field,
+        "values": [{"value": value, "enum": str(item.account.field_id(f"{field}={value}"))}],
+    }
+
+
+def _lead_custom_fields(item: _Item) -> list[dict[str, Any]]:
+    names = item.fake.table["lead_field"]
+    fields = [
+        _select(item, names[0], "source"),
+        {
+            "id": str(item.account.field_id(names[1])),
+            "name": names[1],
+            "values": [{"value": item.fake.pick("city")}],
+        },
+    ]
+    if item.rng.random() < 0.6:
+        # A date field comes as a bare values[0]=<unix time>: no [value] key.
+        when = _int(item.get("created_at", "created_at")) + item.rng.randint(1, 20) * 86400
+        fields.append(
+            {"id": str(item.account.field_id(names[3])), "name": names[3], "values": [str(when)]}
+        )
+    return fields
+
+
+def _coded(item: _Item, name: str, code: str, value: str, enum: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"value": value}
+    if enum is not None:
+        entry["enum"] = str(item.account.field_id(f"{code}:{enum}"))
+    return {
+        "id": str(item.account.field_id(code)),
+        "name": name,
+        "code": code,
+        "values": [entry],
+    }
+
+
+def _contact_custom_fields(item: _Item) -> list[dict[str, Any]]:
+    first, last = _person(item)
+    table = item.fake.table
+    return [
+        _coded(item, table["phone_field"][0], "PHONE", item.fake.phone(), "WORK"),
+        _coded(item, table["email_field"][0], "EMAIL", item.fake.email(first, last), "WORK"),
+        _coded(item, table["position_field"][0], "POSITION", item.fake.pick("position"), None),
+    ]
+
+
+def _company_custom_fields(item: _Item) -> list[dict[str, Any]]:
+    first, last = _person(item)
+    table = item.fake.table
+    return [
+        _coded(item, table["phone_field"][0], "PHONE", item.fake.phone(), "WORK"),
+        _coded(item, table["email_field"][0], "EMAIL", item.fake.email(first, last), "WORK"),
+    ]
+
+
+def _note(item: _Item) -> dict[str, Any]:
+    created = _int(item.get("created_at", "created_at"))
+    element_type = item.options.get("note", {}).get("element_type", 2)
+    element = (
+        item.get("lead_id", "lead_id")
+        if element_type == 2
+        else item.rng.randint(10_000_000, 99_999_999)
+    )
+    user = item.rng.choice(item.account.users())
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(created))
+    return {
+        "element_type": str(element_type),
+        "element_id": str(element),
+        "note_type": "4",
+        "text": item.fake.pick("note"),
+        "account_id": str(item.account.id),
+        "date_create": stamp,
+        "timestamp_x": stamp,
+        "created_by": str(user),
+        "modified_by": str(user),
+        "main_user_id": str(user),
+        "group_id": "0",
+        "id": str(item.rng.randint(100_000_000, 999_999_999)),
+        "created_at": str(created),
+        "updated_at": str(created),
+    }
+
+
+def _author(item: _Item) -> dict[str, str]:
+    first, last = _person(item)
+    return {
+        "id": str(uuid.UUID(int=item.rng.getrandbits(128), version=4)),
+        "type": "external",
+        "name": f"{first} {last}",
+        "avatar_url": "",
+    }
+
+
+def _old_user_id(item: _Item) -> int:
+    current = _int(item.get("responsible_user_id", "user_id"))
+    choices = [u for u in item.account.users() if u != current] or [current + 1]
+    return item.rng.choice(choices)
+
+
 _RULES: dict[str, Callable[[_Item], Any]] = {
+    "contact_id": lambda item: item.rng.randint(10_000_000, 99_999_999),
+    "company_id": lambda item: item.rng.randint(10_000_000, 99_999_999),
+    "task_id": lambda item: item.rng.randint(10_000_000, 99_999_999),
+    "talk_id": lambda item: item.rng.randint(1_000, 999_999),
+    "catalog_id": lambda item: item.account.field_id("catalog") % 20_000,
+    "catalog_element_id": lambda item: item.rng.randint(100_000, 9_999_999),
+    "uuid": lambda item: uuid.UUID(int=item.rng.getrandbits(128), version=4),
+    "unsorted_uid": lambda item: f"{item.rng.getrandbits(160):040x}",
+    "unsorted_source": lambda item: item.fake.pick("source"),
+    "unsorted_category": lambda item: item.rng.choice(("forms", "sip", "chats", "mail")),
+    "lead_id_same": lambda item: item.get("element_id", "lead_id"),
+    "user_id": lambda item: item.rng.choice(item.account.users()),
+    "creator_id": lambda item: item.rng.choice(item.account.users()),
+    "modifier_id": lambda item: item.rng.choice(item.account.users()),
+    "old_user_id": _old_user_id,
+    "deal_name": lambda item: item.fake.pick("deal"),
+    "person_name": lambda item: " ".join(_person(item)),
+    "company_name": lambda item: item.fake.pick("company"),
+    "product_name": lambda item: item.fake.pick("product"),
+    "task_text": lambda item: item.fake.pick("task"),
+    "task_type": lambda item: item.rng.choice((1, 2, 3)),
+    "message_text": lambda item: item.fake.pick("message"),
+    "price": lambda item: item.fake.price(),
+    "created_at": _created_at,
+    "updated_at": _updated_at,
+    "date_create": lambda item: item.get("created_at", "created_at"),
+    "last_modified": lambda item: item.get("updated_at", "updated_at"),
+    "future_date": _future_date,
+    "periodicity": lambda item: item.rng.choice((7, 14, 30, 90)),
+    "origin": lambda item: item.rng.choice(("telegram", "whatsapp", "instagram", "avito", "vk")),
+    "bool01": lambda item: item.rng.choice((0, 1)),
+    "rate": lambda item: item.rng.choice((0, 0, 0, 4, 5)),
+    "tags": _tags,
+    "lead_custom_fields": _lead_custom_fields,
+    "contact_custom_fields": _contact_custom_fields,
+    "company_custom_fields": _company_custom_fields,
+    "customer_custom_fields": lambda item: [
+        _select(item, item.fake.table["lead_field"][0], "source")
+    ],
+    "catalog_custom_fields": lambda item: [
+        _coded(item, "SKU", "SKU", f"{item.rng.randint(10_000, 99_999)}", None),
+        _coded(item, "Price", "PRICE", str(item.fake.price()), None),
+    ],
+    "note": _note,
+    "author": _author,
+    "account_links": lambda item: {"self": f"https://{item.account.subdomain}.amocrm.ru"},
     "lead_id": lambda item: item.rng.randint(10_000_000, 99_999_999),
     "customer_id": lambda item: item.rng.randint(1_000_000, 9_999_999),
     "pipeline_id": lambda item: item.rng.choice(list(item.account.pipelines)),
@@ -245,13 +463,16 @@ def _build(
     count: int,
     fields: dict[str, str],
     paths: list[tuple[str, str]],
+    locale: str = "ru",
 ) -> dict[str, Any]:
+    fake = Fake(rng, locale)
+    options = {f.name: f.options for f in spec.fields if f.options}
     items = []
     for _ in range(count):
-        item = _Item(rng, account, fields)
+        item = _Item(rng, account, fields, fake, options)
         items.append({f.name: item.get(f.name, f.gen) for f in spec.fields})
     acct_spec = catalog.account_block(spec.kind)
-    acct_item = _Item(rng, account, {})
+    acct_item = _Item(rng, account, {}, fake)
     acct = {f.name: acct_item.get(f.name, f.gen) for f in acct_spec.fields}
     body: dict[str, Any] = {spec.entity: {spec.event: items}}
     if acct_spec.position == "first":
@@ -299,6 +520,7 @@ def generate(
     overrides: Iterable[tuple[str, str]] = (),
     url: str = DEFAULT_URL,
     rng: random.Random | None = None,
+    locale: str = "ru",
 ) -> Webhook:
     """Make one webhook request of ``entity.event``.
 
@@ -316,7 +538,7 @@ def generate(
     assert split is not None
     fields, paths = split
     account = _Account(rng)
-    data = _build(spec, rng, account, count, fields, paths)
+    data = _build(spec, rng, account, count, fields, paths, locale)
     return Webhook(
         spec,
         data,
@@ -334,6 +556,7 @@ def generate_all(
     overrides: Iterable[tuple[str, str]] = (),
     url: str = DEFAULT_URL,
     entity: str | None = None,
+    locale: str = "ru",
 ) -> list[Webhook]:
     """One webhook per entity/event combination of a kind (of one entity if given).
 
@@ -355,7 +578,7 @@ def generate_all(
         if split is None:
             continue
         fields, paths = split
-        data = _build(spec, rng, _Account(rng), count, fields, paths)
+        data = _build(spec, rng, _Account(rng), count, fields, paths, locale)
         request_id = _request_id(rng if seeded else None)
         hooks.append(Webhook(spec, data, encode(data).encode("ascii"), request_id, url))
     if not hooks:

@@ -1,0 +1,143 @@
+"""Made-up people, companies and texts for generated webhooks, in Russian or English.
+
+Small fixed tables instead of a fake-data library: the same seed gives the
+same bytes on every install and every version, and nothing heavy is
+imported. Standard library only.
+"""
+
+from __future__ import annotations
+
+import random
+
+__all__ = ["LOCALES", "Fake"]
+
+LOCALES = ("ru", "en")
+
+_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ru": {
+        "male_first": ("Иван", "Алексей", "Дмитрий", "Сергей", "Андрей", "Михаил", "Артём",
+                       "Николай", "Павел", "Егор", "Кирилл", "Роман"),
+        "female_first": ("Мария", "Ольга", "Анна", "Елена", "Наталья", "Татьяна", "Ксения",
+                         "Дарья", "Екатерина", "Юлия", "Ирина", "Светлана"),
+        "male_last": ("Иванов", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов",
+                      "Новиков", "Морозов", "Волков", "Фёдоров", "Михайлов"),
+        "female_last": ("Иванова", "Смирнова", "Кузнецова", "Попова", "Соколова", "Лебедева",
+                        "Козлова", "Новикова", "Морозова", "Волкова", "Фёдорова", "Михайлова"),
+        "company": ("ООО «Вектор»", "ООО «СтройМаркет»", "ИП Петров А. В.", "АО «Альфа Логистик»",
+                    "ООО «Теплодом»", "ООО «Мебельград»", "ООО «ТехСнаб»", "ГК «Оптима»",
+                    "ООО «Дентал Плюс»", "ООО «Агротех»"),
+        "deal": ("Заявка с сайта", "Кухня на заказ", "Шкаф-купе", "Ремонт под ключ",
+                 "Поставка оборудования", "Годовое обслуживание", "Пластиковые окна",
+                 "Консультация", "Звонок из рекламы", "Повторная продажа"),
+        "tag": ("VIP", "сайт", "повторный", "опт", "розница", "срочно", "Авито", "Яндекс.Директ"),
+        "message": ("Здравствуйте! Сколько стоит доставка до Казани?",
+                    "Добрый день, можно счёт на оплату?",
+                    "Подскажите, есть ли в наличии белый цвет?",
+                    "Перезвоните мне, пожалуйста, после 18:00",
+                    "Спасибо, заказ получили 👍"),
+        "note": ("Клиент просил перезвонить после 18:00",
+                 "Отправили КП на почту, ждём ответа",
+                 "Оплата 50/50, доставка до подъезда",
+                 "Не берёт трубку; написать в WhatsApp"),
+        "task": ("Перезвонить клиенту", "Отправить коммерческое предложение",
+                 "Назначить встречу", "Проверить оплату"),
+        "position": ("Директор", "Менеджер по закупкам", "Главный инженер", "Бухгалтер"),
+        "product": ("Диван угловой «Милан»", "Кухонный гарнитур", "Монтаж окна",
+                    "Сервисный договор", "Доставка"),
+        "mail_domain": ("mail.ru", "yandex.ru", "gmail.com", "bk.ru", "inbox.ru"),
+        "phone_prefix": ("+7 9",),
+        "lead_field": ("Источник", "Город", "Бюджет клиента", "Дата замера"),
+        "source": ("Сайт", "Авито", "Рекомендация", "Холодный звонок"),
+        "city": ("Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Екатеринбург"),
+        "phone_field": ("Телефон",),
+        "email_field": ("Email",),
+        "position_field": ("Должность",),
+        "catalog": ("Товары", "Услуги"),
+    },
+    "en": {
+        "male_first": ("James", "John", "Robert", "Michael", "David", "Daniel", "Thomas",
+                       "Mark", "Paul", "Steven", "Kevin", "Brian"),
+        "female_first": ("Mary", "Patricia", "Jennifer", "Linda", "Emma", "Sarah", "Karen",
+                         "Nancy", "Lisa", "Laura", "Emily", "Olivia"),
+        "male_last": ("Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis",
+                      "Wilson", "Taylor", "Clark", "Lewis", "Walker"),
+        "female_last": ("Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis",
+                        "Wilson", "Taylor", "Clark", "Lewis", "Walker"),
+        "company": ("Acme Corp", "Globex LLC", "Initech Inc.", "Umbrella Logistics",
+                    "Stark Supplies", "Wayne Interiors", "Hooli Services", "Vandelay Imports"),
+        "deal": ("Website enquiry", "Custom kitchen", "Office fit-out", "Annual service plan",
+                 "Equipment supply", "Consultation", "Ad campaign call", "Repeat order"),
+        "tag": ("VIP", "website", "repeat", "wholesale", "retail", "urgent", "referral"),
+        "message": ("Hi! How much is shipping to Boston?", "Hello, could you send the invoice?",
+                    "Do you have it in white?", "Please call me back after 6 pm",
+                    "Thanks, we got the order 👍"),
+        "note": ("Asked to be called back after 6 pm", "Sent the quote by e-mail",
+                 "50% upfront, 50% on delivery", "Not answering; try WhatsApp"),
+        "task": ("Call the client back", "Send the quote", "Book a meeting", "Check the payment"),
+        "position": ("CEO", "Purchasing manager", "Chief engineer", "Accountant"),
+        "product": ("Corner sofa", "Kitchen set", "Window installation", "Service contract",
+                    "Delivery"),
+        "mail_domain": ("gmail.com", "outlook.com", "yahoo.com", "example.com"),
+        "phone_prefix": ("+1 ",),
+        "lead_field": ("Source", "City", "Client budget", "Measurement date"),
+        "source": ("Website", "Referral", "Cold call", "Google Ads"),
+        "city": ("New York", "Chicago", "Boston", "Austin", "Seattle"),
+        "phone_field": ("Phone",),
+        "email_field": ("Email",),
+        "position_field": ("Position",),
+        "catalog": ("Products", "Services"),
+    },
+}  # fmt: skip
+
+_LATIN = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh sch  y  e yu ya".split(" "),
+        strict=True,
+    )
+)
+
+
+def _latin(text: str) -> str:
+    return "".join(_LATIN.get(ch, ch) for ch in text.lower())
+
+
+class Fake:
+    """Made-up values from one random source and one locale."""
+
+    def __init__(self, rng: random.Random, locale: str = "ru") -> None:
+        if locale not in _TABLES:
+            from .errors import UsageError
+
+            raise UsageError(f"unknown locale {locale!r}; choose from: {', '.join(LOCALES)}")
+        self.rng = rng
+        self.locale = locale
+        self.table = _TABLES[locale]
+
+    def pick(self, name: str) -> str:
+        return self.rng.choice(self.table[name])
+
+    def person(self) -> tuple[str, str]:
+        """(first name, last name), of one gender."""
+        if self.rng.random() < 0.5:
+            return self.pick("male_first"), self.pick("male_last")
+        return self.pick("female_first"), self.pick("female_last")
+
+    def phone(self) -> str:
+        prefix = self.pick("phone_prefix")
+        if self.locale == "ru":
+            return f"{prefix}{self.rng.randint(10, 99)} {self.rng.randint(100, 999)}-" + (
+                f"{self.rng.randint(10, 99)}-{self.rng.randint(10, 99)}"
+            )
+        return f"{prefix}({self.rng.randint(200, 989)}) {self.rng.randint(200, 999)}-" + (
+            f"{self.rng.randint(1000, 9999)}"
+        )
+
+    def email(self, first: str, last: str) -> str:
+        user = f"{_latin(first)}.{_latin(last)}".replace(" ", "")
+        if self.rng.random() < 0.3:
+            user += str(self.rng.randint(1, 99))
+        return f"{user}@{self.pick('mail_domain')}"
+
+    def price(self) -> int:
+        return self.rng.choice((0, 1500, 4900, 12000, 25000, 49900, 75000, 120000, 350000))
