@@ -435,13 +435,35 @@ def _scalar(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        text = repr(value)
-        if text in ("inf", "-inf", "nan"):
-            raise InputError(f"cannot encode the number {text}")
-        return text
+        return php_float(value)
     if isinstance(value, str):
         return value
     raise InputError(f"cannot encode a {type(value).__name__}")
+
+
+def php_float(value: float, precision: int = 14) -> str:
+    """Format a float as PHP's ``"%.*G"`` with ``precision`` (ini default 14)
+    does, which is how ``http_build_query`` prints one: ``100.0`` -> ``100``,
+    ``1e20`` -> ``1.0E+20``, ``0.1 + 0.2`` -> ``0.3``, ``1e-5`` -> ``1.0E-5``."""
+    if value != value:
+        return "NAN"
+    if value in (float("inf"), float("-inf")):
+        return "INF" if value > 0 else "-INF"
+    sign = "-" if str(value).startswith("-") else ""
+    mantissa, _, exponent = f"{abs(value):.{precision - 1}e}".partition("e")
+    digits = mantissa.replace(".", "").rstrip("0") or "0"
+    point = int(exponent) + 1  # value = 0.<digits> * 10**point
+    if value == 0:
+        return sign + "0"
+    if (point < -3) if point < 0 else (point > precision):
+        rest = digits[1:] or "0"
+        exp = point - 1
+        return f"{sign}{digits[0]}.{rest}E{'-' if exp < 0 else '+'}{abs(exp)}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    whole = digits[:point].ljust(point, "0")
+    frac = digits[point:]
+    return f"{sign}{whole}.{frac}" if frac else sign + whole
 
 
 def _quote(text: str) -> str:

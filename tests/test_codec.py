@@ -434,7 +434,11 @@ def test_str_and_utf8_bytes_decode_alike_any_text(body):
 
 ENCODE_TEXT = st.text(st.one_of(UNICODE, st.sampled_from("~*  -_.!'()[]=&+%/\u2028")), max_size=8)
 JSON_LEAF = st.one_of(
-    ENCODE_TEXT, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none()
+    ENCODE_TEXT,
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
 )
 JSON_TREE = st.recursive(
     JSON_LEAF,
@@ -485,11 +489,16 @@ def test_encode_float_matches_php(php, number):
     php_encode_check(php, [{"x": number}, [number]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PHP prints floats with %.14G (100.0 -> 100, 1e20 -> 1.0E+20, 0.1+0.2 -> 0.3); "
-    "amodp uses repr()",
+@pytest.mark.parametrize(
+    "number",
+    [100.0, 1e20, 0.1 + 0.2, 1e-7, 1e-5, 1e-4, -0.0, 0.0, 2.0**60, 1e14, 1e15, 1 / 3, -3.25e-4],
 )
-@pytest.mark.parametrize("number", [100.0, 1e20, 0.1 + 0.2, 1e-7, -0.0, 2.0**60])
 def test_encode_float_php_formatting(php, number):
+    # PHP prints floats with "%.*G" at precision 14: 100.0 -> 100, 1e20 -> 1.0E+20.
     php_encode_check(php, [{"x": number}])
+
+
+@DIFF
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=20, max_size=100))
+def test_encode_floats_match_php(php, numbers):
+    php_encode_check(php, [{"x": n} for n in numbers])
