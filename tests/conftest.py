@@ -3,11 +3,13 @@
 ``php``: the PHP reference (see tests/php_reference.py). Tests that use it
 skip when ``php`` is not on PATH, unless ``AMODP_REQUIRE_PHP=1`` (set in CI):
 then they fail, so that a CI image without PHP cannot pass silently.
+``require_node()`` does the same for node and npm with ``AMODP_REQUIRE_NODE=1``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,6 +27,18 @@ def require_php() -> None:
     if os.environ.get("AMODP_REQUIRE_PHP") == "1":
         pytest.fail("php is not on PATH but AMODP_REQUIRE_PHP=1: install php-cli", pytrace=False)
     pytest.skip("php is not on PATH (set AMODP_REQUIRE_PHP=1 to make this an error)")
+
+
+def require_node() -> None:
+    """Skip (or, with AMODP_REQUIRE_NODE=1, fail) when node or npm is not on PATH."""
+    if shutil.which("node") is not None and shutil.which("npm") is not None:
+        return
+    if os.environ.get("AMODP_REQUIRE_NODE") == "1":
+        pytest.fail(
+            "node or npm is not on PATH but AMODP_REQUIRE_NODE=1: install nodejs and npm",
+            pytrace=False,
+        )
+    pytest.skip("node or npm is not on PATH (set AMODP_REQUIRE_NODE=1 to make this an error)")
 
 
 @pytest.fixture(scope="session")
