@@ -30,7 +30,9 @@ PHP_MAX_NESTING = 64
 
 _LONG_MAX = 2**63 - 1
 _LONG_MIN = -(2**63)
-_INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
+_KEYS: dict[str, Any] = {}  # name segment -> PHP array key, shared by all runs
+_LEAVES: dict[str, Any] = {}  # the same for a name's last segment, when it is plain
+_KEYS_MAX = 100_000
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Index segments that append ("a[]"): PHP skips one isspace() byte before "]".
 _APPEND = frozenset(("", " ", "\t", "\n", "\v", "\f", "\r"))
@@ -40,6 +42,20 @@ _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 def _unescape(match: re.Match[str]) -> str:
     """A run of ``%XX`` escapes as latin-1 text (one char per byte)."""
     return bytes.fromhex(match.group().replace("%", "")).decode("latin-1")
+
+
+def _php_key(segment: str) -> Any:
+    """ "12" and "-3" are integer keys; "012", "-0", "+1", " 1" and numbers
+    outside PHP's 64-bit integers stay strings."""
+    digits = segment[1:] if segment[:1] == "-" else segment
+    if not (digits.isdigit() and digits.isascii()):
+        return segment
+    if digits[0] == "0" and (len(digits) > 1 or digits is not segment):
+        return segment
+    number = int(segment)
+    if len(digits) >= 19 and not _LONG_MIN <= number <= _LONG_MAX:
+        return segment
+    return number
 
 
 def _utf8_lead(c: int) -> bool:
@@ -109,7 +125,11 @@ class _Decoder:
         # Raw key prefix ("leads[status][0]") -> the dict it names, so that the
         # common key costs one dict lookup instead of a bracket parse.
         self.nodes: dict[str, dict[Any, Any]] = {}
-        self.keys: dict[str, Any] = {}
+        # Shared by every run: "id", "status", "0"... repeat across bodies.
+        if len(_KEYS) > _KEYS_MAX or len(_LEAVES) > _KEYS_MAX:
+            _KEYS.clear()
+            _LEAVES.clear()
+        self.keys = _KEYS
         self.texts: dict[str, str] = {}
         # id(node) -> (node, len(node) when last appended to, next free index)
         self.next_index: dict[int, tuple[dict[Any, Any], int, int]] = {}
@@ -148,12 +168,7 @@ class _Decoder:
         """PHP's array key for a name: "12" and "-3" are integers, "012" and "-0" are not."""
         key = self.keys.get(segment)
         if key is None:
-            key = segment
-            if _INT_KEY.fullmatch(segment):
-                number = int(segment)
-                if _LONG_MIN <= number <= _LONG_MAX:
-                    key = number
-            self.keys[segment] = key
+            key = self.keys[segment] = _php_key(segment)
         return key
 
     # -- structure ----------------------------------------------------------
@@ -354,7 +369,8 @@ def parse(body: str | bytes) -> Decoded:
 def _parse(text: str, nul: bool) -> Decoded:
     dec = _Decoder()
     nodes = dec.nodes
-    leaves: dict[str, Any] = {}  # plain last segments seen, and their keys
+    # Plain last segments seen (never "", " ", "a]b"...), and their keys.
+    leaves = _LEAVES
     text_of = dec.text
     name_of = dec.name
     assign = dec.assign
@@ -451,7 +467,18 @@ def php_float(value: float, precision: int = 14) -> str:
         return "INF" if value > 0 else "-INF"
     sign = "-" if str(value).startswith("-") else ""
     mantissa, _, exponent = f"{abs(value):.{precision - 1}e}".partition("e")
-    digits = mantissa.replace(".", "").rstrip("0") or "0"
+    digits = mantissa.replace(".", "")
+    whole_value = int(abs(value)) if value.is_integer() else 0
+    if not (
+        precision == 14
+        and 10**14 <= whole_value < 10**15
+        and whole_value % 10 == 5
+        and (whole_value // 10) % 2 == 0
+    ):
+        # zend_dtoa drops trailing zeros, except on one path: a 15-digit
+        # integer that ties and rounds down keeps them (100000000000005.0
+        # prints as 1.0000000000000E+14).
+        digits = digits.rstrip("0") or "0"
     point = int(exponent) + 1  # value = 0.<digits> * 10**point
     if value == 0:
         return sign + "0"

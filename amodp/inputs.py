@@ -724,9 +724,14 @@ def _json_or_not(text: bytes) -> Any:
         return _NOT_JSON
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json takes NaN and Infinity; JSON (and PHP's json_decode) do not.
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _json_value(text: bytes) -> Any:
     try:
-        return json.loads(text.decode("utf-8"))
+        return json.loads(text.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise InputError("not JSON: invalid UTF-8") from None
     except ValueError as exc:  # JSONDecodeError, and integers too long to convert

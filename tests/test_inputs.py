@@ -630,8 +630,10 @@ def test_json_forced() -> None:
 
 
 def test_json_values_encode_cannot_take() -> None:
-    with pytest.raises(InputError, match="cannot encode the number inf"):
-        read_sources(b'{"a": Infinity}')
+    with pytest.raises(InputError, match="^not JSON: Infinity is not a JSON value"):
+        read_sources(b'{"a": Infinity}', "json")
+    with pytest.raises(InputError, match="^not JSON: NaN is not a JSON value"):
+        read_sources(b'{"a": NaN}', "json")
     with pytest.raises(InputError, match="not valid Unicode"):
         read_sources(b'{"a": "\\ud800"}')
 
