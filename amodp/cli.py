@@ -125,11 +125,20 @@ def decode(
     summary: Annotated[
         bool, typer.Option("--summary", help="One human line per event item, on stderr.")
     ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
+        ),
+    ] = False,
 ) -> None:
     """Decode a captured webhook into JSON, exactly as PHP's $_POST sees it.
 
     Reads a urlencoded body, a raw HTTP request, a curl command, a JSON object
-    of bracket keys, a logged Python dict or amodp capture records.
+    of bracket keys, a logged Python dict or amodp capture records. With
+    --redact, personal data is replaced by placeholders, the same value by the
+    same placeholder across all the inputs, so the output can go in a bug report.
 
     Example: amodp decode payload.txt --summary
     """
@@ -138,6 +147,11 @@ def decode(
 
     if form not in FORM_CHOICES:
         raise UsageError(f"--from must be one of: {', '.join(FORM_CHOICES)}")
+    redactor = None
+    if redact:
+        from .redact import Redactor
+
+        redactor = Redactor()
     names = files or ["-"]
     for name in names:
         label = "stdin" if name == "-" else name
@@ -151,10 +165,11 @@ def decode(
             decoded = parse(source.body)
             for warning in decoded.warnings:
                 _stderr_line(f"Warning: {where}: {warning}")
-            text = to_json(decoded.value, indent=None if compact else 4)
+            value = decoded.value if redactor is None else redactor.redact(decoded.value)
+            text = to_json(value, indent=None if compact else 4)
             _write_json(text)
             if summary:
-                _print_summary(decoded.value)
+                _print_summary(value)
 
 
 def _write_json(text: str) -> None:
@@ -296,11 +311,19 @@ def generate(
     url: Annotated[
         str, typer.Option("--url", help="Target shown by --format http and curl.")
     ] = "http://localhost:8000/",
-    locale: Annotated[
-        str, typer.Option("--locale", help="Names and texts: ru or en.")
-    ] = "ru",
+    locale: Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")] = "ru",
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
+        ),
+    ] = False,
 ) -> None:
     """Print a realistic webhook body, exactly as amoCRM sends it.
+
+    With --redact, as 'amodp decode --redact' would show it: the personal
+    values replaced by placeholders in every format (Content-Length follows).
 
     Example: amodp generate status --lead --seed 7 --set status_id=142
     """
@@ -338,6 +361,17 @@ def generate(
                 locale=locale,
             )
         ]
+    if redact:
+        from dataclasses import replace
+
+        from .redact import Redactor
+
+        redactor = Redactor()
+        redacted = []
+        for hook in hooks:
+            body = redactor.redact_body(hook.body)
+            redacted.append(replace(hook, body=body, data=redactor.redact(hook.data)))
+        hooks = redacted
     out = sys.stdout
     for hook in hooks:
         if fmt == "form":
