@@ -13,8 +13,11 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -290,3 +293,98 @@ def test_express_defaults_refuse_a_big_batch(node_dir: Path, tmp_path: Path) -> 
             size = len(generate(event, entity, kind=kind, seed=seed, count=count).body)
             assert (size > 100 * 1024) == (entity == "contacts")
     assert reasons == {"leads": "parameters.too.many", "contacts": "entity.too.large"}
+
+
+# -- captures ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "capture", sorted((EXAMPLES / "captures").iterdir()), ids=lambda path: path.name
+)
+def test_capture_decodes_without_warnings(capture: Path) -> None:
+    result = subprocess.run(
+        [*AMODP, "decode", str(capture), "--compact"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    [line] = result.stdout.splitlines()
+    decoded = json.loads(line)
+    assert decoded["account"]["subdomain"].isalnum()
+    assert len(decoded) == 2  # the account block and one entity
+
+
+# -- the GitHub Actions workflow ------------------------------------------------
+
+
+def workflow(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The job's env and each named step's ``run`` script (enough YAML for this file)."""
+    text = path.read_text()
+    block = re.search(r"^    env:\n((?:      .*\n)+)", text, re.M)
+    assert block is not None
+    env = {
+        key: value.strip('"')
+        for key, value in re.findall(r"^      ([A-Z_]+): (\S+)", block[1], re.M)
+    }
+    steps = {}
+    for step in re.finditer(r"^      - name: (.+)\n((?:(?:        .*)?\n)*)", text, re.M):
+        run = re.search(
+            r"^        run: \|\n((?:(?:          .*)?\n)+)|^        run: (.+)\n", step[2], re.M
+        )
+        if run:
+            steps[step[1]] = textwrap.dedent(run[1]) if run[1] else run[2]
+    return env, steps
+
+
+def test_github_actions_workflow_smoke_test(tmp_path: Path) -> None:
+    # Its steps, run as GitHub runs them (bash -eo pipefail), in a scratch
+    # directory holding the PHP receiver it starts.
+    require_php()
+    env, steps = workflow(EXAMPLES / "ci" / "github-actions.yml")
+    assert steps["Install amodp"] == "pip install ."
+    (tmp_path / "examples" / "php").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "php" / "receiver.php", tmp_path / "examples" / "php")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, **env, "PORT": str(port), "PATH": path, "NO_COLOR": "1"}
+
+    def step(name: str, **override: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", steps[name]],
+            cwd=tmp_path,
+            env=dict(env, **override),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    # Nothing listens yet: the send step fails (3: no answer).
+    assert step("Send every webhook").returncode == 3
+    try:
+        assert step("Start the receiver").returncode == 0
+        assert step("Wait for its port").returncode == 0
+        sent = step("Send every webhook")
+        assert sent.returncode == 0, sent.stderr
+        records = [json.loads(line) for line in sent.stdout.splitlines()]
+        assert [r["status"] for r in records] == [200] * (10 + 35)
+        assert {r["url"] for r in records} == {f"http://127.0.0.1:{port}{env['HOOK_PATH']}"}
+        assert len((tmp_path / "webhooks.jsonl").read_text().split("\n")) == 45 + 1
+    finally:
+        stopped = step("Stop the receiver and show what it logged")
+        pid = int((tmp_path / "receiver.pid").read_text())
+        for _ in range(100):  # the step's kill, else ours
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError("the stop step left the receiver running")
+    assert stopped.returncode == 0
+    assert "Development Server" in stopped.stdout
