@@ -315,7 +315,8 @@ class Redactor:
             raise InputError(f"a capture record is a JSON object, not a {type(record).__name__}")
         from .records import body_of
 
-        out = dict(record)
+        # Private keys ("_line": a record already printed) may hold the original.
+        out = {k: v for k, v in record.items() if not (isinstance(k, str) and k[:1] == "_")}
         body = body_of(record)
         query = record.get("query")
         if isinstance(query, str) and query:
@@ -531,7 +532,8 @@ def redact_record(record: dict[str, Any], redactor: Redactor | None = None) -> d
 
     ``body`` (or ``body_base64``) goes through :func:`redact_body`, ``query``
     too, ``decoded`` through :func:`redact`; headers and everything else are
-    kept. A body that was not decoded as a form (JSON, binary) cannot be
-    judged value by value: it is replaced by a placeholder and ``note`` says so.
+    kept, except private keys (``_...``), which may hold the original. A
+    body that was not decoded as a form (JSON, binary) cannot be judged value
+    by value: it is replaced by a placeholder and ``note`` says so.
     """
     return (redactor or Redactor()).redact_record(record)
