@@ -117,7 +117,9 @@ def first_vars(body: bytes, n: int) -> bytes:
 @pytest.fixture
 def php_receiver(tmp_path: Path) -> Iterator[str]:
     require_php()
-    cmd = ["php", "-S", "127.0.0.1:0", str(EXAMPLES / "php" / "receiver.php")]
+    # PHP's default limits, whatever the local php.ini says.
+    limits = ["-d", "max_input_vars=1000", "-d", "post_max_size=8M"]
+    cmd = ["php", *limits, "-S", "127.0.0.1:0", str(EXAMPLES / "php" / "receiver.php")]
     with serving(cmd, PHP_READY, tmp_path, EXAMPLES / "php") as url:
         yield url
 
