@@ -244,8 +244,20 @@ def _items(value: Any) -> list[dict[str, Any]] | None:
     return value
 
 
-def _known_entities() -> set[str]:
-    return {e.entity for kind in KINDS for e in events(kind)}
+@cache
+def _known_entities() -> frozenset[str]:
+    return frozenset(e.entity for kind in KINDS for e in events(kind))
+
+
+@cache
+def _by_name() -> dict[tuple[str, str, str], Event]:
+    return {(e.kind, e.entity, e.event): e for kind in KINDS for e in events(kind)}
+
+
+@cache
+def _dp_fields(entity: str, action: str) -> frozenset[str]:
+    spec = _by_name().get(("dp", entity, action))
+    return frozenset(spec.field_names) if spec else frozenset()
 
 
 def detect(decoded: Any) -> list[Detected]:
@@ -255,7 +267,7 @@ def detect(decoded: Any) -> list[Detected]:
     account = decoded.get("account")
     account = account if isinstance(account, dict) else {}
     known = _known_entities()
-    by_name = {(e.kind, e.entity, e.event): e for kind in KINDS for e in events(kind)}
+    by_name = _by_name()
     found = []
     for entity, actions in decoded.items():
         if entity == "account" or not isinstance(actions, dict):
@@ -289,8 +301,8 @@ def _kind_of(
         # DP account block has no _links.
         if "_links" in account:
             return "account"
-        allowed = set(dp.field_names)
-        if all(set(map(str, item)) <= allowed for item in items):
+        allowed = _dp_fields(entity, action)
+        if all(allowed.issuperset(map(str, item)) for item in items):
             return "dp"
         return "account"
     return "unknown"

@@ -489,11 +489,14 @@ def listen(
         if quiet or not wanted:
             return
         if as_json:
-            from .records import record_line
+            line = record.get("_line")
+            if line is None:
+                from .records import record_line
 
-            record = {k: v for k, v in record.items() if not k.startswith("_")}
-            sys.stdout.write(record_line(record) + "\n")
-            sys.stdout.flush()
+                clean = {k: v for k, v in record.items() if not k.startswith("_")}
+                line = (record_line(clean) + "\n").encode("utf-8")
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
         else:
             show_record(record, sys.stdout)
 
@@ -844,17 +847,17 @@ def demo(
         hooks = generate_all(seed=seed, url=running.url + "/amo/webhook")
         requests = [Request(h.event.name, "POST", h.url, h.headers, h.body) for h in hooks]
         outcome = asyncio.run(deliver(requests, timeout=10))
-    by_id = {}
+    by_id: dict[str, dict[str, Any]] = {}
     for record in received:
         for name, value in record["headers"]:
             if name.lower() == "x-amocrm-requestid":
                 by_id[value] = record
     broken = []
     for hook in hooks:
-        record = by_id.get(hook.request_id)
-        if record is None:
+        got = by_id.get(hook.request_id)
+        if got is None:
             broken.append(f"{hook.event.name}: never arrived")
-        elif record.get("decoded") != json.loads(json.dumps(hook.json)):
+        elif got.get("decoded") != json.loads(json.dumps(hook.json)):
             broken.append(f"{hook.event.name}: arrived changed")
     if outcome.exit_code or broken:
         raise fail(

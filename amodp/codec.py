@@ -15,7 +15,7 @@ import codecs
 import gc
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -286,7 +286,7 @@ class _Decoder:
         node = self.root
         path = name[:bracket]
         current: Any = self.key(base)
-        for segment in segments:
+        for step in segments:
             child = node.get(current)
             if type(child) is not dict:
                 if child is not None:
@@ -296,15 +296,15 @@ class _Decoder:
             node = child
             if regular:
                 self.nodes[path] = node
-            if segment is None:
+            if step is None:
                 index = self.append_index(node)
                 if index is None:
                     return  # PHP drops a pair whose append index is taken
                 current = index
             else:
-                current = self.key(segment)
+                current = self.key(step)
                 if regular:
-                    path = f"{path}[{segment}]"
+                    path = f"{path}[{step}]"
         self.set(node, current, value)
 
     def set(self, node: dict[Any, Any], key: Any, value: str) -> None:
@@ -355,6 +355,10 @@ def parse(body: str | bytes) -> Decoded:
         text = text.replace("+", " ")
     if "%5" in text:
         text = text.replace("%5B", "[").replace("%5D", "]").replace("%5b", "[").replace("%5d", "]")
+    if len(text) <= _PLAN_MAX_BYTES:
+        planned = _parse_planned(text)
+        if planned is not None:
+            return planned
     nul = "\x00" in text or "%00" in text
     # The tree holds no cycles: collecting while it grows is pure cost (~10%).
     gc_was_enabled = gc.isenabled()
@@ -410,23 +414,138 @@ def _parse(text: str, nul: bool) -> Decoded:
     variables = len(pairs) - pairs.count("") - text.count("&=") - text.startswith("=")
     # Exact without counting the fast path: every cached prefix was registered
     # while assigning a key at least one level deeper than any key it serves.
-    depth = dec.depth
-    result = Decoded(_finish(dec.root), variables, depth)
+    return _result(_finish(dec.root), variables, dec.depth, dec.bad_escape, dec.bad_utf8)
+
+
+def _result(
+    value: dict[Any, Any] | list[Any], variables: int, depth: int, bad_escape: bool, bad_utf8: bool
+) -> Decoded:
+    result = Decoded(value, variables, depth)
     if variables > PHP_MAX_INPUT_VARS:
         result.warnings.append(
-            f"{variables} variables: a default PHP receiver (max_input_vars = "
-            f"{PHP_MAX_INPUT_VARS}) keeps only the first {PHP_MAX_INPUT_VARS}"
+            f"{variables} variables: over PHP's max_input_vars ({PHP_MAX_INPUT_VARS}); a "
+            f"default receiver keeps only the first {PHP_MAX_INPUT_VARS + 1} in $_POST "
+            f"(the first {PHP_MAX_INPUT_VARS} with parse_str)"
         )
     if depth > PHP_MAX_NESTING:
         result.warnings.append(
             f"nesting {depth} levels deep: a default PHP receiver "
             f"(max_input_nesting_level = {PHP_MAX_NESTING}) drops such variables"
         )
-    if dec.bad_escape:
+    if bad_escape:
         result.warnings.append("invalid % escapes: kept as written, as PHP does")
-    if dec.bad_utf8:
+    if bad_utf8:
         result.warnings.append("invalid UTF-8: replaced by U+FFFD, as json_encode does")
     return result
+
+
+# -- plans: small bodies whose names were seen before -------------------------
+#
+# A listener sees the same few shapes over and over: the same names, other
+# values. The shape of what PHP builds depends on the names alone, so the
+# second time a sequence of names is seen it is decoded once more with a slot
+# number for each value, and the result is compiled into a function that
+# builds the same nesting from the values in one expression. Later bodies with
+# those names cost a regular-expression split and a call.
+
+_PLAN_MAX_BYTES = 64 * 1024
+_PLAN_MAX_PAIRS = 256
+_PLAN_MAX_DEPTH = 32
+_PLANS_MAX = 512
+_VALUES = re.compile(r"=([^&]*)")  # each pair's value, from its first "="
+_NAMES = re.compile(r"=[^&]*")  # removing the values leaves the names
+
+
+class _Slot(int):
+    """Stands for the value of pair number ``self`` while a plan is made."""
+
+
+class _Plan:
+    __slots__ = ("build", "variables", "depth", "bad_escape", "bad_utf8", "unnamed")
+
+    def __init__(
+        self,
+        build: Callable[[list[str]], Any],
+        variables: int,
+        depth: int,
+        bad_escape: bool,
+        bad_utf8: bool,
+        unnamed: frozenset[int] = frozenset(),
+    ) -> None:
+        self.build = build
+        self.unnamed = unnamed  # pairs PHP skips: their values are not even decoded
+        self.variables = variables
+        self.depth = depth
+        self.bad_escape = bad_escape
+        self.bad_utf8 = bad_utf8
+
+
+_PLANS: dict[str, _Plan | None] = {}  # names -> plan; None: names seen once, or unplannable
+_NO_PLAN = _Plan(lambda values: None, 0, 0, False, False)
+
+
+def _parse_planned(text: str) -> Decoded | None:
+    """Decode with a plan for the body's names, if there is (or now is) one."""
+    values = _VALUES.findall(text)
+    if len(values) != text.count("&") + 1 or len(values) > _PLAN_MAX_PAIRS:
+        return None  # a pair without "=", or too many pairs
+    names = _NAMES.sub("", text)
+    plan = _PLANS.get(names, _NO_PLAN)
+    if plan is _NO_PLAN:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[names] = None  # seen once: a one-off body costs no compiling
+        return None
+    if plan is None:
+        plan = _PLANS[names] = _make_plan(names.split("&"))
+        if plan is _NO_PLAN:
+            return None
+    bad_escape = plan.bad_escape
+    bad_utf8 = plan.bad_utf8
+    if "%" in text or not text.isascii():
+        dec = _Decoder()
+        text_of = dec.text
+        skip = plan.unnamed
+        values = [
+            text_of(value) if ("%" in value or not value.isascii()) and i not in skip else value
+            for i, value in enumerate(values)
+        ]
+        bad_escape = bad_escape or dec.bad_escape
+        bad_utf8 = bad_utf8 or dec.bad_utf8
+    return _result(plan.build(values), plan.variables, plan.depth, bad_escape, bad_utf8)
+
+
+def _make_plan(names: list[str]) -> _Plan:
+    """Decode ``names`` with slots for values; compile the shape into a builder."""
+    dec = _Decoder()
+    for i, name in enumerate(names):
+        if not name:
+            continue
+        if "%" in name or not name.isascii():
+            name = dec.name(name)
+            if "\x00" in name:
+                name = name.partition("\x00")[0]  # PHP names are C strings
+                if not name:
+                    continue
+        dec.assign(name, _Slot(i))  # type: ignore[arg-type]
+    if dec.depth > _PLAN_MAX_DEPTH:
+        return _NO_PLAN
+    shape = _finish(dec.root)
+    code = compile("lambda v: " + _source(shape), "<amodp plan>", "eval")
+    build = eval(code, {"__builtins__": {}})  # noqa: S307 - keys are repr() literals, values v[i]
+    unnamed = frozenset(i for i, name in enumerate(names) if not name)
+    variables = len(names) - len(unnamed)
+    return _Plan(build, variables, dec.depth, dec.bad_escape, dec.bad_utf8, unnamed)
+
+
+def _source(shape: Any) -> str:
+    """A Python expression that builds ``shape`` with ``v[i]`` for each slot.
+    Keys are ints or strs, written with repr(): always a literal of the same value."""
+    if type(shape) is _Slot:
+        return f"v[{int(shape)}]"
+    if type(shape) is dict:
+        return "{" + ",".join(f"{k!r}:{_source(x)}" for k, x in shape.items()) + "}"
+    return "[" + ",".join(_source(x) for x in shape) + "]"
 
 
 def decode(body: str | bytes) -> dict[Any, Any] | list[Any]:

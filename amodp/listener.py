@@ -127,20 +127,23 @@ class Listener:
             return None, f"body of {declared} bytes is over --max-body ({limit}): not read"
         chunks = []
         size = 0
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), self.options.read_timeout)
-            except TimeoutError:
-                return None, f"body not received within {self.options.read_timeout:g} s"
-            if message["type"] == "http.disconnect":
-                return None, "disconnect"
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None, f"body is over --max-body ({limit} bytes): not read"
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks), ""
+        try:
+            # One deadline for the whole body (asyncio.timeout costs a timer,
+            # wait_for a task per chunk).
+            async with asyncio.timeout(self.options.read_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None, "disconnect"
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        return None, f"body is over --max-body ({limit} bytes): not read"
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks), ""
+        except TimeoutError:
+            return None, f"body not received within {self.options.read_timeout:g} s"
 
     async def _request(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
@@ -196,6 +199,7 @@ class Listener:
         )
         await send({"type": "http.response.body", "body": reply})
         record["_latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        record["_line"] = line  # the saved line, for a caller that prints it as is
         self._count(record, line)
 
     def _count(self, record: dict[str, Any], line: bytes) -> None:
@@ -392,7 +396,7 @@ async def serve(
     """Serve until a signal, ``stop``, ``--expect`` met (0) or ``--timeout`` (1 with --expect)."""
     import uvicorn
 
-    protocol = _protocol_class()
+    protocol: Any = _protocol_class()
     protocol.header_timeout = app.options.read_timeout
     config = uvicorn.Config(
         app,
@@ -463,8 +467,8 @@ def run(app: Listener, sock: socket.socket, on_started: Callable[[], None] | Non
 class Background:
     """A listener serving from a thread of its own, for ``demo`` and tests::
 
-        with Background(Options(port=0), show) as running:
-            ... send to running.url ...
+    with Background(Options(port=0), show) as running:
+        ... send to running.url ...
     """
 
     def __init__(self, options: Options, show: Callable[[dict[str, Any], bool], None]) -> None:

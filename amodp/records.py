@@ -34,7 +34,8 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; same text.
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str | None:

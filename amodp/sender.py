@@ -114,7 +114,7 @@ def check_url(url: str) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    """"refused: ...", "timeout: ...", "dns: ..." or "network: ..."."""
+    """ "refused: ...", "timeout: ...", "dns: ..." or "network: ..."."""
     import aiohttp
 
     text = str(exc) or type(exc).__name__
