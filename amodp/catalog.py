@@ -302,7 +302,7 @@ def _kind_of(
         if "_links" in account:
             return "account"
         allowed = _dp_fields(entity, action)
-        if all(allowed.issuperset(map(str, item)) for item in items):
+        if all(allowed.issuperset(item) for item in items):
             return "dp"
         return "account"
     return "unknown"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 import os
 import signal
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NetworkError, UsageError
-from .records import make_record, record_line
+from .records import make_record, record_bytes
 
 __all__ = ["Listener", "Options", "bind", "serve"]
 
@@ -93,10 +94,16 @@ class Listener:
         self.fd: int | None = None
         self.client: Any = None
         self.matched = asyncio.Event()
+        self._reading: dict[Any, float] = {}  # task reading a body -> its deadline
+        self._expired: set[Any] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         if options.save is not None:
             self.fd = open_save_file(options.save)
 
     def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -127,23 +134,45 @@ class Listener:
             return None, f"body of {declared} bytes is over --max-body ({limit}): not read"
         chunks = []
         size = 0
+        # One deadline for the whole body, kept in a table that one sweeper
+        # task checks a few times a second: a timer per request (wait_for,
+        # asyncio.timeout) costs more than the rest of reading the body.
+        task = asyncio.current_task()
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        self._reading[task] = time.monotonic() + self.options.read_timeout
         try:
-            # One deadline for the whole body (asyncio.timeout costs a timer,
-            # wait_for a task per chunk).
-            async with asyncio.timeout(self.options.read_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return None, "disconnect"
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > limit:
-                        return None, f"body is over --max-body ({limit} bytes): not read"
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks), ""
-        except TimeoutError:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None, "disconnect"
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return None, f"body is over --max-body ({limit} bytes): not read"
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks), ""
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            self._expired.discard(task)
+            task.uncancel()  # type: ignore[union-attr]
             return None, f"body not received within {self.options.read_timeout:g} s"
+        finally:
+            self._reading.pop(task, None)
+
+    async def _sweep(self) -> None:
+        """Cancel the body reads that are past their deadline."""
+        tick = min(max(self.options.read_timeout / 5, 0.01), 0.5)
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            late = [task for task, deadline in self._reading.items() if deadline <= now]
+            for task in late:
+                del self._reading[task]
+                self._expired.add(task)
+                task.cancel()
 
     async def _request(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
@@ -180,7 +209,7 @@ class Listener:
         )
         if forward is not None:
             record["forward"] = forward
-        line = (record_line(record) + "\n").encode("utf-8")
+        line = record_bytes(record)
         if self.fd is not None:
             os.write(self.fd, line)  # written before the answer: never lost
         if self.options.delay:
@@ -258,6 +287,7 @@ class Listener:
         }
 
 
+@functools.cache
 def _reason(status: int) -> str:
     from http import HTTPStatus
 
@@ -307,6 +337,37 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Corked:
+    """A transport whose writes made in one turn of the event loop go out
+    together at the end of it, in one system call."""
+
+    __slots__ = ("_transport", "_loop", "_pending")
+
+    def __init__(self, transport: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def _protocol_class() -> type:
     """uvicorn's HTTP protocol, fastest available, with a deadline for headers.
 
@@ -324,6 +385,9 @@ def _protocol_class() -> type:
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
+            # Requests made from now on write through this: one send() per
+            # response instead of one for the head and one for the body.
+            self.transport = _Corked(transport, self.loop)  # type: ignore[assignment]
             self._header_timer: asyncio.TimerHandle | None = None
             self._arm()
 

@@ -22,20 +22,31 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from .codec import parse, to_json
 from .errors import InputError
 
-__all__ = ["body_of", "is_form", "make_record", "record_line"]
+__all__ = ["body_of", "is_form", "make_record", "record_bytes", "record_line"]
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def now_iso() -> str:
-    # isoformat is several times faster than strftime; same text.
-    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    """UTC now as ``2026-11-25T20:12:32.123456Z`` (the date part is formatted
+    once a second: a listener calls this for every request)."""
+    now = time.time()
+    second = int(now)
+    if second != _second[0]:
+        _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second[0] = second
+    return f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
 
 
 def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str | None:
@@ -110,6 +121,32 @@ def make_record(
 def record_line(record: dict[str, Any]) -> str:
     """One JSON line (no newline), UTF-8 kept, for stdout and the save file."""
     return to_json(record, indent=None)
+
+
+def record_bytes(record: dict[str, Any]) -> bytes:
+    """:func:`record_line` plus a newline, as UTF-8: the same bytes, made by
+    orjson where it can (a listener makes one per request, and orjson takes a
+    tenth of the standard library's time), by :func:`to_json` where orjson
+    would differ (names with invalid UTF-8, U+2028/U+2029)."""
+    dumps = _orjson_dumps()
+    if dumps is not None:
+        try:
+            line: bytes = dumps(record)
+        except TypeError:  # orjson.JSONEncodeError: surrogates, nesting past 255
+            pass
+        else:
+            if b"\xe2\x80\xa8" not in line and b"\xe2\x80\xa9" not in line:
+                return line
+    return (to_json(record, indent=None) + "\n").encode("utf-8")
+
+
+@cache
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency, with wheels wherever amodp runs
+        return None
+    return partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def body_of(record: dict[str, Any]) -> bytes:
