@@ -452,6 +452,12 @@ def listen(
             show_default=False,
         ),
     ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact", help="Names, phones, e-mails and texts as placeholders, shown and saved."
+        ),
+    ] = False,
 ) -> None:
     """Receive webhooks on a local port, show each one decoded and keep them all.
 
@@ -480,6 +486,7 @@ def listen(
         expect=expect,
         timeout=timeout,
         read_timeout=read_timeout,
+        redact=redact,
     )
     sock = listener.bind(host, port)
     real_host, real_port = sock.getsockname()[:2]

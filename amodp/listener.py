@@ -59,6 +59,8 @@ class Options:
     #: a request whose headers or body stall this long is dropped (408 for a body)
     read_timeout: float = 10.0
     forward_timeout: float = 10.0
+    #: personal data replaced by placeholders in what is shown and saved
+    redact: bool = False
 
 
 @dataclass
@@ -97,6 +99,11 @@ class Listener:
         self._reading: dict[Any, float] = {}  # task reading a body -> its deadline
         self._expired: set[Any] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self.redactor: Any = None
+        if options.redact:
+            from .redact import Redactor
+
+            self.redactor = Redactor()  # one per run: a value keeps its placeholder
         if options.save is not None:
             self.fd = open_save_file(options.save)
 
@@ -209,6 +216,8 @@ class Listener:
         )
         if forward is not None:
             record["forward"] = forward
+        if self.redactor is not None:
+            record = self.redactor.redact_record(record)
         line = record_bytes(record)
         if self.fd is not None:
             os.write(self.fd, line)  # written before the answer: never lost

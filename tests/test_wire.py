@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from amodp import decode, generate_all
+from amodp.testing import post
 
 from .servers import recording_server
 
@@ -430,3 +431,50 @@ def test_sigterm_during_a_burst_loses_no_answered_request(tmp_path: Path) -> Non
     assert len(answered) >= 200
     assert set(answered) <= saved
     assert "request(s) received" in err
+
+
+def _leaves(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [str(value)]
+
+
+def test_listen_redact_shows_and_saves_no_personal_data(tmp_path: Path) -> None:
+    save = tmp_path / "r.jsonl"
+    wanted = ("contacts.add", "message.add", "leads.note")
+    by_name = {hook.event.name: hook for hook in generate_all(kind="account", seed=11)}
+    hooks = [by_name[name] for name in wanted]
+    # What the generator put in that is personal, read from the unredacted data.
+    contact = hooks[0].json["contacts"]["add"][0]
+    message = hooks[1].json["message"]["add"][0]
+    personal = [contact["name"], message["text"], message["author"]["name"]]
+    personal += [
+        v["value"]
+        for field in contact["custom_fields"]
+        if field.get("code") in ("PHONE", "EMAIL")
+        for v in field["values"]
+    ]
+    assert all(len(p) > 3 for p in personal)
+    with listening("--save", str(save), "--json", "--redact") as server:
+        for hook in hooks:
+            assert post(server.url + "/hook", hook.body, hook.headers).status == 200
+        code, out, err = server.stop()
+    assert code == 0, err
+    saved = records(save)
+    shown = [json.loads(line) for line in out.splitlines()]
+    assert len(saved) == len(shown) == 3
+    assert shown == saved
+    raw = save.read_text(encoding="utf-8") + out
+    for value in personal:
+        assert value not in raw
+    for record in saved:
+        # The saved body is the redacted one: it decodes to the saved JSON.
+        assert decode(record["body"]) == record["decoded"]
+    by_event = {f"{r['events'][0]['entity']}.{r['events'][0]['event']}": r for r in saved}
+    got = by_event["contacts.add"]["decoded"]["contacts"]["add"][0]
+    assert got["id"] == str(contact["id"])  # ids kept
+    assert got["name"].startswith("<name:")
+    (text,) = _leaves(by_event["message.add"]["decoded"]["message"]["add"][0]["text"])
+    assert text.startswith("<text:")
