@@ -413,8 +413,8 @@ def test_decode_does_not_import_the_client_or_the_server() -> None:
         "from amodp.cli import app\n"
         "try: app()\n"
         "except SystemExit: pass\n"
-        "bad=[m for m in ('httpx','uvicorn','aiohttp','rich','amodp.listener','amodp.sender')"
-        " if m in sys.modules]\n"
+        "bad=[m for m in ('httpx','uvicorn','aiohttp','rich','orjson',"
+        "'amodp.listener','amodp.sender') if m in sys.modules]\n"
         "print(bad, file=sys.stderr); sys.exit(1 if bad else 0)"
     )
     done = subprocess.run(
