@@ -1,0 +1,282 @@
+"""The pytest plugin: fixtures to test a webhook receiver, or code that sends webhooks.
+
+Installed with amodp and loaded by pytest through the ``pytest11`` entry
+point named ``amodp`` (``pytest -p no:amodp`` turns it off)::
+
+    import myapp  # a Flask, Django, FastAPI or any WSGI/ASGI app
+
+    def test_a_won_lead_is_accepted(amodp_webhook):
+        webhook = amodp_webhook("status", entity="leads", status_id=142)
+        response = webhook.post(myapp.app, path="/amocrm/webhook")  # or a URL
+        assert response.status == 200
+
+    def test_my_sender(amodp_listener):
+        my_sender.send(amodp_listener.url + "/hook")
+        [record] = amodp_listener.wait(1)  # or the test fails with what did arrive
+        assert record["events"][0]["event"] == "status"
+
+``amodp_webhook``
+    a factory: ``amodp_webhook(event="status", entity=None, *, kind="dp",
+    seed=None, count=1, locale="ru", url=None, overrides=(), **fields)``
+    makes a :class:`PostableWebhook`, exactly what :func:`amodp.generate`
+    makes plus ``.post()``. ``fields`` and ``overrides`` are what ``amodp
+    generate --set`` takes: ``status_id=142``, ``overrides={"account[subdomain]":
+    "acme"}``. Without ``seed`` the seed comes from the test's id, so that a
+    test sends the same bytes on every run.
+``amodp_listener``
+    a listener (the one ``amodp listen`` runs) on a free port of 127.0.0.1
+    for the test's duration: ``.url``, ``.records``, ``.wait(n, timeout)``.
+    ``@pytest.mark.amodp_listener(status=500, delay=0.5)`` sets its options.
+``amodp_listener_factory``
+    starts more of them: ``amodp_listener_factory(status=503)``.
+
+pytest imports this module in every session of everyone who has amodp
+installed, so it imports nothing but pytest and the standard library: the
+generator, the HTTP helper and the server come in with the fixtures that use
+them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .catalog import Event
+    from .generator import Webhook
+    from .listener import Background, Options
+    from .testing import Response
+
+__all__ = ["PostableWebhook", "RunningListener"]
+
+Record = dict[str, Any]
+
+
+class PostableWebhook:
+    """A generated webhook request (:class:`amodp.generator.Webhook`) that can post itself."""
+
+    def __init__(self, webhook: Webhook) -> None:
+        self.webhook = webhook
+
+    @property
+    def body(self) -> bytes:
+        """The urlencoded body, byte for byte as amoCRM sends it."""
+        return self.webhook.body
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """amoCRM's headers, as (name, value) pairs."""
+        return self.webhook.headers
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """What the body decodes to: PHP's ``$_POST``, ``amodp.decode(body)``."""
+        return self.webhook.json
+
+    @property
+    def event(self) -> Event:
+        return self.webhook.event
+
+    @property
+    def request_id(self) -> str:
+        """The ``X-Amocrm-Requestid`` header."""
+        return self.webhook.request_id
+
+    @property
+    def url(self) -> str:
+        return self.webhook.url
+
+    def http(self) -> bytes:
+        """The whole request as it goes over the wire."""
+        return self.webhook.http()
+
+    def curl(self) -> str:
+        return self.webhook.curl()
+
+    def post(
+        self, target: str | Callable[..., Any], path: str | None = None, *, timeout: float = 10.0
+    ) -> Response:
+        """Send to a URL over a real socket, or call a WSGI or ASGI app in-process.
+
+        ``path`` (``/amocrm/webhook?key=1``) is where an app receives it, by
+        default the path of the webhook's ``url`` (``/``); given with a URL it
+        replaces the URL's path. An exception raised by an app reaches the test.
+        """
+        from .testing import post
+
+        if path is None and not isinstance(target, str):
+            path = self.webhook.target
+        return post(target, self.body, self.headers, path=path, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"<PostableWebhook {self.event.name} {len(self.body)} bytes>"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"  # what PHP and amoCRM send for flags
+    return str(value)
+
+
+@pytest.fixture
+def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebhook]:
+    """Make amoCRM webhook requests: ``amodp_webhook("status", entity="leads", status_id=142)``."""
+    calls = itertools.count()
+
+    def make(
+        event: str = "status",
+        entity: str | None = None,
+        *,
+        kind: str = "dp",
+        seed: int | None = None,
+        count: int = 1,
+        locale: str = "ru",
+        url: str | None = None,
+        overrides: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+        **fields: object,
+    ) -> PostableWebhook:
+        from .generator import DEFAULT_URL, generate
+
+        if seed is None:
+            seed = zlib.crc32(f"{request.node.nodeid}#{next(calls)}".encode())
+        pairs = list(overrides.items() if isinstance(overrides, Mapping) else overrides)
+        pairs += fields.items()
+        webhook = generate(
+            event,
+            entity,
+            kind=kind,
+            seed=seed,
+            count=count,
+            overrides=[(name, _text(value)) for name, value in pairs],
+            url=url or DEFAULT_URL,
+            locale=locale,
+        )
+        return PostableWebhook(webhook)
+
+    return make
+
+
+class RunningListener:
+    """A listener serving from a thread on 127.0.0.1, keeping the capture
+    records (:mod:`amodp.records`) of what it received."""
+
+    def __init__(self, options: Options) -> None:
+        from .listener import Background
+
+        self.options = options
+        self._records: list[Record] = []
+        self._arrived = threading.Condition()
+        self._started = False
+        self._background: Background = Background(options, self._keep)
+        #: ``http://127.0.0.1:PORT``, no trailing slash: add any path
+        self.url: str = self._background.url
+
+    def _keep(self, record: Record, wanted: bool) -> None:
+        clean = {k: v for k, v in record.items() if not k.startswith("_")}
+        with self._arrived:
+            self._records.append(clean)
+            self._arrived.notify_all()
+
+    @property
+    def records(self) -> list[Record]:
+        """The capture records so far, in arrival order (a copy).
+
+        A record is kept just after the listener answered: right after a send
+        returns, use :meth:`wait` rather than this.
+        """
+        with self._arrived:
+            return list(self._records)
+
+    def wait(self, n: int = 1, timeout: float = 5.0) -> list[Record]:
+        """All the records, once at least ``n`` arrived in all; else fail the
+        test (after ``timeout`` seconds) saying what did arrive."""
+        __tracebackhide__ = True
+        with self._arrived:
+            done = self._arrived.wait_for(lambda: len(self._records) >= n, timeout)
+            got = list(self._records)
+        if not done:
+            pytest.fail(self._shortfall(n, timeout, got))
+        return got
+
+    def _shortfall(self, n: int, timeout: float, got: list[Record]) -> str:
+        wanted = f"{n} webhook{'s' if n != 1 else ''}"
+        arrived = f"{len(got)} arrived" if got else "none arrived"
+        lines = [f"amodp_listener: expected {wanted} within {timeout:g} s, {arrived} at {self.url}"]
+        for i, record in enumerate(got, 1):
+            events = ", ".join(f"{e['entity']}.{e['event']}" for e in record.get("events", []))
+            target = record["path"] + (f"?{record['query']}" if record.get("query") else "")
+            line = f"  {i}. {events or 'no amoCRM event'}  {record['method']} {target}"
+            line += f"  -> {record['status']}"
+            if record.get("note"):
+                line += f"  ({record['note']})"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def start(self) -> RunningListener:
+        self._started = True
+        self._background.__enter__()
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self._background.stop()
+        else:
+            self._background.sock.close()
+
+    def __repr__(self) -> str:
+        return f"<RunningListener {self.url} {len(self._records)} received>"
+
+
+@pytest.fixture
+def amodp_listener_factory() -> Iterator[Callable[..., RunningListener]]:
+    """Start listeners: ``amodp_listener_factory(status=500, delay=0.2)``; all stop at teardown."""
+    started: list[RunningListener] = []
+
+    def start(
+        *,
+        status: int = 200,
+        delay: float = 0.0,
+        max_body: int = 1 << 20,
+        forward_to: str | None = None,
+    ) -> RunningListener:
+        from .listener import Options
+
+        options = Options(
+            host="127.0.0.1",
+            port=0,
+            status=status,
+            delay=delay,
+            max_body=max_body,
+            forward_to=forward_to,
+        )
+        running = RunningListener(options)
+        started.append(running)
+        return running.start()
+
+    try:
+        yield start
+    finally:
+        for running in started:
+            running.stop()
+
+
+@pytest.fixture
+def amodp_listener(
+    request: pytest.FixtureRequest, amodp_listener_factory: Callable[..., RunningListener]
+) -> RunningListener:
+    """A listener on a free port of 127.0.0.1: ``.url``, ``.records``, ``.wait(n, timeout)``."""
+    marker = request.node.get_closest_marker("amodp_listener")
+    return amodp_listener_factory(**(marker.kwargs if marker else {}))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "amodp_listener(status=200, delay=0.0, max_body=1048576, forward_to=None): "
+        "options of the amodp_listener fixture",
+    )

@@ -1,0 +1,262 @@
+"""The pytest plugin as a user gets it: a separate pytest process (pytester) that
+loads it through its ``pytest11`` entry point and runs test files like the
+README's, against the example Flask receiver, an ASGI app and the listener.
+
+One pytest process runs all the user files at once (each costs a second or
+two to start); its ``-v`` lines say which user test did what.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+RECEIVER = ROOT / "examples" / "python" / "receiver.py"
+
+Run = Callable[..., pytest.RunResult]
+
+#: The README's example ("Testing your receiver with pytest"), while the
+#: README does not carry it; once it does, the README's own text is run.
+README_EXAMPLE = """\
+import receiver  # examples/python/receiver.py: a Flask app, or your own WSGI/ASGI app
+
+
+def test_a_won_lead_is_received(amodp_webhook):
+    webhook = amodp_webhook("status", entity="leads", status_id=142)
+    response = webhook.post(receiver.app, path="/amocrm/webhook")
+    assert response.status == 200
+    assert receiver.RECEIVED[-1] == webhook.json
+    assert receiver.RECEIVED[-1]["leads"]["status"][0]["status_id"] == "142"
+"""
+
+# Runs first (files run in name order): the plugin is loaded, nothing heavy is.
+CHEAP = """
+import sys
+
+def test_nothing_heavy_is_loaded_until_a_fixture_is_used():
+    heavy = ("uvicorn", "aiohttp", "amodp.listener", "amodp.generator", "amodp.testing")
+    assert [name for name in heavy if name in sys.modules] == []
+    assert "amodp.pytest_plugin" in sys.modules
+"""
+
+APPS_AND_LISTENER = r"""
+from urllib.request import Request, urlopen
+
+import pytest
+
+from amodp import decode
+
+
+async def asgi_app(scope, receive, send):
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    subdomain = decode(body)["account"]["subdomain"].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": subdomain})
+
+
+def test_an_asgi_app(amodp_webhook):
+    webhook = amodp_webhook("period", entity="customers", overrides={"account[subdomain]": "acme"})
+    assert webhook.json["account"]["subdomain"] == "acme"
+    response = webhook.post(asgi_app)
+    assert (response.status, response.text) == (200, "acme")
+
+
+def test_a_webhook_has_the_fields_asked_for(amodp_webhook):
+    first, second = amodp_webhook(seed=5), amodp_webhook(seed=5)
+    assert first.body == second.body and first.request_id == second.request_id
+    both = amodp_webhook(count=2, status_id=143, overrides=[("leads[status][1][id]", 7)])
+    assert [item["status_id"] for item in both.json["leads"]["status"]] == ["143", "143"]
+    assert both.json["leads"]["status"][1]["id"] == "7"
+    assert decode(both.body) == both.json
+    headers = dict(first.headers)
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert headers["Content-Length"] == str(len(first.body))
+    assert first.event.name == "leads.status"
+
+
+def test_post_to_the_listener(amodp_listener, amodp_webhook):
+    webhook = amodp_webhook("status", entity="leads", status_id=142)
+    response = webhook.post(amodp_listener.url, path="/amocrm/webhook?key=1")
+    assert response.status == 200
+    [record] = amodp_listener.wait(1)
+    assert record["decoded"] == webhook.json
+    assert (record["path"], record["query"]) == ("/amocrm/webhook", "key=1")
+    assert [e["event"] for e in record["events"]] == ["status"]
+    assert [key for key in record if key.startswith("_")] == []
+    headers = dict(record["headers"])
+    assert headers["host"] == amodp_listener.url.removeprefix("http://")
+    assert headers["x-amocrm-requestid"] == webhook.request_id
+    assert amodp_listener.records == [record]
+
+
+def test_any_client_can_send_to_the_listener(amodp_listener, amodp_webhook):
+    webhook = amodp_webhook()
+    url = amodp_listener.url + "/hook"
+    request = Request(url, data=webhook.body, headers=dict(webhook.headers))
+    with urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
+    assert amodp_listener.wait(1)[0]["body"] == webhook.body.decode()
+
+
+@pytest.mark.amodp_listener(status=503)
+def test_the_marker_sets_options(amodp_listener, amodp_webhook):
+    assert amodp_webhook().post(amodp_listener.url).status == 503
+    assert amodp_listener.wait(1)[0]["status"] == 503
+
+
+def test_the_factory_starts_more(amodp_listener_factory, amodp_webhook):
+    ok, down = amodp_listener_factory(), amodp_listener_factory(status=500)
+    assert ok.url != down.url
+    assert amodp_webhook().post(down.url).status == 500
+    assert len(down.wait(1)) == 1 and ok.records == []
+"""
+
+SHORT = """
+import socket
+import threading
+
+URL = []
+
+def test_two_expected_one_sent(amodp_listener, amodp_webhook):
+    URL.append(amodp_listener.url)
+    amodp_webhook().post(amodp_listener.url + "/hook?x=1")
+    amodp_listener.wait(2, timeout=0.5)
+
+def test_nothing_sent(amodp_listener):
+    amodp_listener.wait(timeout=0.2)
+
+def test_the_listeners_stopped_although_their_tests_failed():
+    host, port = URL[0].removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        assert sock.connect_ex((host, int(port))) != 0
+    assert [t for t in threading.enumerate() if t.name == "amodp-listener"] == []
+"""
+
+SEED = r"""
+import pytest
+
+@pytest.mark.parametrize("case", ["a", "b"])
+def test_bodies(amodp_webhook, case):
+    with open(f"{case}.txt", "a") as out:
+        out.write(f"{amodp_webhook().body.hex()} {amodp_webhook().body.hex()}\n")
+"""
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("\n## Testing your receiver with pytest\n")[2]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    return found.group(1) if found else README_EXAMPLE
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``pytest -W error ARGS`` in a new process in pytester's directory, with
+    the plugins that installed packages register and no others."""
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.delenv("PYTEST_PLUGINS", raising=False)
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", *args)
+
+    return run
+
+
+def test_the_entry_point_is_declared() -> None:
+    found = [e for e in entry_points(group="pytest11") if e.value == "amodp.pytest_plugin"]
+    assert [e.name for e in found] == ["amodp"], (
+        "amodp's pytest11 entry point is not installed: pip install -e . (or '.[test]')"
+    )
+
+
+def test_importing_the_plugin_is_cheap() -> None:
+    code = "import sys, amodp.pytest_plugin; print(*sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = out.stdout.split()
+    assert [m for m in loaded if m.startswith("amodp")] == [
+        "amodp",
+        "amodp.codec",
+        "amodp.errors",
+        "amodp.pytest_plugin",
+    ]
+    assert [m for m in loaded if m.startswith(("uvicorn", "aiohttp", "asyncio"))] == []
+
+
+def test_users_tests_pass_and_fail_as_they_should(pytester: pytest.Pytester, run: Run) -> None:
+    pytester.makepyfile(
+        receiver=RECEIVER.read_text(encoding="utf-8"),
+        test_1_cheap=CHEAP,
+        test_receiver=readme_example(),
+        test_apps_and_listener=APPS_AND_LISTENER,
+        test_short=SHORT,
+        test_seed=SEED,
+    )
+    result = run("-v")
+    result.stdout.fnmatch_lines(["plugins:*amodp-*"])  # loaded through its entry point
+    result.stdout.fnmatch_lines(
+        [
+            "*test_1_cheap.py::test_nothing_heavy_is_loaded_until_a_fixture_is_used PASSED*",
+            "*test_apps_and_listener.py::test_an_asgi_app PASSED*",
+            "*test_apps_and_listener.py::test_a_webhook_has_the_fields_asked_for PASSED*",
+            "*test_apps_and_listener.py::test_post_to_the_listener PASSED*",
+            "*test_apps_and_listener.py::test_any_client_can_send_to_the_listener PASSED*",
+            "*test_apps_and_listener.py::test_the_marker_sets_options PASSED*",
+            "*test_apps_and_listener.py::test_the_factory_starts_more PASSED*",
+            "*test_receiver.py::test_a_won_lead_is_received PASSED*",
+            "*test_seed.py::test_bodies?a? PASSED*",
+            "*test_seed.py::test_bodies?b? PASSED*",
+            "*test_short.py::test_two_expected_one_sent FAILED*",
+            "*test_short.py::test_nothing_sent FAILED*",
+            "*test_short.py::test_the_listeners_stopped_although_their_tests_failed PASSED*",
+        ]
+    )
+    # A wait that falls short fails at the user's line, saying what arrived.
+    result.stdout.fnmatch_lines(
+        [
+            ">       amodp_listener.wait(2, timeout=0.5)",
+            "E       Failed: amodp_listener: expected 2 webhooks within 0.5 s, "
+            "1 arrived at http://127.0.0.1:*",
+            "E         1. leads.status  POST /hook?x=1  -> 200",
+            "test_short.py:9: Failed",
+            ">       amodp_listener.wait(timeout=0.2)",
+            "E       Failed: amodp_listener: expected 1 webhook within 0.2 s, "
+            "none arrived at http://127.0.0.1:*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*pytest_plugin.py*")
+    result.assert_outcomes(passed=11, failed=2)
+
+    # Without a seed, a test sends the same bytes on every run; each call and
+    # each test its own.
+    run("test_seed.py").assert_outcomes(passed=2)
+    a = (pytester.path / "a.txt").read_text().splitlines()
+    b = (pytester.path / "b.txt").read_text().splitlines()
+    assert a[0] == a[1] and b[0] == b[1]
+    assert len({*a[0].split(), *b[0].split()}) == 4
+
+
+def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester, run: Run) -> None:
+    pytester.makepyfile(
+        test_off="""
+        def test_uses_it(amodp_webhook):
+            pass
+        """
+    )
+    result = run("-p", "no:amodp")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'amodp_webhook' not found*"])
