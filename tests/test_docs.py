@@ -71,7 +71,7 @@ def test_every_command_has_help_and_a_readme_section(command: str) -> None:
 
 
 def test_library_examples_in_the_readme() -> None:
-    block = re.search(r"```python\n(.*?)```", README, re.S)
+    block = re.search(r"## As a library.*?```python\n(.*?)```", README, re.S)
     assert block is not None
     parser = doctest.DocTestParser()
     test = parser.get_doctest(block.group(1), {}, "README", "README.md", 0)
