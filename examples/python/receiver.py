@@ -1,6 +1,6 @@
 """A minimal Flask receiver for amoCRM (Kommo) webhooks: log what arrived, answer 200 at once.
 
-    pip install amodp flask
+    pip install flask, and amodp from its checkout (pip install .)
     WEBHOOK_LOG=hooks.jsonl flask --app receiver run --port 8000
 
 amodp.decode() turns the body into exactly what PHP's $_POST would hold. Each webhook is
