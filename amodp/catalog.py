@@ -326,7 +326,7 @@ def _fill(template: str, item: dict[str, Any]) -> str:
 
 
 def summary_line(found: Detected, item: dict[str, Any]) -> str:
-    """One human line per item, e.g. ``leads.status  lead 10754147: stage
+    """One human line per item, e.g. ``leads.status (dp)  lead 10754147: stage
     54435014 -> 54423922 (pipeline 6344290)  account anyor (30307558)``."""
     spec = None
     for e in events(found.kind) if found.kind in KINDS else ():
@@ -335,7 +335,7 @@ def summary_line(found: Detected, item: dict[str, Any]) -> str:
             break
     noun = spec.item if spec else found.entity.rstrip("s")
     ident = item_id(item)
-    head = f"{found.name}  {noun} {'?' if ident is None else ident}"
+    head = f"{found.name} ({found.kind})  {noun} {'?' if ident is None else ident}"
     note = item.get("note")
     values = note if isinstance(note, dict) else item
     detail = _fill(spec.summary, values) if spec and spec.summary else ""

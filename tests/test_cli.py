@@ -267,7 +267,7 @@ def test_decode_summary_line() -> None:
     result = run("decode", "--summary", "--compact", input=body)
     assert result.exit_code == 0
     assert result.stderr == (
-        "leads.status  lead 10754147: stage 54435014 -> 54423922 (pipeline 6344290)"
+        "leads.status (dp)  lead 10754147: stage 54435014 -> 54423922 (pipeline 6344290)"
         "  account anyor (30307558)\n"
     )
 
@@ -277,7 +277,10 @@ def test_decode_summary_one_line_per_item_and_unknown() -> None:
     result = run("decode", "--summary", "--compact", input=body)
     lines = result.stderr.splitlines()
     assert len(lines) == 3
-    assert all(line.startswith("customers.period  customer ") for line in lines)
+    assert all(line.startswith("customers.period (dp)  customer ") for line in lines)
+    account = run("generate", "add", "--kind", "account", "--entity", "tasks", "--seed", "1")
+    result = run("decode", "--summary", "--compact", input=account.stdout)
+    assert result.stderr.startswith("tasks.add (account)  task ")
     other = run("decode", "--summary", input="a=1")
     assert other.exit_code == 0
     assert "no amoCRM webhook event recognised" in other.stderr

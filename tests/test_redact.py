@@ -565,7 +565,7 @@ def test_decode_redact_summary_line_is_redacted_too() -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == redact(decode(MESSAGE))
     item = "message eb70399f-027b-47bf-b3cc-3e09898b2252"
-    assert result.stderr == f"message.add  {item}: <text:1>  account acme (30307558)\n"
+    assert result.stderr == f"message.add (account)  {item}: <text:1>  account acme (30307558)\n"
 
 
 def test_decode_without_redact_is_unchanged() -> None:
