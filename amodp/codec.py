@@ -100,7 +100,7 @@ class Decoded:
     (A plain class: a dataclass costs start-up time on every ``amodp decode``.)
     """
 
-    __slots__ = ("value", "variables", "depth", "warnings")
+    __slots__ = ("value", "variables", "depth", "warnings", "shape")
 
     def __init__(
         self, value: dict[Any, Any] | list[Any], variables: int = 0, depth: int = 0
@@ -109,6 +109,10 @@ class Decoded:
         self.variables = variables
         self.depth = depth
         self.warnings: list[str] = []
+        #: An object that is the same for every body with the same names (so
+        #: the same nesting), when amodp knows it; else None. What depends on
+        #: the nesting alone can be cached under it.
+        self.shape: object | None = None
 
     def __repr__(self) -> str:
         return (
@@ -512,7 +516,9 @@ def _parse_planned(text: str) -> Decoded | None:
         ]
         bad_escape = bad_escape or dec.bad_escape
         bad_utf8 = bad_utf8 or dec.bad_utf8
-    return _result(plan.build(values), plan.variables, plan.depth, bad_escape, bad_utf8)
+    result = _result(plan.build(values), plan.variables, plan.depth, bad_escape, bad_utf8)
+    result.shape = plan
+    return result
 
 
 def _make_plan(names: list[str]) -> _Plan:

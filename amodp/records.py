@@ -27,7 +27,7 @@ from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
 
-from .codec import parse, to_json
+from .codec import Decoded, parse, to_json
 from .errors import InputError
 
 __all__ = ["body_of", "is_form", "make_record", "record_bytes", "record_line"]
@@ -86,8 +86,6 @@ def make_record(
     note: str | None = None,
     decode_body: bool = True,
 ) -> dict[str, Any]:
-    from .catalog import detect
-
     record: dict[str, Any] = {
         "received_at": received_at or now_iso(),
         "remote": remote,
@@ -106,7 +104,7 @@ def make_record(
     if decode_body and form:
         result = parse(body)
         decoded = result.value
-        events = [found.as_dict() for found in detect(decoded)]
+        events = _events(result)
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
     record["decoded"] = decoded
@@ -116,6 +114,34 @@ def make_record(
     if notes:
         record["note"] = notes
     return record
+
+
+_SHAPE_EVENTS: dict[object, list[tuple[str, str, str]]] = {}
+
+
+def _events(result: Decoded) -> list[dict[str, Any]]:
+    """The record's ``events``. Which events a body holds depends on its
+    nesting alone, so it is worked out once per shape; the ids are read anew."""
+    from .catalog import detect, item_id
+
+    shape = result.shape
+    found = _SHAPE_EVENTS.get(shape) if shape is not None else None
+    if found is None:
+        events = [f.as_dict() for f in detect(result.value)]
+        if shape is not None:
+            if len(_SHAPE_EVENTS) > 512:
+                _SHAPE_EVENTS.clear()
+            _SHAPE_EVENTS[shape] = [(e["kind"], e["entity"], e["event"]) for e in events]
+        return events
+    decoded: Any = result.value
+    events = []
+    for kind, entity, event in found:
+        items = decoded[entity][event]
+        if isinstance(items, dict):
+            items = items.values()
+        ids = [item_id(item) for item in items]
+        events.append({"kind": kind, "entity": entity, "event": event, "ids": ids})
+    return events
 
 
 def record_line(record: dict[str, Any]) -> str:
