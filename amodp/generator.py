@@ -470,7 +470,10 @@ def _build(
     items = []
     for _ in range(count):
         item = _Item(rng, account, fields, fake, options)
-        items.append({f.name: item.get(f.name, f.gen) for f in spec.fields})
+        values = {f.name: item.get(f.name, f.gen) for f in spec.fields}
+        # An empty list (a lead without tags) puts no key on the wire: a
+        # receiver never sees it, so neither does Webhook.json.
+        items.append({k: v for k, v in values.items() if v != [] and v != {}})
     acct_spec = catalog.account_block(spec.kind)
     acct_item = _Item(rng, account, {}, fake)
     acct = {f.name: acct_item.get(f.name, f.gen) for f in acct_spec.fields}
