@@ -42,6 +42,9 @@ _SUBDOMAIN_WORDS = (
 )  # fmt: skip
 
 
+_DOMAINS = {"ru": "amocrm.ru", "en": "kommo.com"}
+
+
 def _subdomain(rng: random.Random) -> str:
     word = rng.choice(_SUBDOMAIN_WORDS)
     roll = rng.random()
@@ -353,7 +356,10 @@ _RULES: dict[str, Callable[[_Item], Any]] = {
     ],
     "note": _note,
     "author": _author,
-    "account_links": lambda item: {"self": f"https://{item.account.subdomain}.amocrm.ru"},
+    # Russian accounts live on amocrm.ru, international ones on kommo.com.
+    "account_links": lambda item: {
+        "self": f"https://{item.account.subdomain}.{_DOMAINS.get(item.fake.locale, 'amocrm.ru')}"
+    },
     "lead_id": lambda item: item.rng.randint(10_000_000, 99_999_999),
     "customer_id": lambda item: item.rng.randint(1_000_000, 9_999_999),
     "pipeline_id": lambda item: item.rng.choice(list(item.account.pipelines)),

@@ -303,11 +303,6 @@ def test_russian_account_links_to_amocrm_ru() -> None:
             assert account["_links"]["self"] == f"https://{account['subdomain']}.amocrm.ru"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FORMAT.md: account[_links][self] is .amocrm.com/kommo.com for international "
-    "accounts, but --locale en (English names, +1 phones, US cities) still links to .amocrm.ru",
-)
 def test_english_account_links_to_an_international_domain() -> None:
     for entity, event in ALL:
         for seed in SEEDS:
