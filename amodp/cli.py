@@ -81,6 +81,16 @@ def main(
     """Decode, generate, send and receive amoCRM (Kommo) webhooks."""
 
 
+#: ``--redact`` on decode, generate and listen.
+RedactOption = Annotated[
+    bool,
+    typer.Option(
+        "--redact",
+        help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
+    ),
+]
+
+
 # -- input helpers --------------------------------------------------------------
 
 
@@ -125,13 +135,7 @@ def decode(
     summary: Annotated[
         bool, typer.Option("--summary", help="One human line per event item, on stderr.")
     ] = False,
-    redact: Annotated[
-        bool,
-        typer.Option(
-            "--redact",
-            help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
-        ),
-    ] = False,
+    redact: RedactOption = False,
 ) -> None:
     """Decode a captured webhook into JSON, exactly as PHP's $_POST sees it.
 
@@ -312,13 +316,7 @@ def generate(
         str, typer.Option("--url", help="Target shown by --format http and curl.")
     ] = "http://localhost:8000/",
     locale: Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")] = "ru",
-    redact: Annotated[
-        bool,
-        typer.Option(
-            "--redact",
-            help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
-        ),
-    ] = False,
+    redact: RedactOption = False,
 ) -> None:
     """Print a realistic webhook body, exactly as amoCRM sends it.
 
@@ -452,12 +450,7 @@ def listen(
             show_default=False,
         ),
     ] = None,
-    redact: Annotated[
-        bool,
-        typer.Option(
-            "--redact", help="Names, phones, e-mails and texts as placeholders, shown and saved."
-        ),
-    ] = False,
+    redact: RedactOption = False,
 ) -> None:
     """Receive webhooks on a local port, show each one decoded and keep them all.
 
