@@ -9,7 +9,8 @@ directory) alternately at:
 * ``amodp listen --port 0 --save FILE --json >/dev/null``, a fresh process per
   round, waited for until it says ``Listening on http://127.0.0.1:PORT``;
 * ``python -m uvicorn listener_speed:bare_app --http httptools --loop uvloop``:
-  the ASGI app below, which reads the body and answers ``200 OK``, nothing else.
+  ``ok_app`` of ``common.py``, which reads the body and answers ``200 OK``,
+  nothing else.
 
 Prints the medians of requests/s and p99 latency, their ratios, and checks that
 every request wrk counted as answered is in the save file (wrk is over and the
@@ -30,11 +31,9 @@ every process started is stopped, also on error.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,81 +50,17 @@ RSS_GOAL_MB = 100.0  # listener resident memory after --mem-requests, at most
 QUIET_LOAD = 0.8  # 1-minute load average under which the machine counts as quiet
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # bench/common.py, also under ``python -P``
+    sys.path.insert(0, str(HERE))
 
+from common import Processes, amodp_command, free_port, ok_app, start_bare, wait_quiet  # noqa: E402
 
-# -- the bare responder (run by uvicorn in a child process) ------------------------
+# -- the bare responder: ``listener_speed:bare_app``, served by uvicorn in a child process
 
-_OK = b"200 OK\n"
-_START = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(_OK)).encode()),
-    ],
-}
-_BODY = {"type": "http.response.body", "body": _OK}
-
-
-async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Reads the request body and answers 200, as ``amodp listen`` does, and no more."""
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        more = message.get("more_body", False)
-    await send(_START)
-    await send(_BODY)
+bare_app = ok_app
 
 
 # -- processes ---------------------------------------------------------------------
-
-
-class Processes:
-    """Children started in their own process groups; ``close`` ends those still running."""
-
-    def __init__(self) -> None:
-        self.running: list[subprocess.Popen[bytes]] = []
-
-    def start(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
-        self.running.append(proc)
-        return proc
-
-    def stop(
-        self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait: float = 30
-    ) -> int:
-        """Signal the child's process group, wait, then SIGKILL the group if it is still there."""
-        if proc.poll() is None:
-            _killpg(proc.pid, sig)
-            try:
-                proc.wait(wait)
-            except subprocess.TimeoutExpired:
-                _killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        if proc in self.running:
-            self.running.remove(proc)
-        return proc.returncode
-
-    def close(self) -> None:
-        for proc in list(self.running):
-            self.stop(proc, signal.SIGTERM, wait=5)
-
-    def __enter__(self) -> Processes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class Lines:
@@ -146,42 +81,6 @@ class Lines:
     def text(self) -> str:
         self.thread.join(10)
         return "\n".join(self.lines)
-
-
-def amodp_command() -> list[str]:
-    script = Path(sys.executable).with_name("amodp")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "amodp"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(proc: subprocess.Popen[bytes], port: int, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited ({proc.returncode}) before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:g} s")
-
-
-def start_bare(procs: Processes, port: int) -> subprocess.Popen[bytes]:
-    """``python -m uvicorn listener_speed:bare_app`` on 127.0.0.1:port, once it answers."""
-    cmd = [sys.executable, "-m", "uvicorn", "listener_speed:bare_app", "--app-dir", str(HERE)]
-    cmd += ["--http", "httptools", "--loop", "uvloop", "--no-access-log"]
-    cmd += ["--log-level", "warning", "--host", "127.0.0.1", "--port", str(port)]
-    proc = procs.start(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    wait_for_port(proc, port)
-    return proc
 
 
 LISTENING = re.compile(r"Listening on http://127\.0\.0\.1:(\d+)")
@@ -222,19 +121,6 @@ def count_lines(path: Path) -> int:
         while chunk := fh.read(1 << 20):
             lines += chunk.count(b"\n")
     return lines
-
-
-def wait_quiet(limit: float, wait: float) -> str:
-    """Wait (up to ``wait`` seconds) for a 1-minute load average under ``limit``."""
-    deadline = time.monotonic() + wait
-    while True:
-        load = Path("/proc/loadavg").read_text().split()
-        if float(load[0]) < limit or time.monotonic() >= deadline:
-            break
-        print(f"load average {' '.join(load[:3])}: waiting for < {limit}", flush=True)
-        time.sleep(15)
-    quiet = "quiet" if float(load[0]) < limit else f"NOT quiet (gave up after {wait:g} s)"
-    return f"load average {' '.join(load[:3])} before measuring: {quiet}"
 
 
 # -- wrk ---------------------------------------------------------------------------
@@ -359,7 +245,7 @@ def listener_round(procs: Processes, args: argparse.Namespace, script: Path, sav
 
 def bare_round(procs: Processes, args: argparse.Namespace, script: Path) -> Round:
     port = free_port()
-    proc = start_bare(procs, port)
+    proc = start_bare(procs, port, "listener_speed:bare_app", HERE)
     try:
         result = run_wrk(procs, wrk_command(args, script, port, args.duration), args.duration)
         rss = rss_kb(proc.pid)["VmRSS"]

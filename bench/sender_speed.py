@@ -1,8 +1,8 @@
 """How fast is ``amodp send --repeat N --concurrency 50``, next to a bare aiohttp client loop?
 
 Starts a bare responder, ``python -m uvicorn sender_speed:app --http httptools
---loop uvloop`` on a free port of 127.0.0.1 (the ASGI app below reads the body
-and answers ``200 OK``, nothing else), then runs, in rounds with the order
+--loop uvloop`` on a free port of 127.0.0.1 (``ok_app`` of ``common.py`` reads the
+body and answers ``200 OK``, nothing else), then runs, in rounds with the order
 rotated each round:
 
 * ``amodp send status --lead --seed 1 --repeat 20000 --concurrency 50 --json
@@ -43,7 +43,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,34 +56,14 @@ RPS_GOAL = 0.5  # amodp send / aiohttp loop requests per second, at least
 QUIET_LOAD = 0.8  # 1-minute load average under which the machine counts as quiet
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # bench/common.py, also under ``python -P``
+    sys.path.insert(0, str(HERE))
 
+from common import Processes, amodp_command, free_port, ok_app, start_bare, wait_quiet  # noqa: E402
 
-# -- the bare responder (run by uvicorn in a child process) ------------------------
+# -- the bare responder: ``sender_speed:app``, served by uvicorn in a child process
 
-_OK = b"200 OK\n"
-_START = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(_OK)).encode()),
-    ],
-}
-_BODY = {"type": "http.response.body", "body": _OK}
-
-
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Reads the request body and answers 200, and no more."""
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        more = message.get("more_body", False)
-    await send(_START)
-    await send(_BODY)
+app = ok_app
 
 
 # -- the reference clients (each run in a child process: ``--client NAME``) --------
@@ -183,68 +162,8 @@ def client_main(name: str, spec: str, total: int, concurrency: int) -> int:
 # -- processes ---------------------------------------------------------------------
 
 
-class Processes:
-    """Children started in their own process groups; ``close`` ends those still running."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.running: list[subprocess.Popen[bytes]] = []
-        self.env = env
-
-    def start(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        kwargs.setdefault("env", self.env)
-        proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
-        self.running.append(proc)
-        return proc
-
-    def stop(
-        self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait: float = 30
-    ) -> int:
-        """Signal the child's process group, wait, then SIGKILL the group if it is still there."""
-        if proc.poll() is None:
-            _killpg(proc.pid, sig)
-            try:
-                proc.wait(wait)
-            except subprocess.TimeoutExpired:
-                _killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        if proc in self.running:
-            self.running.remove(proc)
-        return proc.returncode
-
-    def run(self, cmd: list[str], seconds: float, **kwargs: Any) -> tuple[int, bytes, bytes, float]:
-        """Run to the end (killed after ``seconds``): exit code, stdout, stderr, wall time."""
-        started = time.perf_counter()
-        proc = self.start(cmd, stdin=subprocess.DEVNULL, **kwargs)
-        try:
-            out, err = proc.communicate(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(
-                f"{' '.join(cmd[:3])}... still running after {seconds:g} s"
-            ) from None
-        finally:
-            self.stop(proc, signal.SIGTERM, wait=5)
-        return proc.returncode, out or b"", err or b"", time.perf_counter() - started
-
-    def close(self) -> None:
-        for proc in list(self.running):
-            self.stop(proc, signal.SIGTERM, wait=5)
-
-    def __enter__(self) -> Processes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def child_env(tmp: Path) -> dict[str, str]:
@@ -254,55 +173,6 @@ def child_env(tmp: Path) -> dict[str, str]:
     env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     env["NO_COLOR"] = "1"
     return env
-
-
-def amodp_command() -> list[str]:
-    script = Path(sys.executable).with_name("amodp")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "amodp"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(proc: subprocess.Popen[bytes], port: int, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited ({proc.returncode}) before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:g} s")
-
-
-def start_bare(procs: Processes, port: int) -> subprocess.Popen[bytes]:
-    """``python -m uvicorn sender_speed:app`` on 127.0.0.1:port, once it answers."""
-    cmd = [sys.executable, "-m", "uvicorn", "sender_speed:app", "--app-dir", str(HERE)]
-    cmd += ["--http", "httptools", "--loop", "uvloop", "--no-access-log"]
-    cmd += ["--log-level", "warning", "--host", "127.0.0.1", "--port", str(port)]
-    proc = procs.start(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    wait_for_port(proc, port)
-    return proc
-
-
-def wait_quiet(limit: float, wait: float) -> str:
-    """Wait (up to ``wait`` seconds) for a 1-minute load average under ``limit``."""
-    deadline = time.monotonic() + wait
-    while True:
-        load = Path("/proc/loadavg").read_text().split()
-        if float(load[0]) < limit or time.monotonic() >= deadline:
-            break
-        print(f"load average {' '.join(load[:3])}: waiting for < {limit}", flush=True)
-        time.sleep(15)
-    quiet = "quiet" if float(load[0]) < limit else f"NOT quiet (gave up after {wait:g} s)"
-    return f"load average {' '.join(load[:3])} before measuring: {quiet}"
 
 
 # -- the request amodp sends -------------------------------------------------------
@@ -458,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, Processes(child_env(Path(tmp))) as procs:
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
-        start_bare(procs, port)
+        start_bare(procs, port, "sender_speed:app", HERE)
         # Fill the bytecode cache before anything is timed.
         warm = "import aiohttp, amodp.cli, amodp.generator, amodp.sender"
         warm += ", httpx" if httpx_version else ""
