@@ -170,3 +170,15 @@ def wait_quiet(limit: float, wait: float) -> str:
         time.sleep(15)
     quiet = "quiet" if float(load[0]) < limit else f"NOT quiet (gave up after {wait:g} s)"
     return f"load average {' '.join(load[:3])} before measuring: {quiet}"
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both unwind through ``Processes.__exit__``, which
+    stops every child (they run in process groups of their own, so a signal
+    to the script alone would leave them running)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupted)

@@ -53,7 +53,15 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # bench/common.py, also under ``python -P``
     sys.path.insert(0, str(HERE))
 
-from common import Processes, amodp_command, free_port, ok_app, start_bare, wait_quiet  # noqa: E402
+from common import (  # noqa: E402
+    Processes,
+    amodp_command,
+    free_port,
+    ok_app,
+    start_bare,
+    stop_on_signals,
+    wait_quiet,
+)
 
 # -- the bare responder: ``listener_speed:bare_app``, served by uvicorn in a child process
 
@@ -425,4 +433,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    stop_on_signals()
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: every process started was stopped\n")
+        sys.exit(130)

@@ -42,7 +42,6 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -59,7 +58,15 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # bench/common.py, also under ``python -P``
     sys.path.insert(0, str(HERE))
 
-from common import Processes, amodp_command, free_port, ok_app, start_bare, wait_quiet  # noqa: E402
+from common import (  # noqa: E402
+    Processes,
+    amodp_command,
+    free_port,
+    ok_app,
+    start_bare,
+    stop_on_signals,
+    wait_quiet,
+)
 
 # -- the bare responder: ``sender_speed:app``, served by uvicorn in a child process
 
@@ -160,10 +167,6 @@ def client_main(name: str, spec: str, total: int, concurrency: int) -> int:
 
 
 # -- processes ---------------------------------------------------------------------
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def child_env(tmp: Path) -> dict[str, str]:
@@ -305,8 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     args.event = ["status", "--lead", "--seed", "1"]
     # Ctrl-C, and SIGTERM too, unwind through ``Processes.close`` (even when started
     # in the background, where SIGINT is ignored by default).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupted)
+    stop_on_signals()
 
     import aiohttp
 
