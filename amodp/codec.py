@@ -355,14 +355,14 @@ def parse(body: str | bytes) -> Decoded:
     # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing
     # them in one pass is exactly what per-name percent-decoding would do,
     # because "[" and "]" are neither delimiters nor hex digits.
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%5" in text:
-        text = text.replace("%5B", "[").replace("%5D", "]").replace("%5b", "[").replace("%5d", "]")
     if len(text) <= _PLAN_MAX_BYTES:
         planned = _parse_planned(text)
         if planned is not None:
             return planned
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%5" in text:
+        text = _brackets(text)
     nul = "\x00" in text or "%00" in text
     # The tree holds no cycles: collecting while it grows is pure cost (~10%).
     gc_was_enabled = gc.isenabled()
@@ -372,6 +372,10 @@ def parse(body: str | bytes) -> Decoded:
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _brackets(text: str) -> str:
+    return text.replace("%5B", "[").replace("%5D", "]").replace("%5b", "[").replace("%5d", "]")
 
 
 def _parse(text: str, nul: bool) -> Decoded:
@@ -489,7 +493,11 @@ _NO_PLAN = _Plan(lambda values: None, 0, 0, False, False)
 
 
 def _parse_planned(text: str) -> Decoded | None:
-    """Decode with a plan for the body's names, if there is (or now is) one."""
+    """Decode with a plan for the body's names, if there is (or now is) one.
+
+    ``text`` is the body as it came (``+`` and ``%5B`` not yet replaced: the
+    plan has done that for the names; the values are decoded one by one, and
+    DP values, digits only, need nothing)."""
     values = _VALUES.findall(text)
     if len(values) != text.count("&") + 1 or len(values) > _PLAN_MAX_PAIRS:
         return None  # a pair without "=", or too many pairs
@@ -506,13 +514,13 @@ def _parse_planned(text: str) -> Decoded | None:
             return None
     bad_escape = plan.bad_escape
     bad_utf8 = plan.bad_utf8
-    if "%" in text or not text.isascii():
+    joined = "".join(values)
+    if "%" in joined or "+" in joined or not joined.isascii():
         dec = _Decoder()
         text_of = dec.text
         skip = plan.unnamed
         values = [
-            text_of(value) if ("%" in value or not value.isascii()) and i not in skip else value
-            for i, value in enumerate(values)
+            value if i in skip else _value(value, text_of) for i, value in enumerate(values)
         ]
         bad_escape = bad_escape or dec.bad_escape
         bad_utf8 = bad_utf8 or dec.bad_utf8
@@ -521,12 +529,25 @@ def _parse_planned(text: str) -> Decoded | None:
     return result
 
 
+def _value(value: str, text_of: Callable[[str], str]) -> str:
+    """A raw value as :func:`_parse` sees it: "+" is a space, then %-decoding."""
+    if "+" in value:
+        value = value.replace("+", " ")
+    if "%" in value or not value.isascii():
+        value = text_of(value)
+    return value
+
+
 def _make_plan(names: list[str]) -> _Plan:
-    """Decode ``names`` with slots for values; compile the shape into a builder."""
+    """Decode raw ``names`` with slots for values; compile the shape into a builder."""
     dec = _Decoder()
     for i, name in enumerate(names):
         if not name:
             continue
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%5" in name:
+            name = _brackets(name)
         if "%" in name or not name.isascii():
             name = dec.name(name)
             if "\x00" in name:
