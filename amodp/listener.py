@@ -139,35 +139,47 @@ class Listener:
         limit = self.options.max_body
         if declared is not None and declared > limit:
             return None, f"body of {declared} bytes is over --max-body ({limit}): not read"
-        chunks = []
-        size = 0
-        # One deadline for the whole body, kept in a table that one sweeper
-        # task checks a few times a second: a timer per request (wait_for,
-        # asyncio.timeout) costs more than the rest of reading the body.
+        # The protocol (see _protocol_class) runs one deadline per
+        # connection for headers and body together and marks the request when
+        # it passes: no timer per request. Served some other way, the body
+        # gets a deadline in a table that one sweeper task checks.
+        cycle = getattr(receive, "__self__", None)
+        if getattr(cycle, "amodp_deadline", False):
+            return await self._read_chunks(receive, limit, cycle)
         task = asyncio.current_task()
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         self._reading[task] = time.monotonic() + self.options.read_timeout
         try:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return None, "disconnect"
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    return None, f"body is over --max-body ({limit} bytes): not read"
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks), ""
+            return await self._read_chunks(receive, limit, None)
         except asyncio.CancelledError:
             if task not in self._expired:
                 raise
             self._expired.discard(task)
             task.uncancel()  # type: ignore[union-attr]
-            return None, f"body not received within {self.options.read_timeout:g} s"
+            return None, self._late()
         finally:
             self._reading.pop(task, None)
+
+    async def _read_chunks(self, receive: Any, limit: int, cycle: Any) -> tuple[bytes | None, str]:
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if cycle is not None and getattr(cycle, "amodp_late", False):
+                return None, self._late()
+            if message["type"] == "http.disconnect":
+                return None, "disconnect"
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None, f"body is over --max-body ({limit} bytes): not read"
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), ""
+
+    def _late(self) -> str:
+        return f"body not received within {self.options.read_timeout:g} s"
 
     async def _sweep(self) -> None:
         """Cancel the body reads that are past their deadline."""
@@ -402,9 +414,16 @@ def _protocol_class() -> type:
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
-            if self.cycle is None or self.cycle.response_complete:
+            cycle: Any = self.cycle
+            if cycle is None or cycle.response_complete:
                 self._arm()  # still waiting for a request's headers
+            elif cycle.more_body:
+                # Headers in, body still coming: the same deadline runs on,
+                # and this request's reader knows to look at it.
+                cycle.amodp_deadline = True
+                self._arm()
             else:
+                cycle.amodp_deadline = True
                 self._disarm()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -422,9 +441,13 @@ def _protocol_class() -> type:
 
         def _expire(self) -> None:
             self._header_timer = None
-            waiting = self.cycle is None or self.cycle.response_complete
-            if waiting and not self.transport.is_closing():
-                self.transport.close()
+            cycle: Any = self.cycle
+            if cycle is None or cycle.response_complete:
+                if not self.transport.is_closing():
+                    self.transport.close()  # no headers: nothing to answer
+            elif cycle.more_body and not cycle.disconnected:
+                cycle.amodp_late = True  # the app answers 408 and keeps a record
+                cycle.message_event.set()
 
     return Protocol
 

@@ -478,3 +478,42 @@ def test_listen_redact_shows_and_saves_no_personal_data(tmp_path: Path) -> None:
     assert got["name"].startswith("<name:")
     (text,) = _leaves(by_event["message.add"]["decoded"]["message"]["add"][0]["text"])
     assert text.startswith("<text:")
+
+
+def test_a_stalled_body_gets_408_also_outside_amodps_protocol(tmp_path: Path) -> None:
+    """Served by another ASGI server, the listener app still times out a body
+    that stops coming (its sweeper), answers 408 and keeps the record."""
+    import asyncio
+
+    from amodp.listener import Listener, Options
+
+    save = tmp_path / "s.jsonl"
+    shown: list[dict] = []
+    app = Listener(Options(read_timeout=0.2, save=save), lambda record, _: shown.append(record))
+    sent: list[dict] = []
+    chunks = [{"type": "http.request", "body": b"leads%5Bstatus%5D", "more_body": True}]
+
+    async def receive() -> dict:
+        if chunks:
+            return chunks.pop()
+        await asyncio.sleep(3600)  # the rest of the body never comes
+        raise AssertionError("not reached")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/slow", "query_string": b"",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.1", 1),
+    }  # fmt: skip
+
+    async def main() -> None:
+        await asyncio.wait_for(app(scope, receive, send), 5)
+        app.close()
+
+    asyncio.run(main())
+    assert sent[0]["status"] == 408
+    (record,) = records(save)
+    assert record["status"] == 408 and "body not received within 0.2 s" in record["note"]
+    assert shown and shown[0]["status"] == 408
