@@ -597,6 +597,10 @@ class Background:
         return self
 
     def stop(self) -> None:
+        if self._thread.ident is None:  # never started: nothing serves, free what is held
+            self.sock.close()
+            self.app.close()
+            return
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)

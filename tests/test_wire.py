@@ -517,3 +517,14 @@ def test_a_stalled_body_gets_408_also_outside_amodps_protocol(tmp_path: Path) ->
     (record,) = records(save)
     assert record["status"] == 408 and "body not received within 0.2 s" in record["note"]
     assert shown and shown[0]["status"] == 408
+
+
+def test_a_background_listener_stopped_before_it_started_frees_its_port() -> None:
+    from amodp.listener import Background, Options
+
+    running = Background(Options(port=0), lambda record, wanted: None)
+    port = int(running.url.rsplit(":", 1)[1])
+    running.stop()
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))  # the port is free again
