@@ -519,9 +519,7 @@ def _parse_planned(text: str) -> Decoded | None:
         dec = _Decoder()
         text_of = dec.text
         skip = plan.unnamed
-        values = [
-            value if i in skip else _value(value, text_of) for i, value in enumerate(values)
-        ]
+        values = [value if i in skip else _value(value, text_of) for i, value in enumerate(values)]
         bad_escape = bad_escape or dec.bad_escape
         bad_utf8 = bad_utf8 or dec.bad_utf8
     result = _result(plan.build(values), plan.variables, plan.depth, bad_escape, bad_utf8)
