@@ -439,7 +439,9 @@ def listen(
     read_timeout: Annotated[
         float,
         typer.Option(
-            "--read-timeout", help="Drop a client whose headers or body stall this long.", min=0.01
+            "--read-timeout",
+            help="Seconds for a request's headers and body to arrive; then 408 or drop.",
+            min=0.01,
         ),
     ] = 10.0,
     timeout: Annotated[

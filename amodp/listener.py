@@ -56,7 +56,8 @@ class Options:
     entities: frozenset[str] = frozenset()
     expect: int | None = None
     timeout: float | None = None
-    #: a request whose headers or body stall this long is dropped (408 for a body)
+    #: a request not all in (headers and body) this long after the listener
+    #: began waiting for it is dropped (408 once its headers are in)
     read_timeout: float = 10.0
     forward_timeout: float = 10.0
     #: personal data replaced by placeholders in what is shown and saved
