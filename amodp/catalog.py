@@ -24,6 +24,7 @@ __all__ = [
     "Detected",
     "Event",
     "detect",
+    "detect_events",
     "entities",
     "event",
     "events",
@@ -281,6 +282,31 @@ def detect(decoded: Any) -> list[Detected]:
             kind = _kind_of(entity, action, items, account, by_name)
             found.append(Detected(kind, entity, action, items, account))
     return found
+
+
+_SHAPE_EVENTS: dict[object, list[tuple[str, str, str]]] = {}
+
+
+def detect_events(decoded: Any, shape: object | None = None) -> list[dict[str, Any]]:
+    """``[d.as_dict() for d in detect(decoded)]``, for capture records.
+
+    ``shape`` is :attr:`amodp.codec.Decoded.shape`: bodies that share it share
+    their nesting, and which events a body holds depends on that alone, so
+    they are found once per shape; the items (and their ids) are read anew."""
+    found = _SHAPE_EVENTS.get(shape) if shape is not None else None
+    if found is None:
+        detected = detect(decoded)
+        if shape is not None:
+            if len(_SHAPE_EVENTS) > 512:
+                _SHAPE_EVENTS.clear()
+            _SHAPE_EVENTS[shape] = [(d.kind, d.entity, d.event) for d in detected]
+        return [d.as_dict() for d in detected]
+    account = decoded.get("account")
+    account = account if isinstance(account, dict) else {}
+    return [
+        Detected(kind, entity, event, _items(decoded[entity][event]) or [], account).as_dict()
+        for kind, entity, event in found
+    ]
 
 
 def _kind_of(

@@ -491,13 +491,7 @@ def listen(
         if quiet or not wanted:
             return
         if as_json:
-            line = record.get("_line")
-            if line is None:
-                from .records import record_line
-
-                clean = {k: v for k, v in record.items() if not k.startswith("_")}
-                line = (record_line(clean) + "\n").encode("utf-8")
-            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.write(record["_line"])
             sys.stdout.buffer.flush()
         else:
             show_record(record, sys.stdout)
@@ -829,7 +823,6 @@ def demo(
 
     from . import listener
     from .generator import generate_all
-    from .records import record_line
     from .render import show_record
     from .sender import Request, deliver
 
@@ -838,8 +831,9 @@ def demo(
     def show(record: dict[str, Any], wanted: bool) -> None:
         received.append(record)
         if as_json:
-            clean = {k: v for k, v in record.items() if not k.startswith("_")}
-            sys.stdout.write(record_line(clean) + "\n")
+            sys.stdout.flush()
+            sys.stdout.buffer.write(record["_line"])
+            sys.stdout.buffer.flush()
         else:
             show_record(record, sys.stdout)
 

@@ -352,13 +352,13 @@ def parse(body: str | bytes) -> Decoded:
     way ``json_encode`` substitutes it).
     """
     text = _latin1(body)
-    # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing
-    # them in one pass is exactly what per-name percent-decoding would do,
-    # because "[" and "]" are neither delimiters nor hex digits.
     if len(text) <= _PLAN_MAX_BYTES:
         planned = _parse_planned(text)
         if planned is not None:
             return planned
+    # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing
+    # them in one pass is exactly what per-name percent-decoding would do,
+    # because "[" and "]" are neither delimiters nor hex digits.
     if "+" in text:
         text = text.replace("+", " ")
     if "%5" in text:
@@ -488,8 +488,10 @@ class _Plan:
         self.bad_utf8 = bad_utf8
 
 
-_PLANS: dict[str, _Plan | None] = {}  # names -> plan; None: names seen once, or unplannable
+#: names -> their plan; None: seen once so far; _NO_PLAN: too deep to plan
+_PLANS: dict[str, _Plan | None] = {}
 _NO_PLAN = _Plan(lambda values: None, 0, 0, False, False)
+_UNSEEN = object()
 
 
 def _parse_planned(text: str) -> Decoded | None:
@@ -502,16 +504,17 @@ def _parse_planned(text: str) -> Decoded | None:
     if len(values) != text.count("&") + 1 or len(values) > _PLAN_MAX_PAIRS:
         return None  # a pair without "=", or too many pairs
     names = _NAMES.sub("", text)
-    plan = _PLANS.get(names, _NO_PLAN)
-    if plan is _NO_PLAN:
+    plan = _PLANS.get(names, _UNSEEN)
+    if plan is _UNSEEN:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
         _PLANS[names] = None  # seen once: a one-off body costs no compiling
         return None
     if plan is None:
         plan = _PLANS[names] = _make_plan(names.split("&"))
-        if plan is _NO_PLAN:
-            return None
+    if plan is _NO_PLAN:
+        return None
+    assert isinstance(plan, _Plan)
     bad_escape = plan.bad_escape
     bad_utf8 = plan.bad_utf8
     joined = "".join(values)
@@ -525,6 +528,12 @@ def _parse_planned(text: str) -> Decoded | None:
     result = _result(plan.build(values), plan.variables, plan.depth, bad_escape, bad_utf8)
     result.shape = plan
     return result
+
+
+def decode_value(raw: str) -> str:
+    """One raw value (latin-1 text, as it stands in a body) decoded as
+    :func:`parse` decodes it: "+" is a space, %-escapes, invalid UTF-8 as U+FFFD."""
+    return _value(raw, _Decoder().text)
 
 
 def _value(value: str, text_of: Callable[[str], str]) -> str:
@@ -637,10 +646,10 @@ def php_float(value: float, precision: int = 14) -> str:
     return f"{sign}{whole}.{frac}" if frac else sign + whole
 
 
-def _quote(text: str) -> str:
+def urlencode(text: str) -> str:
+    """PHP's ``urlencode``: letters, digits and ``-_.`` alone, ``+`` for a space."""
     try:
-        # PHP's urlencode leaves only letters, digits and "-_." alone; "~" too
-        # is encoded (Python's quote keeps it).
+        # "~" too is encoded (Python's quote keeps it).
         return quote_plus(text, safe="").replace("~", "%7E")
     except UnicodeEncodeError as exc:
         raise InputError(f"cannot encode {text!r}: not valid Unicode") from exc
@@ -653,13 +662,13 @@ def _pairs(prefix: str, value: Any, out: list[str]) -> None:
     else:
         items = enumerate(value)
     for k, v in items:
-        name = f"{prefix}%5B{_quote(str(k))}%5D"
+        name = f"{prefix}%5B{urlencode(str(k))}%5D"
         if isinstance(v, (Mapping, list, tuple)):
             _pairs(name, v, out)
         else:
             text = _scalar(v)
             if text is not None:
-                out.append(f"{name}={_quote(text)}")
+                out.append(f"{name}={urlencode(text)}")
 
 
 def encode(data: Mapping[Any, Any] | list[Any]) -> str:
@@ -673,13 +682,13 @@ def encode(data: Mapping[Any, Any] | list[Any]) -> str:
     out: list[str] = []
     items = data.items() if isinstance(data, Mapping) else enumerate(data)
     for k, v in items:
-        name = _quote(str(k))
+        name = urlencode(str(k))
         if isinstance(v, (Mapping, list, tuple)):
             _pairs(name, v, out)
         else:
             text = _scalar(v)
             if text is not None:
-                out.append(f"{name}={_quote(text)}")
+                out.append(f"{name}={urlencode(text)}")
     return "&".join(out)
 
 

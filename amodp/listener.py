@@ -88,7 +88,9 @@ def matches(record: dict[str, Any], options: Options) -> bool:
 
 
 class Listener:
-    """The ASGI app. ``show`` is called with each record after it is answered."""
+    """The ASGI app. ``show`` is called with each record after it is answered;
+    its ``_line`` holds the record's JSON line (bytes) as saved, ``_latency_ms``
+    the time to the answer (keys with ``_`` are not part of the record)."""
 
     def __init__(self, options: Options, show: Callable[[dict[str, Any], bool], None]) -> None:
         self.options = options
@@ -251,9 +253,9 @@ class Listener:
         await send({"type": "http.response.body", "body": reply})
         record["_latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         record["_line"] = line  # the saved line, for a caller that prints it as is
-        self._count(record, line)
+        self._count(record)
 
-    def _count(self, record: dict[str, Any], line: bytes) -> None:
+    def _count(self, record: dict[str, Any]) -> None:
         stats = self.stats
         stats.total += 1
         names = [f"{e['entity']}.{e['event']}" for e in record["events"]] or ["-"]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
 
-from .codec import Decoded, parse, to_json
+from .codec import parse, to_json
 from .errors import InputError
 
 __all__ = ["body_of", "is_form", "make_record", "record_bytes", "record_line"]
@@ -104,7 +104,9 @@ def make_record(
     if decode_body and form:
         result = parse(body)
         decoded = result.value
-        events = _events(result)
+        from .catalog import detect_events
+
+        events = detect_events(decoded, result.shape)
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
     record["decoded"] = decoded
@@ -114,34 +116,6 @@ def make_record(
     if notes:
         record["note"] = notes
     return record
-
-
-_SHAPE_EVENTS: dict[object, list[tuple[str, str, str]]] = {}
-
-
-def _events(result: Decoded) -> list[dict[str, Any]]:
-    """The record's ``events``. Which events a body holds depends on its
-    nesting alone, so it is worked out once per shape; the ids are read anew."""
-    from .catalog import detect, item_id
-
-    shape = result.shape
-    found = _SHAPE_EVENTS.get(shape) if shape is not None else None
-    if found is None:
-        events = [f.as_dict() for f in detect(result.value)]
-        if shape is not None:
-            if len(_SHAPE_EVENTS) > 512:
-                _SHAPE_EVENTS.clear()
-            _SHAPE_EVENTS[shape] = [(e["kind"], e["entity"], e["event"]) for e in events]
-        return events
-    decoded: Any = result.value
-    events = []
-    for kind, entity, event in found:
-        items = decoded[entity][event]
-        if isinstance(items, dict):
-            items = items.values()
-        ids = [item_id(item) for item in items]
-        events.append({"kind": kind, "entity": entity, "event": event, "ids": ids})
-    return events
 
 
 def record_line(record: dict[str, Any]) -> str:
@@ -154,24 +128,20 @@ def record_bytes(record: dict[str, Any]) -> bytes:
     orjson where it can (a listener makes one per request, and orjson takes a
     tenth of the standard library's time), by :func:`to_json` where orjson
     would differ (names with invalid UTF-8, U+2028/U+2029)."""
-    dumps = _orjson_dumps()
-    if dumps is not None:
-        try:
-            line: bytes = dumps(record)
-        except TypeError:  # orjson.JSONEncodeError: surrogates, nesting past 255
-            pass
-        else:
-            if b"\xe2\x80\xa8" not in line and b"\xe2\x80\xa9" not in line:
-                return line
+    try:
+        line: bytes = _orjson_dumps()(record)
+    except TypeError:  # orjson.JSONEncodeError: surrogates, nesting past 255
+        pass
+    else:
+        if b"\xe2\x80\xa8" not in line and b"\xe2\x80\xa9" not in line:
+            return line
     return (to_json(record, indent=None) + "\n").encode("utf-8")
 
 
 @cache
-def _orjson_dumps() -> Callable[[Any], bytes] | None:
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - a dependency, with wheels wherever amodp runs
-        return None
+def _orjson_dumps() -> Callable[[Any], bytes]:
+    import orjson  # here: send --replay and --redact read records, never write them
+
     return partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 

@@ -59,9 +59,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote_plus
 
-from .codec import decode
+from .codec import decode, decode_value, urlencode
 from .errors import InputError
 
 __all__ = ["CATEGORIES", "Redactor", "redact", "redact_body", "redact_record"]
@@ -110,7 +109,6 @@ _NOT_PHONE = re.compile(
     r"|^[0-9]+[.,][0-9]+$"  # 12345678.90
 )
 _EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
-_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _NUMBER = re.compile(r"-?[0-9]{1,10}(?:[.,][0-9]+)?")
 
 
@@ -287,18 +285,18 @@ class Redactor:
             if raw_value:
                 # Overwritten by a later pair, or dropped by PHP (no name): not
                 # in the decoded value, but its bytes must not leak either.
-                new = self._dropped(name, _value_text(raw_value))
+                new = self._dropped(name, decode_value(raw_value))
                 if new is not None:
                     changes[i] = new
         if not changes:
             return raw, value
         for i, new in changes.items():
-            pairs[i] = pairs[i].partition("=")[0] + "=" + _php_urlencode(new)
+            pairs[i] = pairs[i].partition("=")[0] + "=" + urlencode(new)
         return "&".join(pairs).encode("latin-1"), value
 
     def _dropped(self, name: str, value: str) -> str | None:
         """The replacement for a pair that no decoded value comes from."""
-        keys = [k.lower() for k in re.split(r"[\[\]]+", _value_text(name)) if k]
+        keys = [k.lower() for k in re.split(r"[\[\]]+", decode_value(name)) if k]
         strings = [k for k in keys if not k.lstrip("-").isdigit()]
         key = strings[-1] if strings else ""
         if "values" in keys and any(k in _FIELD_LISTS for k in keys):
@@ -365,7 +363,7 @@ class _Walk:
         if self.raw is None or type(leaf) is not str:
             return leaf
         number = int(leaf)
-        found = self.originals[number] = _value_text(self.raw[number])
+        found = self.originals[number] = decode_value(self.raw[number])
         return found
 
     def done(self, leaf: Any, old: Any, new: Any) -> Any:
@@ -478,31 +476,6 @@ class _Walk:
             return [self.value(code, v, False) for v in node]
         old = self.original(node)
         return self.done(node, old, self.r.field_value(code, old, has_enum))
-
-
-def _value_text(raw: str) -> str:
-    """A value (or name) as ``amodp.decode`` decodes it, from its raw latin-1 text."""
-    if "+" in raw:
-        raw = raw.replace("+", " ")
-    if "%" in raw:
-        raw = _ESCAPES.sub(_unescape, raw)
-    if raw.isascii():
-        return raw
-    try:
-        return raw.encode("latin-1").decode("utf-8")
-    except UnicodeDecodeError:
-        # Invalid UTF-8: let the codec substitute U+FFFD exactly as it does.
-        return str(decode("v=" + quote_plus(raw.encode("latin-1"), safe=""))["v"])  # type: ignore[call-overload, index]
-
-
-def _unescape(match: re.Match[str]) -> str:
-    return bytes.fromhex(match.group().replace("%", "")).decode("latin-1")
-
-
-def _php_urlencode(text: str) -> str:
-    """PHP's ``urlencode``: letters, digits and ``-_.`` alone, ``+`` for a space;
-    returned as latin-1 text (one char per byte), ready to join into a body."""
-    return quote_plus(text, safe="").replace("~", "%7E")
 
 
 def redact(decoded: Any, redactor: Redactor | None = None) -> Any:
