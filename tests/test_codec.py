@@ -564,3 +564,13 @@ def test_encode_float_php_formatting(php, number):
 )
 def test_encode_floats_match_php(php, numbers):
     php_encode_check(php, [{"x": n} for n in numbers])
+
+
+def test_a_body_too_deep_to_plan_is_marked_once() -> None:
+    from amodp import codec
+
+    body = "a" + "[x]" * 40 + "=1&b=2"
+    first = decode(body)
+    for _ in range(2):  # seen once, then found too deep; the third sight keeps the mark
+        assert decode(body) == first
+    assert codec._PLANS[codec._NAMES.sub("", body)] is codec._NO_PLAN
