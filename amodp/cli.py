@@ -8,6 +8,7 @@ one line ``Error: ...`` on stderr and the exit code of :class:`ExitCode`.
 import enum
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -487,14 +488,32 @@ def listen(
     real_host, real_port = sock.getsockname()[:2]
     shown_host = f"[{real_host}]" if ":" in real_host else real_host
 
+    out = {"gone": False}
+
+    def reader_left() -> None:
+        # `amodp listen --json | head -3`: the reader has left; go on saving.
+        out["gone"] = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
     def show(record: dict[str, Any], wanted: bool) -> None:
-        if quiet or not wanted:
+        if quiet or not wanted or out["gone"]:
             return
-        if as_json:
-            sys.stdout.buffer.write(record["_line"])
-            sys.stdout.buffer.flush()
-        else:
-            show_record(record, sys.stdout)
+        try:
+            if as_json:
+                sys.stdout.buffer.write(record["_line"])  # flushed once per turn
+            else:
+                show_record(record, sys.stdout)
+        except BrokenPipeError:
+            reader_left()
+
+    def flush() -> None:
+        if not out["gone"]:
+            try:
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                reader_left()
 
     def started() -> None:
         _stderr_line(f"Listening on http://{shown_host}:{real_port}")
@@ -507,13 +526,18 @@ def listen(
             _stderr_line(f"Saving every request to {save}")
         sys.stderr.flush()
 
-    app_ = listener.Listener(options, show)
+    app_ = listener.Listener(options, show, flush if as_json and not quiet else None)
     code = listener.run(app_, sock, on_started=started)
     stats = app_.stats
     rows = [
         [name, str(code_), str(count)] for (name, code_), count in sorted(stats.by_event.items())
     ]
     summary_table(rows, sys.stderr, title=f"{stats.total} request(s) received")
+    if app_.batch.lost:
+        _stderr_line(
+            f"{app_.batch.lost} of them not saved (the save file could not be written): "
+            "their connections were reset, not answered"
+        )
     if code != 0:
         got = stats.matched
         raise fail(

@@ -90,11 +90,20 @@ def matches(record: dict[str, Any], options: Options) -> bool:
 class Listener:
     """The ASGI app. ``show`` is called with each record after it is answered;
     its ``_line`` holds the record's JSON line (bytes) as saved, ``_latency_ms``
-    the time to the answer (keys with ``_`` are not part of the record)."""
+    the time to the answer (keys with ``_`` are not part of the record).
+    ``flush``, when given, is called after ``show`` has written: once per
+    turn of the event loop when served by :func:`serve`, so that ``show``
+    need not flush its stream itself for every request."""
 
-    def __init__(self, options: Options, show: Callable[[dict[str, Any], bool], None]) -> None:
+    def __init__(
+        self,
+        options: Options,
+        show: Callable[[dict[str, Any], bool], None],
+        flush: Callable[[], None] | None = None,
+    ) -> None:
         self.options = options
         self.show = show
+        self.flush = flush
         self.stats = Stats()
         self.fd: int | None = None
         self.client: Any = None
@@ -109,11 +118,14 @@ class Listener:
             self.redactor = Redactor()  # one per run: a value keeps its placeholder
         if options.save is not None:
             self.fd = open_save_file(options.save)
+        self.batch = _Batch(self.fd, options.save)
+        self.batch.flush_output = flush
 
     def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        self.batch.save()
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -204,6 +216,7 @@ class Listener:
             if k == "content-length" and v.isdigit():
                 declared = int(v)
         body, why = await self._read_body(receive, declared)
+        cycle = getattr(receive, "__self__", None)  # uvicorn's, when it serves
         if why == "disconnect":
             return  # nothing was answered: nothing to keep
         status = self.options.status
@@ -234,8 +247,15 @@ class Listener:
         if self.redactor is not None:
             record = self.redactor.redact_record(record)
         line = record_bytes(record)
+        # Saved before the answer goes out, so an answered request is never
+        # missing: through amodp's protocol the answer waits for the end of the
+        # turn, when the turn's records are written together (see _Batch).
+        batched = type(getattr(cycle, "transport", None)) is _Corked
         if self.fd is not None:
-            os.write(self.fd, line)  # written before the answer: never lost
+            if batched:
+                self.batch.add(line)
+            elif not write_all(self.fd, line, self.options.save):
+                return  # not saved: not answered either (uvicorn answers 500)
         if self.options.delay:
             await asyncio.sleep(self.options.delay)
         if not reply:
@@ -254,6 +274,11 @@ class Listener:
         record["_latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         record["_line"] = line  # the saved line, for a caller that prints it as is
         self._count(record)
+        if self.flush is not None:
+            if batched:
+                self.batch.flush_soon()
+            else:
+                self.flush()
 
     def _count(self, record: dict[str, Any]) -> None:
         stats = self.stats
@@ -361,32 +386,143 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Batch:
+    """What waits for the end of the event loop's turn: the capture records
+    made in it are saved (one write for all of them), then the answers made in
+    it go out (one send per connection), then the output is flushed.
+
+    Saving first is what makes "a request that was answered is saved" hold:
+    an answer leaves only through :meth:`_Corked.flush`, which runs after
+    :meth:`save` (or calls it itself, on close). A record that cannot be
+    written holds back the answers of its turn: their connections are reset.
+    """
+
+    __slots__ = (
+        "fd", "path", "lines", "held", "scheduled", "loop", "flush_output", "failed", "lost"
+    )  # fmt: skip
+
+    def __init__(self, fd: int | None, path: Path | None) -> None:
+        self.fd = fd
+        self.path = path
+        self.lines: list[bytes] = []
+        self.held: list[_Corked] = []
+        self.scheduled = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.flush_output: Callable[[], None] | None = None
+        self.failed = False  # reported once
+        self.lost = 0  # records that could not be saved (their answers were not sent)
+
+    def add(self, line: bytes) -> None:
+        """A record to save before any answer of this turn goes out."""
+        self.lines.append(line)
+        if not self.scheduled:
+            self._schedule()
+
+    def hold(self, corked: _Corked) -> None:
+        """A connection with an answer to send once this turn's records are saved."""
+        self.held.append(corked)
+        if not self.scheduled:
+            self._schedule()
+
+    def flush_soon(self) -> None:
+        """Flush the output at the end of this turn."""
+        if not self.scheduled:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+        self.scheduled = True
+        self.loop.call_soon(self.run)
+
+    def save(self) -> bool:
+        """Write the records waiting; False when they could not all be written."""
+        if not self.lines:
+            return True
+        data = b"".join(self.lines)
+        count = len(self.lines)
+        self.lines.clear()
+        if write_all(self.fd, data, self.path, self):
+            return True
+        self.lost += count
+        return False
+
+    def run(self) -> None:
+        self.scheduled = False
+        saved = self.save()
+        held, self.held = self.held, []
+        for corked in held:
+            corked.flush(saved)
+        if self.flush_output is not None:
+            self.flush_output()
+
+
+def write_all(fd: int | None, data: bytes, path: Path | None, batch: _Batch | None = None) -> bool:
+    """Append ``data`` to the save file, all of it or (on an error, after
+    saying so once on stderr) none of it: the file stays valid JSON Lines."""
+    if fd is None:
+        return True
+    import sys
+
+    start = None
+    view = memoryview(data)
+    try:
+        while view:
+            written = os.write(fd, view)
+            if start is None and written < len(view):
+                start = os.lseek(fd, 0, os.SEEK_END) - written  # a short write: keep where
+            view = view[written:]
+    except OSError as exc:
+        if start is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)  # no half line left behind
+        if batch is None or not batch.failed:
+            sys.stderr.write(
+                f"Error: cannot save to {path}: {exc.strerror or exc}; "
+                "requests that cannot be saved get no answer (connection reset)\n"
+            )
+            sys.stderr.flush()
+            if batch is not None:
+                batch.failed = True
+        return False
+    if batch is not None:
+        batch.failed = False
+    return True
+
+
 class _Corked:
-    """A transport whose writes made in one turn of the event loop go out
-    together at the end of it, in one system call."""
+    """A transport whose writes wait for the end of the event loop's turn
+    (see :class:`_Batch`) and then go out together, in one system call."""
 
-    __slots__ = ("_transport", "_loop", "_pending")
+    __slots__ = ("_transport", "_batch", "_pending")
 
-    def __init__(self, transport: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, transport: Any, batch: _Batch) -> None:
         self._transport = transport
-        self._loop = loop
+        self._batch = batch
         self._pending: list[bytes] = []
 
     def write(self, data: bytes) -> None:
         if not self._pending:
-            self._loop.call_soon(self.flush)
+            self._batch.hold(self)
         self._pending.append(data)
 
-    def flush(self) -> None:
+    def flush(self, saved: bool = True) -> None:
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            if not self._transport.is_closing():
+            if self._transport.is_closing():
+                return
+            if saved:
                 self._transport.write(data)
+            else:
+                self._transport.abort()  # its record is not saved: no answer either
 
     def close(self) -> None:
-        self.flush()
+        self.flush(self._batch.save())
         self._transport.close()
+
+    def is_closing(self) -> bool:
+        return bool(self._transport.is_closing())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -406,12 +542,14 @@ def _protocol_class() -> type:
 
     class Protocol(Base):  # type: ignore[misc, valid-type]
         header_timeout = 10.0
+        batch: _Batch
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             # Requests made from now on write through this: one send() per
-            # response instead of one for the head and one for the body.
-            self.transport = _Corked(transport, self.loop)  # type: ignore[assignment]
+            # response instead of one for the head and one for the body, and
+            # only after the records of the same turn are saved.
+            self.transport = _Corked(transport, self.batch)  # type: ignore[assignment]
             self._header_timer: asyncio.TimerHandle | None = None
             self._arm()
 
@@ -497,6 +635,8 @@ async def serve(
 
     protocol: Any = _protocol_class()
     protocol.header_timeout = app.options.read_timeout
+    protocol.batch = app.batch
+    app.batch.loop = asyncio.get_running_loop()
     config = uvicorn.Config(
         app,
         http=protocol,

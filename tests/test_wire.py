@@ -403,11 +403,14 @@ def test_sigterm_during_a_burst_loses_no_answered_request(tmp_path: Path) -> Non
                 marker = f"c{n}-{i}"
                 i += 1
                 body = f"leads[status][0][id]={marker}".encode()
+                # Half the clients ask the listener to close after answering:
+                # the answer then leaves on close, also after its record.
+                close = b"Connection: close\r\n" if n % 2 else b""
                 try:
                     reply = raw_request(
                         server.port,
-                        b"POST /burst HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s"
-                        % (len(body), body),
+                        b"POST /burst HTTP/1.1\r\nHost: a\r\n%sContent-Length: %d\r\n\r\n%s"
+                        % (close, len(body), body),
                     )
                 except OSError:
                     return
@@ -431,6 +434,40 @@ def test_sigterm_during_a_burst_loses_no_answered_request(tmp_path: Path) -> Non
     assert len(answered) >= 200
     assert set(answered) <= saved
     assert "request(s) received" in err
+
+
+def test_a_save_file_that_cannot_be_written_gets_no_answer_sent(tmp_path: Path) -> None:
+    """Disk full: a request whose record cannot be saved is not answered
+    (its connection is reset), the listener says so once and goes on."""
+    with listening("--save", "/dev/full", "--quiet") as server:
+        first = amodp("send", "status", "--lead", "--url", server.url)
+        second = amodp("send", "status", "--lead", "--url", server.url, "--json")
+        code, _, err = server.stop()
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert json.loads(second.stdout)["status"] is None and second.returncode == 3
+    assert code == 0
+    assert err.count("Error: cannot save to /dev/full: No space left on device") == 1, err
+    assert "2 of them not saved" in err and "Traceback" not in err
+
+
+def test_listen_json_goes_on_saving_when_its_reader_leaves(tmp_path: Path) -> None:
+    """`amodp listen --json | head -1`: the reader leaves, the listener keeps
+    answering and saving, and ends without a traceback."""
+    save = tmp_path / "s.jsonl"
+    with listening("--save", str(save), "--json") as server:
+        assert amodp("send", "status", "--lead", "--url", server.url).returncode == 0
+        assert server.proc.stdout is not None
+        json.loads(server.proc.stdout.readline())
+        server.proc.stdout.close()  # the reader leaves
+        sent = amodp("send", "--all", "--url", server.url, "--count", "30")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.stderr is not None
+        with server.proc.stderr:
+            err = server.proc.stderr.read().decode()
+        code = server.proc.wait(20)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert code == 0, err
+    assert len(records(save)) == 11 and "Traceback" not in err and "Error" not in err
 
 
 def _leaves(value: object) -> list[str]:
