@@ -301,10 +301,13 @@ def detect_events(decoded: Any, shape: object | None = None) -> list[dict[str, A
                 _SHAPE_EVENTS.clear()
             _SHAPE_EVENTS[shape] = [(d.kind, d.entity, d.event) for d in detected]
         return [d.as_dict() for d in detected]
-    account = decoded.get("account")
-    account = account if isinstance(account, dict) else {}
     return [
-        Detected(kind, entity, event, _items(decoded[entity][event]) or [], account).as_dict()
+        {
+            "kind": kind,
+            "entity": entity,
+            "event": event,
+            "ids": [item_id(item) for item in _items(decoded[entity][event]) or ()],
+        }
         for kind, entity, event in found
     ]
 

@@ -353,7 +353,8 @@ def parse(body: str | bytes) -> Decoded:
     """
     text = _latin1(body)
     if len(text) <= _PLAN_MAX_BYTES:
-        planned = _parse_planned(text)
+        raw = body if type(body) is bytes else text.encode("latin-1")
+        planned = _parse_planned(text, raw)
         if planned is not None:
             return planned
     # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing
@@ -460,8 +461,10 @@ _PLAN_MAX_BYTES = 64 * 1024
 _PLAN_MAX_PAIRS = 256
 _PLAN_MAX_DEPTH = 32
 _PLANS_MAX = 512
-_VALUES = re.compile(r"=([^&]*)")  # each pair's value, from its first "="
-_NAMES = re.compile(r"=[^&]*")  # removing the values leaves the names
+#: bytes.translate(None, this) leaves a body's "&" and "=" alone
+_NOT_DELIMITERS = bytes(b for b in range(256) if b not in b"&=")
+#: ... which for N pairs of one "=" each is the first 2N - 1 bytes of this
+_ALTERNATING = b"=&" * _PLAN_MAX_PAIRS
 
 
 class _Slot(int):
@@ -469,7 +472,7 @@ class _Slot(int):
 
 
 class _Plan:
-    __slots__ = ("build", "variables", "depth", "bad_escape", "bad_utf8", "unnamed")
+    __slots__ = ("build", "variables", "depth", "bad_escape", "bad_utf8", "unnamed", "plain")
 
     def __init__(
         self,
@@ -486,6 +489,8 @@ class _Plan:
         self.depth = depth
         self.bad_escape = bad_escape
         self.bad_utf8 = bad_utf8
+        #: no warning whatever the values (when they need no decoding)
+        self.plain = not _result({}, variables, depth, bad_escape, bad_utf8).warnings
 
 
 #: names -> their plan; None: seen once so far; _NO_PLAN: too deep to plan
@@ -494,16 +499,18 @@ _NO_PLAN = _Plan(lambda values: None, 0, 0, False, False)
 _UNSEEN = object()
 
 
-def _parse_planned(text: str) -> Decoded | None:
+def _parse_planned(text: str, raw: bytes) -> Decoded | None:
     """Decode with a plan for the body's names, if there is (or now is) one.
 
     ``text`` is the body as it came (``+`` and ``%5B`` not yet replaced: the
     plan has done that for the names; the values are decoded one by one, and
-    DP values, digits only, need nothing)."""
-    values = _VALUES.findall(text)
-    if len(values) != text.count("&") + 1 or len(values) > _PLAN_MAX_PAIRS:
-        return None  # a pair without "=", or too many pairs
-    names = _NAMES.sub("", text)
+    DP values, digits only, need nothing); ``raw`` is the same as bytes."""
+    delimiters = raw.translate(None, _NOT_DELIMITERS)
+    if delimiters != _ALTERNATING[: len(delimiters)] or len(delimiters) % 2 == 0:
+        return None  # a pair without "=" or with two, too many pairs, or no pair at all
+    parts = text.replace("&", "=").split("=")  # name, value, name, value...
+    names = "&".join(parts[0::2])
+    values = parts[1::2]
     plan = _PLANS.get(names, _UNSEEN)
     if plan is _UNSEEN:
         if len(_PLANS) >= _PLANS_MAX:
@@ -515,17 +522,25 @@ def _parse_planned(text: str) -> Decoded | None:
     if plan is _NO_PLAN:
         return None
     assert isinstance(plan, _Plan)
-    bad_escape = plan.bad_escape
-    bad_utf8 = plan.bad_utf8
     joined = "".join(values)
     if "%" in joined or "+" in joined or not joined.isascii():
         dec = _Decoder()
         text_of = dec.text
         skip = plan.unnamed
         values = [value if i in skip else _value(value, text_of) for i, value in enumerate(values)]
-        bad_escape = bad_escape or dec.bad_escape
-        bad_utf8 = bad_utf8 or dec.bad_utf8
-    result = _result(plan.build(values), plan.variables, plan.depth, bad_escape, bad_utf8)
+        result = _result(
+            plan.build(values),
+            plan.variables,
+            plan.depth,
+            plan.bad_escape or dec.bad_escape,
+            plan.bad_utf8 or dec.bad_utf8,
+        )
+    elif plan.plain:  # the common case: nothing to warn about
+        result = Decoded(plan.build(values), plan.variables, plan.depth)
+    else:
+        result = _result(
+            plan.build(values), plan.variables, plan.depth, plan.bad_escape, plan.bad_utf8
+        )
     result.shape = plan
     return result
 

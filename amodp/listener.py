@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NetworkError, UsageError
-from .records import make_record, record_bytes
+from .records import build_record, now_iso, record_bytes
 
 __all__ = ["Listener", "Options", "bind", "serve"]
 
@@ -210,11 +210,11 @@ class Listener:
 
     async def _request(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        declared = None
-        for k, v in headers:
-            if k == "content-length" and v.isdigit():
-                declared = int(v)
+        raw = scope["headers"]
+        headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in raw]
+        named = dict(reversed(raw))  # names are lower-case bytes; the first one wins
+        length = named.get(b"content-length", b"")
+        declared = int(length) if length.isdigit() else None
         body, why = await self._read_body(receive, declared)
         cycle = getattr(receive, "__self__", None)  # uvicorn's, when it serves
         if why == "disconnect":
@@ -232,15 +232,18 @@ class Listener:
             reply = forward.pop("_body", b"")
             status = forward["status"] or 502
         client = scope.get("client")
-        record = make_record(
-            remote=f"{client[0]}:{client[1]}" if client else "",
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=body,
-            status=status,
-            note=note,
+        content_type = named.get(b"content-type")
+        record = build_record(
+            f"{client[0]}:{client[1]}" if client else "",
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            None if content_type is None else content_type.decode("latin-1"),
+            body,
+            status,
+            now_iso(),
+            note,
         )
         if forward is not None:
             record["forward"] = forward
@@ -294,7 +297,7 @@ class Listener:
         self.show(record, shown)
 
     async def _forward(
-        self, scope: dict[str, Any], headers: list[tuple[str, str]], body: bytes
+        self, scope: dict[str, Any], headers: list[list[str]], body: bytes
     ) -> dict[str, Any]:
         """Relay the request (method, path, headers, exact body) to the user's app."""
         import aiohttp

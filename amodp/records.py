@@ -41,12 +41,11 @@ _second: list[Any] = [None, ""]  # the last whole second formatted, and its text
 def now_iso() -> str:
     """UTC now as ``2026-11-25T20:12:32.123456Z`` (the date part is formatted
     once a second: a listener calls this for every request)."""
-    now = time.time()
-    second = int(now)
+    second, ns = divmod(time.time_ns(), 1_000_000_000)
     if second != _second[0]:
         _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _second[0] = second
-    return f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return f"{_second[1]}.{ns // 1000:06d}Z"
 
 
 def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str | None:
@@ -86,13 +85,43 @@ def make_record(
     note: str | None = None,
     decode_body: bool = True,
 ) -> dict[str, Any]:
+    return build_record(
+        remote,
+        method,
+        path,
+        query,
+        [[k, v] for k, v in headers],
+        header(headers, "content-type"),
+        body,
+        status,
+        received_at or now_iso(),
+        note,
+        decode_body,
+    )
+
+
+def build_record(
+    remote: str,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[list[str]],
+    content_type: str | None,
+    body: bytes,
+    status: int,
+    received_at: str,
+    note: str | None = None,
+    decode_body: bool = True,
+) -> dict[str, Any]:
+    """:func:`make_record` for a caller that has the headers as the record
+    holds them (``headers`` becomes part of the record) and their Content-Type."""
     record: dict[str, Any] = {
-        "received_at": received_at or now_iso(),
+        "received_at": received_at,
         "remote": remote,
         "method": method,
         "path": path,
         "query": query,
-        "headers": [[k, v] for k, v in headers],
+        "headers": headers,
     }
     try:
         record["body"] = body.decode("utf-8")
@@ -100,22 +129,26 @@ def make_record(
         record["body_base64"] = base64.b64encode(body).decode("ascii")
     decoded: Any = None
     events: list[dict[str, Any]] = []
-    form, why = is_form(header(headers, "content-type"), body)
+    form, why = is_form(content_type, body)
     if decode_body and form:
         result = parse(body)
         decoded = result.value
-        from .catalog import detect_events
-
-        events = detect_events(decoded, result.shape)
+        events = _detect_events()(decoded, result.shape)
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
     record["decoded"] = decoded
     record["events"] = events
     record["status"] = status
-    notes = "; ".join(filter(None, [note, why]))
-    if notes:
-        record["note"] = notes
+    if note or why:
+        record["note"] = f"{note}; {why}" if note and why else note or why
     return record
+
+
+@cache
+def _detect_events() -> Callable[[Any, object], list[dict[str, Any]]]:
+    from .catalog import detect_events  # here: the catalog loads the event files
+
+    return detect_events
 
 
 def record_line(record: dict[str, Any]) -> str:
@@ -128,21 +161,34 @@ def record_bytes(record: dict[str, Any]) -> bytes:
     orjson where it can (a listener makes one per request, and orjson takes a
     tenth of the standard library's time), by :func:`to_json` where orjson
     would differ (names with invalid UTF-8, U+2028/U+2029)."""
+    plain, non_str_keys = _orjson_dumps()
     try:
-        line: bytes = _orjson_dumps()(record)
-    except TypeError:  # orjson.JSONEncodeError: surrogates, nesting past 255
-        pass
-    else:
-        if b"\xe2\x80\xa8" not in line and b"\xe2\x80\xa9" not in line:
-            return line
+        line: bytes = plain(record)
+    except TypeError:  # orjson.JSONEncodeError
+        try:
+            line = non_str_keys(record)  # a dict with int keys (PHP's "123")
+        except TypeError:  # surrogates, nesting past 255
+            return _slow_bytes(record)
+    # orjson writes U+2028/U+2029 raw, to_json escapes them; an ASCII line
+    # (every DP body) holds neither, and checking that is all but free.
+    if line.isascii() or (b"\xe2\x80\xa8" not in line and b"\xe2\x80\xa9" not in line):
+        return line
+    return _slow_bytes(record)
+
+
+def _slow_bytes(record: dict[str, Any]) -> bytes:
     return (to_json(record, indent=None) + "\n").encode("utf-8")
 
 
 @cache
-def _orjson_dumps() -> Callable[[Any], bytes]:
+def _orjson_dumps() -> tuple[Callable[[Any], bytes], Callable[[Any], bytes]]:
     import orjson  # here: send --replay and --redact read records, never write them
 
-    return partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    newline = orjson.OPT_APPEND_NEWLINE
+    return (
+        partial(orjson.dumps, option=newline),
+        partial(orjson.dumps, option=newline | orjson.OPT_NON_STR_KEYS),
+    )
 
 
 def body_of(record: dict[str, Any]) -> bytes:

@@ -45,7 +45,14 @@ def test_bodies_with_the_same_names_and_other_ids() -> None:
 
 def test_record_bytes_is_record_line_and_a_newline() -> None:
     record = _record(b"a%5Bx%E2%80%A8y%5D=%FF%ED%A0%80&b%5B2%5D=1&b%5B0%5D=2&c=%F0%9F%98%80")
-    for rec in (record, _record(generate_all(seed=1)[0].body)):
+    others = [
+        b"a=x%E2%80%A9y",  # U+2029 in a value, no int keys
+        b"a%5B5%5D=%D0%96",  # an int key and Cyrillic
+        "имя=значение".encode(),  # raw UTF-8, not encoded
+        generate_all(seed=1)[0].body,
+        generate_all(seed=1, kind="account")[0].body,
+    ]
+    for rec in (record, *(_record(body) for body in others)):
         line = record_bytes(rec)
         assert line == (record_line(rec) + "\n").encode("utf-8")
         assert json.loads(line) == json.loads(record_line(rec))
