@@ -89,8 +89,8 @@ def matches(record: dict[str, Any], options: Options) -> bool:
 
 class Listener:
     """The ASGI app. ``show`` is called with each record after it is answered;
-    its ``_line`` holds the record's JSON line (bytes) as saved, ``_latency_ms``
-    the time to the answer (keys with ``_`` are not part of the record).
+    its ``_line`` holds the record's JSON line (bytes) as saved (a key with
+    ``_`` is not part of the record).
     ``flush``, when given, is called after ``show`` has written: once per
     turn of the event loop when served by :func:`serve`, so that ``show``
     need not flush its stream itself for every request."""
@@ -177,7 +177,7 @@ class Listener:
             self._reading.pop(task, None)
 
     async def _read_chunks(self, receive: Any, limit: int, cycle: Any) -> tuple[bytes | None, str]:
-        chunks = []
+        chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
@@ -189,9 +189,9 @@ class Listener:
             size += len(chunk)
             if size > limit:
                 return None, f"body is over --max-body ({limit} bytes): not read"
-            chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks), ""
+                return (b"".join([*chunks, chunk]) if chunks else chunk), ""
+            chunks.append(chunk)
 
     def _late(self) -> str:
         return f"body not received within {self.options.read_timeout:g} s"
@@ -209,7 +209,6 @@ class Listener:
                 task.cancel()
 
     async def _request(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        started = time.perf_counter()
         raw = scope["headers"]
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in raw]
         named = dict(reversed(raw))  # names are lower-case bytes; the first one wins
@@ -261,20 +260,22 @@ class Listener:
                 return  # not saved: not answered either (uvicorn answers 500)
         if self.options.delay:
             await asyncio.sleep(self.options.delay)
-        if not reply:
-            reply = b"" if status == 204 else _reason(status).encode() + b"\n"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(reply)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": reply})
-        record["_latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if reply:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(reply)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": reply})
+        else:
+            start, end = _answer(status)
+            await send(start)
+            await send(end)
         record["_line"] = line  # the saved line, for a caller that prints it as is
         self._count(record)
         if self.flush is not None:
@@ -337,6 +338,22 @@ class Listener:
             "error": None,
             "_body": content,
         }
+
+
+@functools.cache
+def _answer(status: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two ASGI messages of the listener's own answer with ``status``
+    (the messages are only read, so one pair serves every request)."""
+    body = b"" if status == 204 else _reason(status).encode() + b"\n"
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
 
 
 @functools.cache

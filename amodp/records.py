@@ -24,7 +24,7 @@ import base64
 import binascii
 import time
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from .codec import parse, to_json
@@ -56,11 +56,16 @@ def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str |
     return None
 
 
+@lru_cache(maxsize=64)  # a listener sees the same few, request after request
+def _media(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def is_form(content_type: str | None, body: bytes) -> tuple[bool, str | None]:
     """Whether to decode a body as a form, and a note when not."""
     if not body:
         return False, "empty body"
-    media = (content_type or "").split(";", 1)[0].strip().lower()
+    media = _media(content_type or "")
     if media == FORM_TYPE:
         return True, None
     if media:
