@@ -17,6 +17,7 @@ import ipaddress
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -482,16 +483,14 @@ def write_all(fd: int | None, data: bytes, path: Path | None, batch: _Batch | No
     saying so once on stderr) none of it: the file stays valid JSON Lines."""
     if fd is None:
         return True
-    import sys
-
     start = None
-    view = memoryview(data)
     try:
-        while view:
-            written = os.write(fd, view)
-            if start is None and written < len(view):
-                start = os.lseek(fd, 0, os.SEEK_END) - written  # a short write: keep where
-            view = view[written:]
+        written = os.write(fd, data)
+        if written < len(data):  # a short write (disk all but full): go on, remember where
+            start = os.lseek(fd, 0, os.SEEK_END) - written
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view) :]
     except OSError as exc:
         if start is not None:
             with contextlib.suppress(OSError):
@@ -643,21 +642,16 @@ def loop_name() -> str:
     return "uvloop"
 
 
-async def serve(
-    app: Listener,
-    sock: socket.socket,
-    *,
-    on_started: Callable[[], None] | None = None,
-    stop: asyncio.Event | None = None,
-) -> int:
-    """Serve until a signal, ``stop``, ``--expect`` met (0) or ``--timeout`` (1 with --expect)."""
+def uvicorn_config(app: Listener) -> Any:
+    """How uvicorn serves the listener: amodp's protocol, quiet, no proxy
+    headers (``remote`` is the peer that connected; a tunnel's
+    X-Forwarded-For stays in the headers, for the reader to judge)."""
     import uvicorn
 
     protocol: Any = _protocol_class()
     protocol.header_timeout = app.options.read_timeout
     protocol.batch = app.batch
-    app.batch.loop = asyncio.get_running_loop()
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app,
         http=protocol,
         loop="none",
@@ -668,7 +662,22 @@ async def serve(
         timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
         server_header=False,
+        proxy_headers=False,
     )
+
+
+async def serve(
+    app: Listener,
+    sock: socket.socket,
+    *,
+    on_started: Callable[[], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve until a signal, ``stop``, ``--expect`` met (0) or ``--timeout`` (1 with --expect)."""
+    import uvicorn
+
+    config = uvicorn_config(app)
+    app.batch.loop = asyncio.get_running_loop()
     server = _server_class(uvicorn)(config)
     outcome = {"code": 0}
 

@@ -4,7 +4,7 @@ The same shape is what ``amodp listen --json`` prints and ``--save`` writes,
 what ``amodp decode`` reads back and what ``amodp send --replay`` resends::
 
     received_at  UTC time, ISO 8601 with microseconds and "Z"
-    remote       "host:port" of the client
+    remote       "host:port" of the peer that connected (X-Forwarded-For stays a header)
     method, path, query   the request line (query without "?")
     headers      [[name, value], ...] in the order received (names lower-case)
     body         the body as text when it is valid UTF-8 ...

@@ -350,6 +350,8 @@ def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
             b"POST /empty HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
             b"PUT /bin HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\n"
             b"Content-Length: 4\r\n\r\n\x00\x01\x02\xff",
+            b"POST /proxied HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.9\r\n"
+            b"X-Forwarded-Proto: https\r\nContent-Length: 3\r\n\r\na=1",
         ):
             assert raw_request(port, request).startswith(b"HTTP/1.1 200"), request
         # Half a request, then gone; then half a body, then silence (timed out).
@@ -371,7 +373,8 @@ def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
     assert [json.loads(line) for line in out.splitlines()] == saved
     by_path = {r["path"]: r for r in saved}
     assert set(by_path) == {
-        "/big", "/chunked", "/pct", "/utf", "/json", "/get", "/empty", "/bin", "/slow", "/after"
+        "/big", "/chunked", "/pct", "/utf", "/json", "/get", "/empty", "/bin", "/proxied",
+        "/slow", "/after",
     }  # fmt: skip
     assert by_path["/big"]["status"] == 413 and "max-body" in by_path["/big"]["note"]
     assert by_path["/chunked"]["status"] == 413
@@ -387,6 +390,9 @@ def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
     assert by_path["/empty"]["decoded"] is None
     assert base64.b64decode(by_path["/bin"]["body_base64"]) == b"\x00\x01\x02\xff"
     assert by_path["/slow"]["status"] == 408
+    # remote is the peer that connected; what a proxy says stays in the headers
+    assert by_path["/proxied"]["remote"].startswith("127.0.0.1:")
+    assert ["x-forwarded-for", "203.0.113.9"] in by_path["/proxied"]["headers"]
     assert by_path["/after"]["events"][0]["event"] == "status"
 
 
