@@ -351,10 +351,14 @@ def parse(body: str | bytes) -> Decoded:
     body holds invalid ``%`` escapes or invalid UTF-8 (decoded as U+FFFD the
     way ``json_encode`` substitutes it).
     """
-    text = _latin1(body)
+    return parse_latin1(_latin1(body), body if type(body) is bytes else None)
+
+
+def parse_latin1(text: str, raw: bytes | None = None) -> Decoded:
+    """:func:`parse` of a body already decoded as latin-1 (an ASCII body
+    decoded as UTF-8 is the same); ``raw``: its bytes, when at hand."""
     if len(text) <= _PLAN_MAX_BYTES:
-        raw = body if type(body) is bytes else text.encode("latin-1")
-        planned = _parse_planned(text, raw)
+        planned = _parse_planned(text, text.encode("latin-1") if raw is None else raw)
         if planned is not None:
             return planned
     # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing

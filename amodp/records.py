@@ -27,7 +27,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache, partial
 from typing import Any
 
-from .codec import parse, to_json
+from .codec import parse, parse_latin1, to_json
 from .errors import InputError
 
 __all__ = ["body_of", "is_form", "make_record", "record_bytes", "record_line"]
@@ -128,15 +128,17 @@ def build_record(
         "query": query,
         "headers": headers,
     }
+    text = None
     try:
-        record["body"] = body.decode("utf-8")
+        record["body"] = text = body.decode("utf-8")
     except UnicodeDecodeError:
         record["body_base64"] = base64.b64encode(body).decode("ascii")
     decoded: Any = None
     events: list[dict[str, Any]] = []
     form, why = is_form(content_type, body)
     if decode_body and form:
-        result = parse(body)
+        # An ASCII body (every DP one) is its latin-1 text already.
+        result = parse_latin1(text, body) if text is not None and text.isascii() else parse(body)
         decoded = result.value
         events = _detect_events()(decoded, result.shape)
         if result.warnings:

@@ -29,7 +29,9 @@ def test_events_are_what_detection_finds_on_every_sight(kind: str) -> None:
                 assert want, hook.event.name
                 # First sight, then a plan for the names, then the cached shape.
                 for _ in range(3):
-                    assert _record(hook.body)["events"] == want, hook.event.name
+                    record = _record(hook.body)
+                    assert record["events"] == want, hook.event.name
+                    assert record["decoded"] == hook.json, hook.event.name
 
 
 def test_bodies_with_the_same_names_and_other_ids() -> None:
