@@ -4,7 +4,8 @@ Builds a realistic ~1 KB amoCRM DP body (``amodp.generate("status", "leads",
 seed=1, count=4)``: four lead status changes and the account block) and points
 ``wrk`` (2 threads, 50 connections, 10 s, ``--latency``, the body POSTed as
 ``application/x-www-form-urlencoded`` by a Lua script in a temporary
-directory) alternately at:
+directory), after a 3 s warm-up that is not counted, alternately (who goes
+first alternates too) at:
 
 * ``amodp listen --port 0 --save FILE --json >/dev/null``, a fresh process per
   round, waited for until it says ``Listening on http://127.0.0.1:PORT``;
@@ -25,7 +26,7 @@ hand (it is not a test: a shared, noisy machine can miss it by chance; wrk and
 the server share the cores, nothing is pinned). All traffic goes to 127.0.0.1;
 every process started is stopped, also on error.
 
-    python bench/listener_speed.py [--rounds 2] [--duration 10] [--count 4]
+    python bench/listener_speed.py [--rounds 3] [--warmup 3] [--duration 10] [--count 4]
 """
 
 from __future__ import annotations
@@ -251,11 +252,14 @@ def listener_round(procs: Processes, args: argparse.Namespace, script: Path, sav
     )
 
 
-def bare_round(procs: Processes, args: argparse.Namespace, script: Path) -> Round:
+def bare_round(
+    procs: Processes, args: argparse.Namespace, script: Path, seconds: float | None = None
+) -> Round:
     port = free_port()
     proc = start_bare(procs, port, "listener_speed:bare_app", HERE)
+    seconds = args.duration if seconds is None else seconds
     try:
-        result = run_wrk(procs, wrk_command(args, script, port, args.duration), args.duration)
+        result = run_wrk(procs, wrk_command(args, script, port, seconds), seconds)
         rss = rss_kb(proc.pid)["VmRSS"]
     finally:
         code = procs.stop(proc, signal.SIGTERM)
@@ -316,7 +320,10 @@ def memory_run(procs: Processes, args: argparse.Namespace, script: Path, save: P
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each (default 3)")
+    parser.add_argument(
+        "--warmup", type=float, default=3, help="seconds of wrk first, not counted (default 3)"
+    )
     parser.add_argument("--duration", type=float, default=10, help="seconds of wrk (default 10)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
@@ -358,8 +365,15 @@ def main(argv: list[str] | None = None) -> int:
         script = Path(tmp, "post.lua")
         script.write_text(wrk_script(hook.body, headers), encoding="ascii")
         save = Path(tmp, "save.jsonl")
+        if args.warmup > 0:
+            # The machine settles (CPU clocks, caches, the host's scheduler)
+            # on a bare responder; this run is not counted.
+            bare_round(procs, args, script, args.warmup)
+            print(f"  warm-up: {args.warmup:g} s of wrk against the bare app, not counted")
         for r in range(args.rounds):
-            for run in ("listener", "bare"):
+            # Alternate who goes first, so that neither always meets the
+            # machine in the same state.
+            for run in ("listener", "bare") if r % 2 == 0 else ("bare", "listener"):
                 if run == "listener":
                     done = listener_round(procs, args, script, save)
                 else:
@@ -391,6 +405,19 @@ def main(argv: list[str] | None = None) -> int:
         )
     rps_ratio = med("amodp listen", "rps") / med("bare uvicorn", "rps")
     p99_ratio = med("amodp listen", "p99_ms") / med("bare uvicorn", "p99_ms")
+    pairs = list(
+        zip(
+            [x.wrk for x in rounds if x.case == "amodp listen"],
+            [x.wrk for x in rounds if x.case == "bare uvicorn"],
+            strict=True,
+        )
+    )
+    print(
+        "each round, listener/bare: req/s "
+        + " ".join(f"{a.rps / b.rps:.2f}x" for a, b in pairs)
+        + ", p99 "
+        + " ".join(f"{a.p99_ms / b.p99_ms:.2f}x" for a, b in pairs)
+    )
 
     # Records against answers: the listener writes each record before it answers,
     # so a request still in flight when wrk stops is in the file but not in wrk's
