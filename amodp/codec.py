@@ -465,10 +465,6 @@ _PLAN_MAX_BYTES = 64 * 1024
 _PLAN_MAX_PAIRS = 256
 _PLAN_MAX_DEPTH = 32
 _PLANS_MAX = 512
-#: bytes.translate(None, this) leaves a body's "&" and "=" alone
-_NOT_DELIMITERS = bytes(b for b in range(256) if b not in b"&=")
-#: ... which for N pairs of one "=" each is the first 2N - 1 bytes of this
-_ALTERNATING = b"=&" * _PLAN_MAX_PAIRS
 
 
 class _Slot(int):
@@ -501,6 +497,10 @@ class _Plan:
 _PLANS: dict[str, _Plan | None] = {}
 _NO_PLAN = _Plan(lambda values: None, 0, 0, False, False)
 _UNSEEN = object()
+#: bytes.translate(None, this) leaves a body's "&" and "=" alone
+_NOT_DELIMITERS = bytes(b for b in range(256) if b not in b"&=")
+#: ... which for N pairs of one "=" each is the first 2N - 1 bytes of this
+_ALTERNATING = b"=&" * _PLAN_MAX_PAIRS
 
 
 def _parse_planned(text: str, raw: bytes) -> Decoded | None:
@@ -513,16 +513,17 @@ def _parse_planned(text: str, raw: bytes) -> Decoded | None:
     if delimiters != _ALTERNATING[: len(delimiters)] or len(delimiters) % 2 == 0:
         return None  # a pair without "=" or with two, too many pairs, or no pair at all
     parts = text.replace("&", "=").split("=")  # name, value, name, value...
-    names = "&".join(parts[0::2])
+    names = parts[0::2]
     values = parts[1::2]
-    plan = _PLANS.get(names, _UNSEEN)
+    key = "&".join(names)
+    plan = _PLANS.get(key, _UNSEEN)
     if plan is _UNSEEN:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
-        _PLANS[names] = None  # seen once: a one-off body costs no compiling
+        _PLANS[key] = None  # seen once: a one-off body costs no compiling
         return None
     if plan is None:
-        plan = _PLANS[names] = _make_plan(names.split("&"))
+        plan = _PLANS[key] = _make_plan(names)
     if plan is _NO_PLAN:
         return None
     assert isinstance(plan, _Plan)

@@ -342,6 +342,24 @@ def test_decode_matches_php_on_bodies_that_share_names(php, pairs, raw_values):
     assert not bad, f"{len(bad)} of {len(bodies)} differ; first:\n" + "\n".join(bad[:5])
 
 
+def test_a_body_that_splits_into_known_names_but_pairs_otherwise_is_not_planned(php):
+    """Split at every "=" and "&", "a&1=c=2" gives the names of "a=1&c=2" (a,
+    c) and values 1, 2, yet PHP reads a pair "a" and a pair "1" = "c=2": a
+    plan made for "a=1&c=2" must not decode it."""
+    known = b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=1&account%5Bid%5D=2"
+    bodies = [
+        known,
+        known,
+        known,  # the names now have a plan
+        b"leads%5Bstatus%5D%5B0%5D%5Bid%5D&1=account%5Bid%5D=2",
+        b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=1=account%5Bid%5D&2",
+        b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=1&account%5Bid%5D=2&",
+        b"&leads%5Bstatus%5D%5B0%5D%5Bid%5D=1&account%5Bid%5D=2",
+    ]
+    bad = mismatches(bodies, php.php_decode_many(bodies))
+    assert not bad, "\n".join(bad)
+
+
 @DIFF
 @given(st.lists(bracket_body(), min_size=5, max_size=20))
 def test_pretty_matches_php(php, bodies):
