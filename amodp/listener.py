@@ -104,7 +104,6 @@ class Listener:
     ) -> None:
         self.options = options
         self.show = show
-        self.flush = flush
         self.stats = Stats()
         self.fd: int | None = None
         self.client: Any = None
@@ -276,7 +275,7 @@ class Listener:
         if self.fd is not None:
             if batched:
                 self.batch.add(line)
-            elif not write_all(self.fd, line, options.save):
+            elif not self.batch.write(line):
                 return  # not saved: not answered either (uvicorn answers 500)
         if options.delay:
             await asyncio.sleep(options.delay)
@@ -298,11 +297,11 @@ class Listener:
             await send(end)
         record["_line"] = line  # the saved line, for a caller that prints it as is
         self._count(record)
-        if self.flush is not None:
+        if self.batch.flush_output is not None:
             if batched:
-                self.batch.flush_soon()
+                self.batch.soon()
             else:
-                self.flush()
+                self.batch.flush_output()
 
     def _count(self, record: dict[str, Any]) -> None:
         stats = self.stats
@@ -455,25 +454,20 @@ class _Batch:
     def add(self, line: bytes) -> None:
         """A record to save before any answer of this turn goes out."""
         self.lines.append(line)
-        if not self.scheduled:
-            self._schedule()
+        self.soon()
 
     def hold(self, corked: _Corked) -> None:
         """A connection with an answer to send once this turn's records are saved."""
         self.held.append(corked)
-        if not self.scheduled:
-            self._schedule()
+        self.soon()
 
-    def flush_soon(self) -> None:
-        """Flush the output at the end of this turn."""
+    def soon(self) -> None:
+        """Run at the end of this turn (once, however often asked)."""
         if not self.scheduled:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        if self.loop is None:
-            self.loop = asyncio.get_running_loop()
-        self.scheduled = True
-        self.loop.call_soon(self.run)
+            if self.loop is None:
+                self.loop = asyncio.get_running_loop()
+            self.scheduled = True
+            self.loop.call_soon(self.run)
 
     def save(self) -> bool:
         """Write the records waiting; False when they could not all be written."""
@@ -482,9 +476,25 @@ class _Batch:
         data = b"".join(self.lines)
         count = len(self.lines)
         self.lines.clear()
-        if write_all(self.fd, data, self.path, self):
+        return self.write(data, count)
+
+    def write(self, data: bytes, count: int = 1) -> bool:
+        """Append ``count`` records to the save file, all of them or (on an
+        error, said once on stderr until a write succeeds again) none."""
+        if self.fd is None:
+            return True
+        error = write_all(self.fd, data)
+        if error is None:
+            self.failed = False
             return True
         self.lost += count
+        if not self.failed:
+            self.failed = True
+            sys.stderr.write(
+                f"Error: cannot save to {self.path}: {error.strerror or error}; "
+                "requests that cannot be saved get no answer\n"
+            )
+            sys.stderr.flush()
         return False
 
     def run(self) -> None:
@@ -497,11 +507,10 @@ class _Batch:
             self.flush_output()
 
 
-def write_all(fd: int | None, data: bytes, path: Path | None, batch: _Batch | None = None) -> bool:
-    """Append ``data`` to the save file, all of it or (on an error, after
-    saying so once on stderr) none of it: the file stays valid JSON Lines."""
-    if fd is None:
-        return True
+def write_all(fd: int, data: bytes) -> OSError | None:
+    """Append all of ``data`` to ``fd``, or (the error returned) none of it:
+    after a short write and then an error, the file is cut back, so a save
+    file stays valid JSON Lines."""
     start = None
     try:
         written = os.write(fd, data)
@@ -514,18 +523,8 @@ def write_all(fd: int | None, data: bytes, path: Path | None, batch: _Batch | No
         if start is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, start)  # no half line left behind
-        if batch is None or not batch.failed:
-            sys.stderr.write(
-                f"Error: cannot save to {path}: {exc.strerror or exc}; "
-                "requests that cannot be saved get no answer (connection reset)\n"
-            )
-            sys.stderr.flush()
-            if batch is not None:
-                batch.failed = True
-        return False
-    if batch is not None:
-        batch.failed = False
-    return True
+        return exc
+    return None
 
 
 class _Corked:
