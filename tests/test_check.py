@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from amodp import catalog, check
+from amodp import catalog, check, rules
 from amodp.check import CaseResult, list_cases, run, unreachable, write_junit
 from amodp.errors import UsageError
 
@@ -162,6 +162,20 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[
         yield run(receiver.url, cases, concurrency=8), receiver
 
 
+def delivered_or_late(result: CaseResult) -> bool:
+    """Delivered; or a 2xx that a loaded machine made later than amoCRM waits,
+    and judged so (the suite's verdicts, not this machine's speed, are tested)."""
+    if result.ok:
+        return True
+    answer = result.deciding
+    return (
+        answer.status is not None
+        and 200 <= answer.status < 300
+        and answer.latency_s > rules.RULES[result.case.kind].timeout_s
+        and "amoCRM gives up after" in result.verdict.reason
+    )
+
+
 def test_verdicts_of_a_broken_receiver(broken_run: tuple[list[CaseResult], Any]) -> None:
     results, _ = broken_run
     by_name = {(r.case.kind, r.case.name): r for r in results}
@@ -178,7 +192,7 @@ def test_verdicts_of_a_broken_receiver(broken_run: tuple[list[CaseResult], Any])
         else:
             assert result.verdict.reason == reason
     rest = [r for key, r in by_name.items() if key not in EXPECTED]
-    assert rest and all(r.ok and not r.verdict.warning for r in rest)
+    assert rest and all(delivered_or_late(r) and not r.verdict.warning for r in rest)
     assert by_name[("account", "contacts.add[retry]")].verdict.reason == (
         "200, then 200 for the retry: delivered (process a request id once)"
     )
@@ -234,6 +248,7 @@ def test_junit_report(broken_run: tuple[list[CaseResult], Any], tmp_path: Path) 
         (r.case.kind, r.case.name) for r in results
     ]
     for case in cases:
+        assert {"name", "classname", "time"} <= set(case.attrib)
         assert float(case.get("time", "")) >= 0
         failure = case.find("failure")
         key = (case.get("classname"), case.get("name"))
@@ -283,7 +298,7 @@ def flask_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
 
 
 def assert_all_delivered(results: list[CaseResult]) -> None:
-    bad = [(r.case.name, r.verdict.reason) for r in results if not r.ok]
+    bad = [(r.case.name, r.verdict.reason) for r in results if not delivered_or_late(r)]
     assert not bad
     warned = {(r.case.kind, r.case.name) for r in results if r.verdict.warning}
     assert warned == {(k, "leads.status[max_input_vars]") for k in catalog.KINDS}
