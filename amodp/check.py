@@ -1,0 +1,537 @@
+"""The receiver test suite behind ``amodp check``: cases built from the event
+catalog, sent as amoCRM sends them, judged by amoCRM's delivery rules.
+
+Every event of every kind in the catalog gets the same variants, so a new
+event or kind joins the suite by its data file alone:
+
+* ``single``: one item, as most webhooks are;
+* ``batch``: three items in one body (amoCRM batches changes);
+* ``text``: names, texts and an added text custom field with Cyrillic, emoji,
+  ``\\r\\n`` and HTML entities (events that carry text);
+* ``retry``: the same delivery twice with the same ``X-Amocrm-Requestid``,
+  the second after the first answered, as a retry comes;
+* ``account_last`` (or ``account_first``): the account block where older (or
+  newer) bodies put it, the other side of the catalog's order;
+
+and one event per kind a ``max_input_vars`` case: a batch past PHP's default
+``max_input_vars`` (1000), which a default PHP receiver answers 200 while
+``$_POST`` silently loses the rest. A 2xx there cannot tell whether the data
+was kept, so it passes with a warning; any other answer fails as usual.
+
+Case names are ``<event>[<variant>]`` (``leads.status[retry]``) and bodies are
+the same for the same seed. ``run()`` sends to a URL (aiohttp, through
+:mod:`amodp.sender`), or calls a WSGI or ASGI app in-process (through
+:func:`amodp.testing.post`). The reports: JUnit XML, a JSON-able dict per case
+and the rows of a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import catalog, rules
+from .codec import encode
+from .errors import AmodpError, NetworkError, UsageError
+from .generator import Webhook, generate
+
+__all__ = [
+    "Answer",
+    "COLUMNS",
+    "Case",
+    "CaseResult",
+    "Post",
+    "junit_xml",
+    "list_cases",
+    "rows",
+    "run",
+    "unreachable",
+    "write_junit",
+]
+
+#: what a default PHP receiver keeps of a body (php.ini's max_input_vars)
+PHP_MAX_INPUT_VARS = 1000
+#: items in the ``batch`` variant
+BATCH = 3
+#: a name as people type it into amoCRM: quotes come as HTML entities
+TEXT_NAME = "ООО &quot;Ёлка&quot; &amp; партнёры 🎄"
+#: a multi-line text (a task, a message, a text area custom field)
+TEXT_LONG = "Перезвонить завтра 👍\r\nЦена: 1&nbsp;500 ₽ &lt;со скидкой&gt;\r\n«Срочно» — до 18:00"
+#: generator rules that make a free text (names, messages, tasks)
+TEXT_GENS = {
+    "deal_name": TEXT_NAME,
+    "person_name": TEXT_NAME,
+    "company_name": TEXT_NAME,
+    "product_name": TEXT_NAME,
+    "task_text": TEXT_LONG,
+    "message_text": TEXT_LONG,
+}
+T = TypeVar("T")
+
+#: error families that mean the receiver was not reached at all
+UNREACHABLE = ("refused", "dns")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One request of a case: amoCRM's headers (no Host, no Content-Length) and body."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One named test: one or more requests, sent in order."""
+
+    kind: str
+    event: str  # "leads.status"
+    variant: str  # "single", "batch", ...
+    posts: tuple[Post, ...]
+    about: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.event}[{self.variant}]"
+
+    @property
+    def variables(self) -> int:
+        """Variables in the first body, as PHP counts them for max_input_vars."""
+        body = self.posts[0].body
+        return body.count(b"&") + 1 if body else 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for one request, and amoCRM's verdict on it."""
+
+    status: int | None
+    latency_s: float
+    error: str | None
+    verdict: rules.Verdict
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    answers: list[Answer]
+    verdict: rules.Verdict
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok
+
+    @property
+    def deciding(self) -> Answer:
+        """The answer the verdict is about: the first that failed, else the first."""
+        return next((a for a in self.answers if not a.verdict.ok), self.answers[0])
+
+    @property
+    def seconds(self) -> float:
+        return sum(a.latency_s for a in self.answers)
+
+    def as_dict(self) -> dict[str, Any]:
+        answer = self.deciding
+        return {
+            "case": self.case.name,
+            "event": self.case.event,
+            "variant": self.case.variant,
+            "kind": self.case.kind,
+            "status": answer.status,
+            "latency_ms": round(answer.latency_s * 1000, 2),
+            "ok": self.verdict.ok,
+            "reason": self.verdict.reason,
+            "warning": self.verdict.warning,
+        }
+
+
+# -- building the suite ----------------------------------------------------------
+
+
+def list_cases(
+    kind: str | None = None,
+    only: str | Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[Case]:
+    """Every case of ``kind`` (of every kind when None), in catalog order.
+
+    ``only`` keeps the cases whose name matches a pattern: a glob with ``*``
+    and ``?`` (brackets are literal: ``leads.*[retry]``), else a substring.
+    The same ``seed`` gives the same bodies and request ids, whatever is kept.
+    """
+    kinds = catalog.KINDS if kind is None else (kind,)
+    patterns = [only] if isinstance(only, str) else list(only or [])
+    matchers = [_matcher(p) for p in patterns]
+    cases = []
+    for k in kinds:
+        rules.rules_for(k)  # a kind without delivery rules cannot be judged
+        specs = catalog.events(k)
+        big = next((s for s in specs if s.name == "leads.status"), specs[0] if specs else None)
+        for spec in specs:
+            for variant, build in _VARIANTS:
+                name = f"{spec.name}[{variant(spec)}]"
+                if matchers and not any(m(name) for m in matchers):
+                    continue
+                made = build(spec, random.Random(f"{seed}/{name}"))
+                if made is not None:
+                    cases.append(made)
+            name = f"{spec.name}[max_input_vars]"
+            if spec is big and (not matchers or any(m(name) for m in matchers)):
+                made = _max_input_vars(spec, random.Random(f"{seed}/{name}"))
+                if made is not None:
+                    cases.append(made)
+    if matchers and not cases:
+        raise UsageError(f"no case matches {', '.join(map(repr, patterns))}")
+    return cases
+
+
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    if "*" not in pattern and "?" not in pattern:
+        return lambda name: pattern in name
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    regex = re.compile("".join(parts), re.DOTALL)
+    return lambda name: regex.fullmatch(name) is not None
+
+
+def _post(hook: Webhook, body: bytes | None = None) -> Post:
+    skip = {"host", "content-length"}
+    headers = tuple((k, v) for k, v in hook.headers if k.lower() not in skip)
+    return Post(hook.body if body is None else body, headers)
+
+
+def _single(spec: catalog.Event, rng: random.Random) -> Case:
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng)
+    return Case(spec.kind, spec.name, "single", (_post(hook),), "one item")
+
+
+def _batch(spec: catalog.Event, rng: random.Random) -> Case:
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, count=BATCH)
+    return Case(spec.kind, spec.name, "batch", (_post(hook),), f"{BATCH} items in one body")
+
+
+def _text(spec: catalog.Event, rng: random.Random) -> Case | None:
+    overrides = [(f.name, TEXT_GENS[f.gen]) for f in spec.fields if f.gen in TEXT_GENS]
+    custom = [f for f in spec.fields if f.gen.endswith("_custom_fields")]
+    if not overrides and not custom:
+        return None
+    state = rng.getstate()
+    if custom:
+        # A text area custom field after the generated ones.
+        base = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, overrides=overrides)
+        item = base.json[spec.entity][spec.event][0]
+        name = custom[0].name
+        at = f"{spec.entity}[{spec.event}][0][{name}][{len(item.get(name, []))}]"
+        field_id = rng.randint(100_000, 999_999)
+        overrides += [
+            (f"{at}[id]", str(field_id)),
+            (f"{at}[name]", "Комментарий"),
+            (f"{at}[values][0][value]", TEXT_LONG),
+        ]
+        rng.setstate(state)
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, overrides=overrides)
+    about = "Cyrillic, emoji, \\r\\n and HTML entities in names, texts and custom fields"
+    return Case(spec.kind, spec.name, "text", (_post(hook),), about)
+
+
+def _retry(spec: catalog.Event, rng: random.Random) -> Case:
+    post = _post(generate(spec.event, spec.entity, kind=spec.kind, rng=rng))
+    about = "the same delivery again, same X-Amocrm-Requestid, after the first answered"
+    return Case(spec.kind, spec.name, "retry", (post, post), about)
+
+
+def _other_side(spec: catalog.Event) -> str:
+    try:
+        position = catalog.account_block(spec.kind).position
+    except OSError:  # a kind whose bodies have no account block
+        return "none"
+    return "first" if position == "last" else "last"
+
+
+def _form(hook: Webhook) -> bool:
+    """A PHP-style urlencoded body (not a JSON callback)."""
+    return any(
+        k.lower() == "content-type" and v.startswith("application/x-www-form-urlencoded")
+        for k, v in hook.headers
+    )
+
+
+def _account_moved(spec: catalog.Event, rng: random.Random) -> Case | None:
+    side = _other_side(spec)
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng)
+    if side == "none" or "account" not in hook.json or not _form(hook):
+        return None
+    data = {k: v for k, v in hook.json.items() if k != "account"}
+    if side == "first":
+        data = {"account": hook.json["account"], **data}
+    else:
+        data["account"] = hook.json["account"]
+    about = f"the account block {side}, as {'newer' if side == 'first' else 'older'} bodies have it"
+    body = encode(data).encode("ascii")
+    return Case(spec.kind, spec.name, f"account_{side}", (_post(hook, body),), about)
+
+
+def _max_input_vars(spec: catalog.Event, rng: random.Random) -> Case | None:
+    sample = generate(spec.event, spec.entity, kind=spec.kind, seed=0)
+    if not _form(sample):
+        return None
+    # Items needed to pass the limit, with room: PHP's $_POST keeps 1001.
+    one = sample.body.count(b"&") + 1
+    two = generate(spec.event, spec.entity, kind=spec.kind, seed=0, count=2).body.count(b"&") + 1
+    per_item = max(two - one, 1)
+    count = math.ceil((PHP_MAX_INPUT_VARS + 50 - (one - per_item)) / per_item)
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, count=count)
+    about = f"{count} items, past PHP's default max_input_vars ({PHP_MAX_INPUT_VARS})"
+    return Case(spec.kind, spec.name, "max_input_vars", (_post(hook),), about)
+
+
+_VARIANTS: list[
+    tuple[Callable[[catalog.Event], str], Callable[[catalog.Event, random.Random], Case | None]]
+] = [
+    (lambda spec: "single", _single),
+    (lambda spec: "batch", _batch),
+    (lambda spec: "text", _text),
+    (lambda spec: "retry", _retry),
+    (lambda spec: f"account_{_other_side(spec)}", _account_moved),
+]
+
+
+# -- running ---------------------------------------------------------------------
+
+
+def run(
+    target: str | Callable[..., Any],
+    cases: Sequence[Case],
+    *,
+    concurrency: int = 10,
+    timeout: float = 10.0,
+    insecure: bool = False,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Send every case to ``target`` (a URL, a WSGI app or an ASGI app) and judge it.
+
+    To a URL the first requests of all cases go ``concurrency`` at once, as
+    amoCRM sends; a case's second request (a retry) goes after every first one
+    has answered. ``timeout`` is how long an answer is waited for, longer than
+    amoCRM waits so that a slow answer is measured. An app is called in-process,
+    one request at a time. Results come back in the order of ``cases``.
+    """
+    if concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if isinstance(target, str):
+        from .sender import check_url
+
+        check_url(target)
+        answers = _run_url(target, cases, concurrency, timeout, insecure)
+    elif callable(target):
+        answers = _run_app(target, cases, timeout)
+    else:
+        raise UsageError(f"check runs against a URL, a WSGI app or an ASGI app, not {target!r}")
+    results = []
+    for case, got in zip(cases, answers, strict=True):
+        result = CaseResult(case, got, _case_verdict(case, got))
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def unreachable(results: Sequence[CaseResult]) -> bool:
+    """True when no request reached the receiver: every one refused or not resolved."""
+    answers = [a for r in results for a in r.answers]
+    return bool(answers) and all(
+        a.error is not None and a.error.split(":", 1)[0] in UNREACHABLE for a in answers
+    )
+
+
+def _answer(kind: str, status: int | None, latency_s: float, error: str | None, n: int) -> Answer:
+    return Answer(status, latency_s, error, rules.judge(kind, status, latency_s, error, attempt=n))
+
+
+def _run_url(
+    url: str, cases: Sequence[Case], concurrency: int, timeout: float, insecure: bool
+) -> list[list[Answer]]:
+    answers: list[list[Answer]] = [[] for _ in cases]
+    for wave in range(max((len(c.posts) for c in cases), default=0)):
+        sent = {i: c.posts[wave] for i, c in enumerate(cases) if len(c.posts) > wave}
+        got = _complete(_send_wave(url, sent, concurrency, timeout, insecure))
+        for i, (status, latency_s, error) in got.items():
+            answers[i].append(_answer(cases[i].kind, status, latency_s, error, wave + 1))
+    return answers
+
+
+def _complete(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end, also when called from async code (in a thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="amodp-check") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _send_wave(
+    url: str, posts: dict[int, Post], concurrency: int, timeout: float, insecure: bool
+) -> dict[int, tuple[int | None, float, str | None]]:
+    """Send ``posts`` at once (``concurrency`` in flight): status, seconds, error by index."""
+    from .sender import Delivery, Request, deliver
+
+    got: dict[int, tuple[int | None, float, str | None]] = {}
+
+    def keep(delivery: Delivery) -> None:
+        got[int(delivery.event)] = (delivery.status, delivery.latency_ms / 1000, delivery.error)
+
+    requests = [Request(str(i), "POST", url, list(p.headers), p.body) for i, p in posts.items()]
+    await deliver(
+        requests, concurrency=concurrency, timeout=timeout, insecure=insecure, on_delivery=keep
+    )
+    return got
+
+
+def _run_app(app: Callable[..., Any], cases: Sequence[Case], timeout: float) -> list[list[Answer]]:
+    from .testing import post
+
+    answers: list[list[Answer]] = []
+    for case in cases:
+        got = []
+        for n, sent in enumerate(case.posts, start=1):
+            started = time.perf_counter()
+            status: int | None = None
+            error: str | None = None
+            app_error: str | None = None
+            try:
+                status = post(app, sent.body, sent.headers, timeout=timeout).status
+            except NetworkError as exc:
+                error = f"timeout: {exc}"
+            except AmodpError as exc:
+                error = f"network: {exc}"
+            except Exception as exc:  # noqa: BLE001 - a server answers 500 for it
+                status = 500
+                app_error = f"{type(exc).__name__}: {exc}"
+            latency = time.perf_counter() - started
+            answer = _answer(case.kind, status, latency, error, n)
+            if app_error is not None:
+                verdict = answer.verdict
+                reason = f"{verdict.reason} (the app raised {app_error})"
+                answer = Answer(status, latency, error, rules.Verdict(verdict.ok, reason))
+            got.append(answer)
+        answers.append(got)
+    return answers
+
+
+def _case_verdict(case: Case, answers: Sequence[Answer]) -> rules.Verdict:
+    failed = next((a for a in answers if not a.verdict.ok), None)
+    if failed is not None:
+        if len(answers) > 1:
+            which = "the first delivery" if failed is answers[0] else "the retry"
+            return rules.Verdict(False, f"{which}: {failed.verdict.reason}")
+        return failed.verdict
+    first = answers[0]
+    if case.variant == "max_input_vars":
+        return rules.Verdict(
+            True,
+            f"{first.status}, but a PHP receiver with the default max_input_vars "
+            f"({PHP_MAX_INPUT_VARS}) keeps only the first ~{PHP_MAX_INPUT_VARS} of these "
+            f"{case.variables} variables and drops the rest without an error",
+            warning=True,
+        )
+    if len(answers) > 1:
+        return rules.Verdict(
+            True,
+            f"{first.status}, then {answers[1].status} for the retry: delivered "
+            "(process a request id once)",
+        )
+    return first.verdict
+
+
+# -- reports -----------------------------------------------------------------------
+
+#: the columns of :func:`rows`
+COLUMNS = ("case", "status", "time", "result", "reason")
+
+
+def rows(results: Iterable[CaseResult]) -> list[tuple[str, str, str, str, str]]:
+    """One row per case for a table: name, status, time, ok/warn/FAIL, reason."""
+    out = []
+    for r in results:
+        answer = r.deciding
+        status = str(answer.status) if answer.status is not None else "-"
+        mark = "FAIL" if not r.ok else "warn" if r.verdict.warning else "ok"
+        out.append((r.case.name, status, rules.duration(answer.latency_s), mark, r.verdict.reason))
+    return out
+
+
+def junit_xml(
+    results: Sequence[CaseResult],
+    *,
+    name: str = "amodp check",
+    seconds: float | None = None,
+    timestamp: datetime | None = None,
+) -> str:
+    """The results as a JUnit XML report: one ``testsuite``, one ``testcase``
+    per case (classname: the kind). A receiver that could not be reached is an
+    ``error``; a wrong or slow answer is a ``failure``; a warning is written
+    to the case's ``system-out``."""
+    errors = [r for r in results if not r.ok and _unreached(r)]
+    failures = [r for r in results if not r.ok and not _unreached(r)]
+    total = sum(r.seconds for r in results) if seconds is None else seconds
+    when = timestamp or datetime.now(UTC)
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": name,
+            "tests": str(len(results)),
+            "failures": str(len(failures)),
+            "errors": str(len(errors)),
+            "skipped": "0",
+            "time": f"{total:.3f}",
+            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%S"),
+            "hostname": "localhost",
+        },
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": r.case.kind, "name": r.case.name, "time": f"{r.seconds:.3f}"},
+        )
+        if not r.ok:
+            tag = "error" if _unreached(r) else "failure"
+            answer = r.deciding
+            kind = str(answer.status) if answer.status is not None else "no answer"
+            problem = ET.SubElement(
+                case, tag, {"message": _xml_text(r.verdict.reason), "type": kind}
+            )
+            problem.text = _xml_text(f"{r.case.about}\n{r.verdict.reason}")
+        elif r.verdict.warning:
+            ET.SubElement(case, "system-out").text = _xml_text(f"warning: {r.verdict.reason}")
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, "unicode") + "\n"
+
+
+def write_junit(path: str | Path, results: Sequence[CaseResult], **options: Any) -> None:
+    """Write :func:`junit_xml` to ``path`` (UTF-8)."""
+    Path(path).write_text(junit_xml(results, **options), encoding="utf-8")
+
+
+def _unreached(result: CaseResult) -> bool:
+    error = result.deciding.error
+    return error is not None and error.split(":", 1)[0] in UNREACHABLE
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (a receiver's stray bytes)."""
+    return _XML_INVALID.sub("\ufffd", text)

@@ -1,0 +1,312 @@
+"""amoCRM's delivery rules, per kind of webhook, as data: what answer counts
+as delivered, how long amoCRM waits, when it sends again, when it gives up.
+
+``judge()`` turns one answer (or its absence) into a :class:`Verdict` whose
+reason speaks amoCRM's terms: ``500: amoCRM retries in 5 min``. The retry
+ladder is a table of :class:`Step` rows; ``next_retry()`` walks it for the
+outcomes so far. :class:`DisableTracker` counts invalid answers as amoCRM does
+before it switches a hook off, on a clock that can be compressed for tests.
+
+Adding a kind is one row in :data:`RULES`. The sources of every number are in
+docs/delivery-rules.md.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from .errors import UnknownEventError
+
+__all__ = [
+    "Attempt",
+    "DisableRule",
+    "DisableTracker",
+    "RULES",
+    "Rules",
+    "Step",
+    "Verdict",
+    "duration",
+    "judge",
+    "next_retry",
+    "rules_for",
+]
+
+#: a step of the ladder taken after any failure
+ANY = "any"
+#: a step taken only after 499, a 5xx or no answer at all
+SERVER = "server"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What amoCRM makes of one answer. ``warning``: delivered, with a caveat."""
+
+    ok: bool
+    reason: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt: the status (None without an answer), its time and
+    the transport error, if any (``"refused: ..."``, ``"timeout: ..."``)."""
+
+    status: int | None
+    latency_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """Attempt n+1 comes ``delay_s`` after a failed attempt n, when ``after`` allows."""
+
+    delay_s: float
+    after: str = ANY  # ANY or SERVER
+
+
+@dataclass(frozen=True)
+class DisableRule:
+    """The hook is switched off when more than ``limit`` invalid answers came
+    within ``window_s`` and the latest answer is invalid too."""
+
+    limit: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How amoCRM delivers one kind of webhook."""
+
+    kind: str
+    label: str  # "DP webhooks", used in reasons
+    success: Collection[int]
+    timeout_s: float
+    ladder: tuple[Step, ...] = ()
+    disable: DisableRule | None = None
+    #: what is lost when the ladder is empty
+    lost: str = "this change is lost"
+    #: "100–299" as the docs say it
+    success_text: str = "100–299"
+
+    def judge(
+        self,
+        status: int | None,
+        latency_s: float,
+        error: str | None = None,
+        *,
+        attempt: int = 1,
+    ) -> Verdict:
+        """The verdict on attempt number ``attempt`` (1 is the first delivery)."""
+        outcome = Attempt(status, latency_s, error)
+        if _delivered(self, outcome):
+            return Verdict(True, f"{status} in {duration(latency_s)}: delivered")
+        return Verdict(False, _reason(self, outcome, attempt))
+
+
+#: One row per kind. Success statuses, the time amoCRM waits, the retry ladder
+#: (attempt 2 after 5 min, 3 after 15 min after any failure; 4 after 15 min
+#: and 5 after 1 h only after 499 or a 5xx) and the disabling rule.
+RULES: dict[str, Rules] = {
+    "account": Rules(
+        kind="account",
+        label="account-level webhooks",
+        success=range(100, 300),
+        timeout_s=2.0,
+        ladder=(Step(300), Step(900), Step(900, SERVER), Step(3600, SERVER)),
+        disable=DisableRule(limit=100, window_s=7200),
+    ),
+    # amocrm.ru: sent once, never retried; no timeout stated (2 s assumed).
+    "dp": Rules(
+        kind="dp",
+        label="DP webhooks",
+        success=range(100, 300),
+        timeout_s=2.0,
+    ),
+    "chats": Rules(
+        kind="chats",
+        label="Chats API hooks",
+        success=frozenset({200}),
+        timeout_s=5.0,
+        lost="this message is lost",
+        success_text="200 exactly",
+    ),
+    "salesbot": Rules(
+        kind="salesbot",
+        label="Salesbot widget_request calls",
+        success=frozenset({200}),
+        timeout_s=2.0,
+        lost="the bot does not go on",
+        success_text="200 exactly",
+    ),
+}
+
+
+def rules_for(kind: str) -> Rules:
+    try:
+        return RULES[kind]
+    except KeyError:
+        raise UnknownEventError(
+            f"no delivery rules for kind {kind!r}; known: {', '.join(RULES)}"
+        ) from None
+
+
+def judge(
+    kind: str,
+    status: int | None,
+    latency_s: float,
+    error: str | None = None,
+    *,
+    attempt: int = 1,
+) -> Verdict:
+    """``rules_for(kind).judge(...)``.
+
+    >>> judge("account", 500, 0.01).reason
+    '500: amoCRM retries in 5 min'
+    >>> judge("dp", 500, 0.01).reason
+    '500: DP webhooks are not retried: this change is lost'
+    """
+    return rules_for(kind).judge(status, latency_s, error, attempt=attempt)
+
+
+def next_retry(
+    outcomes: Sequence[Attempt], kind: str = "account", *, time_scale: float = 1.0
+) -> float | None:
+    """Seconds until amoCRM's next attempt after ``outcomes`` (the attempts so
+    far, oldest first), times ``time_scale``; None when it sends no more: the
+    latest was delivered, or amoCRM gives up."""
+    rules = rules_for(kind)
+    if not outcomes or _delivered(rules, outcomes[-1]):
+        return None
+    step = _step(rules, outcomes[-1], len(outcomes))
+    return None if step is None else step.delay_s * time_scale
+
+
+def duration(seconds: float) -> str:
+    """``5 min``, ``1 h``, ``2 s``, ``2.31 s``, ``12 ms``."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    if seconds >= 1:
+        return f"{seconds:.2f} s" if seconds % 1 else f"{seconds:g} s"
+    return f"{seconds * 1000:.0f} ms"
+
+
+class DisableTracker:
+    """Counts a hook's invalid answers and says when amoCRM would switch it off.
+
+    ``time_scale`` compresses amoCRM's clock: with 0.001 the 2-hour window
+    lasts 7.2 s of ``clock``. Once disabled, the hook stays off.
+    """
+
+    def __init__(
+        self,
+        kind: str = "account",
+        *,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        rule = rules_for(kind).disable
+        if rule is None:
+            raise UnknownEventError(f"amoCRM does not disable {kind} hooks for bad answers")
+        self.rule = rule
+        self.window = rule.window_s * time_scale
+        self.clock = clock
+        self.invalid: deque[float] = deque()
+        self.disabled = False
+
+    def record(self, ok: bool, at: float | None = None) -> bool:
+        """Note one answer (``ok``: valid); return whether the hook is now disabled."""
+        now = self.clock() if at is None else at
+        while self.invalid and self.invalid[0] <= now - self.window:
+            self.invalid.popleft()
+        if not ok:
+            self.invalid.append(now)
+            if len(self.invalid) > self.rule.limit:
+                self.disabled = True
+        return self.disabled
+
+    @property
+    def recent_invalid(self) -> int:
+        """Invalid answers in the window, as of the latest one recorded."""
+        return len(self.invalid)
+
+
+def _delivered(rules: Rules, outcome: Attempt) -> bool:
+    return (
+        outcome.error is None
+        and outcome.status is not None
+        and outcome.status in rules.success
+        and outcome.latency_s <= rules.timeout_s
+    )
+
+
+def _server_side(outcome: Attempt) -> bool:
+    """499, a 5xx, or no answer in time: what the last rungs of the ladder wait for.
+
+    499 is what a server logs when its client hung up before the answer, as
+    amoCRM does after its timeout; a refused or broken connection is taken as
+    the server's failure too.
+    """
+    if outcome.status is None:
+        return True
+    return outcome.status == 499 or 500 <= outcome.status <= 599
+
+
+def _step(rules: Rules, outcome: Attempt, attempt: int) -> Step | None:
+    if attempt > len(rules.ladder):
+        return None
+    step = rules.ladder[attempt - 1]
+    if step.after == SERVER and not _server_side(outcome):
+        return None
+    return step
+
+
+def _failure(rules: Rules, outcome: Attempt) -> tuple[str, str]:
+    """What went wrong, and how the rest of the reason joins it: ``":"``
+    (``500: amoCRM retries ...``), ``"and"`` (``... gives up after 2 s and
+    retries ...``) or ``";"`` (``302: not a success ...; retried ...``)."""
+    limit = duration(rules.timeout_s)
+    if outcome.status is None:
+        error = outcome.error or "no answer"
+        family, _, text = error.partition(": ")
+        if family == "timeout":
+            return f"no answer within {limit}: amoCRM gives up after {limit}", "and"
+        if family == "refused":
+            return "connection refused", ":"
+        if family == "dns":
+            return f"host not found ({text})", ":"
+        if "disconnect" in error.lower() or "closed" in error.lower():
+            return "connection closed without an answer", ":"
+        return f"network error ({text or error})", ":"
+    status = outcome.status
+    if outcome.latency_s > rules.timeout_s:
+        return f"{duration(outcome.latency_s)}: amoCRM gives up after {limit}", "and"
+    if 300 <= status < 400:
+        return f"{status}: not a success for amoCRM (no redirects followed)", ";"
+    if status in rules.success:  # only its time was wrong, handled above
+        return f"{status}", ":"
+    if rules.success_text != "100–299":
+        return f"{status}: amoCRM wants {rules.success_text}", ";"
+    if status == 499 or status >= 500:
+        return f"{status}", ":"
+    return f"{status}: not a success for amoCRM", ";"
+
+
+def _reason(rules: Rules, outcome: Attempt, attempt: int) -> str:
+    what, join = _failure(rules, outcome)
+    if not rules.ladder:
+        sep = ":" if join == ":" else ";"
+        return f"{what}{sep} {rules.label} are not retried: {rules.lost}"
+    step = _step(rules, outcome, attempt)
+    if step is None:
+        tail = {":": ": amoCRM gives up", "and": " and sends no more", ";": "; amoCRM gives up"}
+        return f"{what}{tail[join]}: {rules.lost}"
+    delay = duration(step.delay_s)
+    tail = {":": ": amoCRM retries in", "and": " and retries in", ";": "; retried in"}
+    return f"{what}{tail[join]} {delay}"
