@@ -127,8 +127,8 @@ RULES: dict[str, Rules] = {
         success=range(100, 300),
         timeout_s=2.0,
     ),
-    "chats": Rules(
-        kind="chats",
+    "chat": Rules(
+        kind="chat",
         label="Chats API hooks",
         success=frozenset({200}),
         timeout_s=5.0,

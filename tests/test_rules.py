@@ -144,9 +144,9 @@ VERDICTS = [
             "connection closed without an answer: DP webhooks are not retried: this change is lost",
         ),
     ),
-    ("chats", 200, 4.9, None, 1, Verdict(True, "200 in 4.90 s: delivered")),
+    ("chat", 200, 4.9, None, 1, Verdict(True, "200 in 4.90 s: delivered")),
     (
-        "chats",
+        "chat",
         204,
         0.05,
         None,
@@ -157,7 +157,7 @@ VERDICTS = [
         ),
     ),
     (
-        "chats",
+        "chat",
         200,
         5.2,
         None,
@@ -236,7 +236,7 @@ def test_ladder_has_five_attempts_over_95_minutes() -> None:
     assert waited == 5 * MIN + 15 * MIN + 15 * MIN + HOUR
 
 
-@pytest.mark.parametrize("kind", ["dp", "chats", "salesbot"])
+@pytest.mark.parametrize("kind", ["dp", "chat", "salesbot"])
 def test_never_retried(kind: str) -> None:
     assert next_retry([fail()], kind) is None
     assert next_retry([TIMEOUT], kind) is None
