@@ -254,7 +254,9 @@ def events(
     rows = [[e.name, e.description, ", ".join(e.field_names)] for e in found]
     acct = catalog.account_block(kind)
     carried = ", ".join(f"account[{f.name}]" for f in acct.fields)
-    title = f"{kind} webhooks (every body also carries {carried})"
+    title = f"{kind} callbacks"
+    if carried:
+        title = f"{kind} webhooks (every body also carries {carried})"
     table(["event", "description", "fields"], rows, sys.stdout, title=title)
 
 
