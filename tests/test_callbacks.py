@@ -4,6 +4,7 @@ real socket."""
 
 from __future__ import annotations
 
+import doctest
 import hashlib
 import hmac
 import json
@@ -388,3 +389,11 @@ def test_curl_delivers_the_exact_request(name: str) -> None:
     if name.startswith("chat."):
         want = hmac.new(CHANNEL_SECRET.encode(), got.body, hashlib.sha1).hexdigest()
         assert received["x-signature"] == want
+
+
+def test_docstrings_and_the_docs_page_run() -> None:
+    failures, tries = doctest.testmod(callbacks)
+    assert failures == 0 and tries > 0
+    page = Path(__file__).parent.parent / "docs" / "callbacks.md"
+    failures, tries = doctest.testfile(str(page), module_relative=False)
+    assert failures == 0 and tries > 0
