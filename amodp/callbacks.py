@@ -365,16 +365,14 @@ _RULES: dict[str, Callable[[_World, str], Any]] = {
 
 
 def _present(world: _World, spec: catalog.Field) -> bool:
-    """Whether an optional field is sent this time."""
+    """Whether an optional field is sent this time: in ``share`` of the
+    callbacks (0.85 unless the data file says), and never when its rule has
+    no value (an emoji on unreact)."""
     if "optional" not in spec.options:
         return True
-    if spec.gen == "emoji":
-        return world.get(spec.name) is not None
-    if spec.name.endswith("post_id") and spec.gen == "post_id":
-        return world.rng.random() < 0.2
-    if spec.name == "from_widget":
-        return world.rng.random() < 0.5
-    return world.rng.random() < 0.85
+    if world.rng.random() >= spec.options.get("share", 0.85):
+        return False
+    return world.value(spec.name, spec.gen) is not None
 
 
 def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -478,7 +476,6 @@ def generate(
         if not _present(world, f):
             continue
         pairs.append((f.name, world.value(f.name, f.gen)))
-    pairs = [(name, value) for name, value in pairs if not (value is None and _dropped(spec, name))]
     if any(f.gen == "salesbot_token" for f in spec.fields):
         token_claims = {c["name"]: world.get(f"claims.{c['name']}") for c in claims}
         spoil = cast(signing.Flaw | None, flaw)
@@ -494,11 +491,6 @@ def generate(
         signer = signing.other_secret(key) if flaw == "wrong-secret" else key
         signed.append(("X-Signature", signing.chat_signature(signed_body, signer)))
     return Callback(spec, data, body, "POST", _with_scope(url, world), request_id, signed)
-
-
-def _dropped(spec: catalog.Event, name: str) -> bool:
-    """A None from an optional rule means: not sent (emoji on unreact)."""
-    return any(f.name == name and "optional" in f.options for f in spec.fields)
 
 
 def _changed(data: dict[str, Any]) -> dict[str, Any]:

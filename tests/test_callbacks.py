@@ -20,7 +20,7 @@ import jwt
 import pytest
 from typer.testing import CliRunner
 
-from amodp import callbacks, catalog
+from amodp import callbacks, catalog, signing
 from amodp.cli import app
 from amodp.errors import UnknownEventError, UsageError
 
@@ -291,6 +291,26 @@ def test_salesbot_flaws_fail_pyjwt(flaw: str, error: type[Exception]) -> None:
         jwt.decode(
             hook.json["token"], CLIENT_SECRET, algorithms=["HS512"], options={"verify_aud": False}
         )
+
+
+SIGNED = [
+    e.name
+    for kind in catalog.CALLBACK_KINDS
+    for e in catalog.events(kind)
+    if e.details["signature"]
+]
+
+
+@pytest.mark.parametrize("name", SIGNED)
+def test_verify_agrees_on_generated_callbacks(name: str) -> None:
+    secret = CHANNEL_SECRET if name.startswith("chat.") else CLIENT_SECRET
+    assert signing.verify(callbacks.generate(name, seed=1, secret=secret), secret).ok
+    flaws = signing.FLAWS if name.startswith("salesbot.") else ("wrong-secret", "body-changed")
+    for flaw in flaws:
+        hook = callbacks.generate(name, seed=1, secret=secret, flaw=flaw)
+        verdict = signing.verify(hook, secret)
+        assert verdict.status == "invalid", (flaw, verdict)
+        assert verdict.scheme == name.partition(".")[0].replace("oauth", "disabled")
 
 
 def test_bad_options_are_usage_errors() -> None:
