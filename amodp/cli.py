@@ -333,6 +333,7 @@ def generate(
 
     if fmt not in FORMAT_CHOICES:
         raise UsageError(f"--format must be one of: {', '.join(FORMAT_CHOICES)}")
+    _webhook_kind(kind)
     chosen = _entity_choice(lead, customer, entity)
     overrides = [parse_override(s) for s in sets or []]
     if all_events:
@@ -677,6 +678,15 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _webhook_kind(kind: str) -> None:
+    """Chat, Salesbot and OAuth callbacks are listed by 'events' but made by
+    amodp.callbacks, not by the webhook generator."""
+    from . import catalog
+
+    if kind in catalog.CALLBACK_KINDS:
+        raise UsageError(f"--kind {kind}: {kind} callbacks are made by amodp.callbacks.generate")
+
+
 def _make_hooks(
     event: str | None,
     lead: bool,
@@ -693,6 +703,7 @@ def _make_hooks(
     from .generator import generate as make_one
     from .generator import generate_all, parse_override
 
+    _webhook_kind(kind)
     chosen = _entity_choice(lead, customer, entity)
     overrides = [parse_override(s) for s in sets or []]
     if all_events:

@@ -417,3 +417,18 @@ def test_docstrings_and_the_docs_page_run() -> None:
     page = Path(__file__).parent.parent / "docs" / "callbacks.md"
     failures, tries = doctest.testfile(str(page), module_relative=False)
     assert failures == 0 and tries > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "message", "--kind", "chat"],
+        ["generate", "--all", "--kind", "oauth"],
+        ["send", "--all", "--kind", "salesbot", "--url", "http://127.0.0.1:9/", "--dry-run"],
+    ],
+)
+def test_webhook_commands_refuse_callback_kinds_in_one_line(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: --kind ") and result.stderr.count("\n") == 1
