@@ -6,6 +6,13 @@ realistic value for each, a description and where the shape comes from. The
 account block of each kind lives in ``events/<kind>/_account.json``. Listings,
 ``--all``, shell completion, detection and the tests all read this folder.
 
+The other callbacks amoCRM sends (:data:`CALLBACK_KINDS`: Chats API hooks,
+Salesbot ``widget_request``, the OAuth redirect and the disable hook) live in
+the same form: their fields are dotted paths into a JSON body or names in a
+query string, and each file also says the method, the content type, the
+signature and the answer amoCRM wants (:attr:`Event.details`). They carry no
+account block and detection does not look for them.
+
 Standard library only.
 """
 
@@ -21,6 +28,8 @@ from typing import Any
 from .errors import UnknownEventError
 
 __all__ = [
+    "ALL_KINDS",
+    "CALLBACK_KINDS",
     "KINDS",
     "Detected",
     "Event",
@@ -34,6 +43,9 @@ __all__ = [
 
 EVENTS_DIR = Path(__file__).parent / "events"
 KINDS = ("dp", "account")
+#: Callbacks that are not webhooks of the two kinds above (see amodp.callbacks).
+CALLBACK_KINDS = ("chat", "salesbot", "oauth")
+ALL_KINDS = KINDS + CALLBACK_KINDS
 
 #: ``--lead``/``--customer`` and other singular names people type.
 ENTITY_ALIASES = {
@@ -69,6 +81,10 @@ class Event:
     fields: tuple[Field, ...]
     summary: str
     description_ru: str = ""
+    method: str = "POST"
+    content_type: str | None = "application/x-www-form-urlencoded"
+    #: Callbacks only: user_agent, signature, answer and (Salesbot) claims.
+    details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -79,7 +95,7 @@ class Event:
         return [f.name for f in self.fields]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "kind": self.kind,
             "entity": self.entity,
             "event": self.event,
@@ -88,6 +104,11 @@ class Event:
             "fields": self.field_names,
             "source": self.source,
         }
+        if self.kind in CALLBACK_KINDS:
+            found.update(method=self.method, content_type=self.content_type, **self.details)
+            if "claims" in found:
+                found["claims"] = [f["name"] for f in found["claims"]]
+        return found
 
 
 @dataclass(frozen=True)
@@ -108,8 +129,8 @@ def _fields(raw: list[dict[str, Any]]) -> tuple[Field, ...]:
 @cache
 def events(kind: str = "dp") -> tuple[Event, ...]:
     """Every event of a kind, in the folder's order (entity, then event)."""
-    if kind not in KINDS:
-        raise UnknownEventError(f"unknown kind {kind!r}; choose from: {', '.join(KINDS)}")
+    if kind not in ALL_KINDS:
+        raise UnknownEventError(f"unknown kind {kind!r}; choose from: {', '.join(ALL_KINDS)}")
     found = []
     folder = EVENTS_DIR / kind
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -128,12 +149,17 @@ def events(kind: str = "dp") -> tuple[Event, ...]:
                 source=raw["source"],
                 fields=_fields(raw["fields"]),
                 summary=raw.get("summary", ""),
+                method=raw.get("method", "POST"),
+                content_type=raw.get("content_type", "application/x-www-form-urlencoded"),
+                details={k: raw[k] for k in _DETAILS if k in raw},
             )
         )
     order = {name: i for i, name in enumerate(_ENTITY_ORDER)}
     found.sort(key=lambda e: (order.get(e.entity, len(order)), e.entity))
     return tuple(found)
 
+
+_DETAILS = ("user_agent", "signature", "answer", "claims")
 
 _ENTITY_ORDER = (
     "leads",
@@ -150,6 +176,8 @@ _ENTITY_ORDER = (
 
 @cache
 def account_block(kind: str = "dp") -> AccountBlock:
+    if kind in CALLBACK_KINDS:
+        return AccountBlock(kind, "none", (), "callbacks carry no account block")
     raw = json.loads((EVENTS_DIR / kind / "_account.json").read_text(encoding="utf-8"))
     return AccountBlock(kind, raw.get("position", "last"), _fields(raw["fields"]), raw["source"])
 

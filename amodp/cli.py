@@ -254,7 +254,9 @@ def events(
     rows = [[e.name, e.description, ", ".join(e.field_names)] for e in found]
     acct = catalog.account_block(kind)
     carried = ", ".join(f"account[{f.name}]" for f in acct.fields)
-    title = f"{kind} webhooks (every body also carries {carried})"
+    title = f"{kind} callbacks"
+    if carried:
+        title = f"{kind} webhooks (every body also carries {carried})"
     table(["event", "description", "fields"], rows, sys.stdout, title=title)
 
 
@@ -331,6 +333,7 @@ def generate(
 
     if fmt not in FORMAT_CHOICES:
         raise UsageError(f"--format must be one of: {', '.join(FORMAT_CHOICES)}")
+    _webhook_kind(kind)
     chosen = _entity_choice(lead, customer, entity)
     overrides = [parse_override(s) for s in sets or []]
     if all_events:
@@ -675,6 +678,15 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _webhook_kind(kind: str) -> None:
+    """Chat, Salesbot and OAuth callbacks are listed by 'events' but made by
+    amodp.callbacks, not by the webhook generator."""
+    from . import catalog
+
+    if kind in catalog.CALLBACK_KINDS:
+        raise UsageError(f"--kind {kind}: {kind} callbacks are made by amodp.callbacks.generate")
+
+
 def _make_hooks(
     event: str | None,
     lead: bool,
@@ -691,6 +703,7 @@ def _make_hooks(
     from .generator import generate as make_one
     from .generator import generate_all, parse_override
 
+    _webhook_kind(kind)
     chosen = _entity_choice(lead, customer, entity)
     overrides = [parse_override(s) for s in sets or []]
     if all_events:

@@ -1,0 +1,372 @@
+"""Sign and check the callbacks amoCRM signs.
+
+Three schemes, one per kind of callback (docs/callbacks.md has the sources):
+
+``chat``
+    Chats API hooks: header ``X-Signature`` = lower-case hex HMAC-SHA1 of the
+    raw body, keyed with the channel secret.
+``salesbot``
+    Salesbot ``widget_request``: body field ``token``, a JWT signed HS512 with
+    the integration's client secret (as the official PHP library checks it).
+``disabled``
+    The hook sent when an account disables the integration: query parameter
+    ``signature`` = hex HMAC-SHA256 of ``client_uuid + "|" + account_id``,
+    keyed with the client secret.
+
+Requests an integration sends *to* amojo are signed differently (HMAC-SHA1
+over method, Content-MD5, Content-Type, Date and path): :func:`amojo_signature`
+makes that one, so that :func:`verify` can tell a user who mixed them up.
+
+:func:`verify` finds which scheme a request carries and answers with a
+:class:`Verdict`: valid, invalid (with the reason) or absent. Secrets never
+appear in a repr, a reason or an error message.
+
+Standard library and PyJWT only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import jwt
+
+from .errors import UsageError
+
+__all__ = [
+    "FLAWS",
+    "SALESBOT_ALGORITHM",
+    "Request",
+    "Verdict",
+    "amojo_signature",
+    "chat_signature",
+    "disable_signature",
+    "other_secret",
+    "salesbot_token",
+    "verify",
+]
+
+Secret = str | bytes
+
+#: What the official amocrm-api-php library checks the bot token with.
+SALESBOT_ALGORITHM = "HS512"
+#: Algorithms :func:`verify` accepts in a Salesbot token's header.
+_HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"]
+
+#: Ways to spoil a signature for negative tests (see amodp.callbacks.generate).
+FLAWS = ("wrong-secret", "body-changed", "expired", "not-yet-valid")
+Flaw = Literal["wrong-secret", "body-changed", "expired", "not-yet-valid"]
+
+
+def _key(secret: Secret) -> bytes:
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    if not secret:
+        raise UsageError("the secret is empty")
+    return secret
+
+
+def chat_signature(body: bytes, secret: Secret) -> str:
+    """``X-Signature`` of a Chats API hook: hex HMAC-SHA1 of the raw body."""
+    return hmac.new(_key(secret), body, hashlib.sha1).hexdigest()
+
+
+def disable_signature(client_uuid: str, account_id: int | str, secret: Secret) -> str:
+    """``signature`` of the disable hook: hex HMAC-SHA256 of ``client_uuid|account_id``."""
+    message = f"{client_uuid}|{account_id}".encode()
+    return hmac.new(_key(secret), message, hashlib.sha256).hexdigest()
+
+
+def amojo_signature(
+    method: str, body: bytes, content_type: str, date: str, path: str, secret: Secret
+) -> tuple[str, str]:
+    """``(Content-MD5, X-Signature)`` of a request sent TO amojo (not a hook).
+
+    The signed string is method, Content-MD5, Content-Type, Date and the path
+    (no query), joined by newlines; HMAC-SHA1 with the channel secret."""
+    md5 = hashlib.md5(body).hexdigest()  # noqa: S324 - amojo's choice, not a security one
+    text = "\n".join([method.upper(), md5, content_type, date, path])
+    return md5, hmac.new(_key(secret), text.encode(), hashlib.sha1).hexdigest()
+
+
+def salesbot_token(
+    claims: Mapping[str, Any],
+    secret: Secret,
+    *,
+    now: float | None = None,
+    lifetime: int = 1800,
+    flaw: Flaw | None = None,
+    algorithm: str = SALESBOT_ALGORITHM,
+) -> str:
+    """A Salesbot ``widget_request`` token: ``claims`` plus ``iat``, ``nbf`` and
+    ``exp`` (``now`` .. ``now + lifetime``) unless ``claims`` sets them.
+
+    ``flaw`` spoils it for a negative test: ``"expired"`` (``exp`` an hour
+    ago), ``"not-yet-valid"`` (``nbf`` an hour ahead), ``"wrong-secret"``
+    (signed with another key), ``"body-changed"`` (a claim altered after
+    signing)."""
+    at = int(time.time() if now is None else now)
+    payload: dict[str, Any] = {"iat": at, "nbf": at, "exp": at + lifetime}
+    payload.update(claims)
+    key = _key(secret)
+    if flaw == "expired":
+        payload["iat"] = payload["nbf"] = at - 3600 - lifetime
+        payload["exp"] = at - 3600
+    elif flaw == "not-yet-valid":
+        payload["iat"] = at
+        payload["nbf"] = at + 3600
+        payload["exp"] = at + 3600 + lifetime
+    elif flaw == "wrong-secret":
+        key = other_secret(key)
+    token = jwt.encode(payload, key, algorithm=algorithm)
+    if flaw == "body-changed":
+        forged = dict(payload, entity_id=_bump(payload.get("entity_id", 0)))
+        other = jwt.encode(forged, key, algorithm=algorithm)
+        head, _, signature = token.split(".")
+        token = ".".join([head, other.split(".")[1], signature])
+    return token
+
+
+def other_secret(secret: Secret) -> bytes:
+    """A secret that is not ``secret`` (and as long, at least 64 bytes): what a
+    ``"wrong-secret"`` flaw signs with."""
+    key = _key(secret)
+    return hashlib.sha512(b"another " + key).hexdigest()[: max(len(key), 64)].encode()
+
+
+def _bump(value: Any) -> Any:
+    return value + 1 if isinstance(value, int) else f"{value}0"
+
+
+# -- verification ---------------------------------------------------------------------
+
+Status = Literal["valid", "invalid", "absent"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a request :func:`verify` reads. ``headers`` may be a
+    mapping or ``(name, value)`` pairs; ``query`` the raw query string or a
+    mapping."""
+
+    method: str
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+    query: str | Mapping[str, str] = ""
+    body: bytes = b""
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`verify` found: the scheme (``chat``, ``salesbot``,
+    ``disabled``, ``amojo`` or None), the status and why."""
+
+    scheme: str | None
+    status: Status
+    reason: str
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "valid"
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "scheme": self.scheme,
+            "status": self.status,
+            "reason": self.reason,
+        }
+        if self.claims:
+            found["claims"] = self.claims
+        return found
+
+
+def verify(
+    request: Any,
+    secret: Secret,
+    *,
+    client_uuid: str | None = None,
+    now: float | None = None,
+    leeway: int = 0,
+) -> Verdict:
+    """Check the signature ``request`` carries against ``secret``.
+
+    ``request`` is a :class:`Request` or anything with ``method``,
+    ``headers``, ``query`` and ``body`` (and optionally ``path``), such as
+    :class:`amodp.callbacks.Callback`. ``client_uuid``, if given, is the
+    integration the disable hook must name."""
+    key = _key(secret)
+    method = str(request.method).upper()
+    headers = _headers(request.headers)
+    query = _query(request.query)
+    body = bytes(request.body or b"")
+    if "x-signature" in headers:
+        if "content-md5" in headers and "date" in headers:
+            return _verify_amojo(method, headers, body, getattr(request, "path", "/"), key)
+        return _verify_chat(headers["x-signature"], body, key)
+    if "signature" in query or ("client_uuid" in query and "account_id" in query):
+        return _verify_disabled(query, key, client_uuid)
+    token = _salesbot_token_of(body, headers)
+    if token is not None:
+        return _verify_salesbot(token, key, now, leeway)
+    return Verdict(
+        None,
+        "absent",
+        "no signature: no X-Signature header, no signature parameter, no Salesbot token "
+        "(OAuth redirects and DP/account webhooks are not signed)",
+    )
+
+
+def _headers(headers: Any) -> dict[str, str]:
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return {str(name).lower(): str(value) for name, value in pairs}
+
+
+def _query(query: Any) -> dict[str, str]:
+    if isinstance(query, Mapping):
+        return {str(k): str(v) for k, v in query.items()}
+    text = query.decode("latin-1") if isinstance(query, bytes) else str(query or "")
+    return dict(parse_qsl(text.lstrip("?"), keep_blank_values=True))
+
+
+def _verify_chat(sent: str, body: bytes, key: bytes) -> Verdict:
+    if not sent:
+        return Verdict("chat", "absent", "X-Signature header is empty")
+    expected = hmac.new(key, body, hashlib.sha1).hexdigest()
+    if hmac.compare_digest(sent, expected):
+        return Verdict("chat", "valid", "X-Signature is the HMAC-SHA1 of the body")
+    if hmac.compare_digest(sent.lower(), expected):
+        return Verdict(
+            "chat",
+            "invalid",
+            "X-Signature matches only ignoring case: amoCRM sends lower-case hex and the "
+            "documented check compares exactly",
+        )
+    stripped = body.rstrip(b"\r\n")
+    if stripped != body and hmac.compare_digest(
+        sent, hmac.new(key, stripped, hashlib.sha1).hexdigest()
+    ):
+        return Verdict(
+            "chat",
+            "invalid",
+            "X-Signature matches the body without its trailing newline: something on the way "
+            "added it",
+        )
+    return Verdict(
+        "chat",
+        "invalid",
+        "X-Signature does not match the body: signed with another secret, or the body "
+        "changed after signing (re-encoded JSON changes the bytes)",
+    )
+
+
+def _verify_amojo(
+    method: str, headers: dict[str, str], body: bytes, path: str, key: bytes
+) -> Verdict:
+    content_type = headers.get("content-type", "")
+    md5, expected = amojo_signature(method, body, content_type, headers["date"], path, key)
+    note = (
+        "; this is how requests TO amojo are signed, not the hooks amoCRM sends "
+        "(those sign the body alone)"
+    )
+    if headers["content-md5"].lower() != md5:
+        return Verdict("amojo", "invalid", "Content-MD5 does not match the body" + note)
+    if hmac.compare_digest(headers["x-signature"].lower(), expected):
+        return Verdict(
+            "amojo", "valid", "X-Signature signs method, Content-MD5, type, Date, path" + note
+        )
+    return Verdict(
+        "amojo",
+        "invalid",
+        "X-Signature does not sign method, Content-MD5, Content-Type, Date and path with "
+        "this secret" + note,
+    )
+
+
+def _verify_disabled(query: dict[str, str], key: bytes, client_uuid: str | None) -> Verdict:
+    missing = [n for n in ("client_uuid", "account_id", "signature") if not query.get(n)]
+    if "signature" in missing:
+        return Verdict("disabled", "absent", "no signature parameter")
+    if missing:
+        return Verdict("disabled", "invalid", f"missing parameter(s): {', '.join(missing)}")
+    if client_uuid is not None and query["client_uuid"] != client_uuid:
+        return Verdict("disabled", "invalid", "client_uuid names another integration")
+    message = f"{query['client_uuid']}|{query['account_id']}".encode()
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    if hmac.compare_digest(query["signature"], expected):
+        return Verdict(
+            "disabled", "valid", "signature is the HMAC-SHA256 of client_uuid|account_id"
+        )
+    return Verdict(
+        "disabled",
+        "invalid",
+        "signature does not match client_uuid|account_id: another secret, or a parameter "
+        "changed after signing",
+    )
+
+
+def _salesbot_token_of(body: bytes, headers: dict[str, str]) -> str | None:
+    if not body.lstrip().startswith(b"{"):
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "token" not in data:
+        return None
+    token = data["token"]
+    return token if isinstance(token, str) else ""
+
+
+_EXPIRED = "the token has expired (exp is past)"
+_EARLY = "the token is not valid yet (nbf is ahead)"
+
+
+def _verify_salesbot(token: str, key: bytes, now: float | None, leeway: int) -> Verdict:
+    if not token:
+        return Verdict("salesbot", "absent", "the token field is empty")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        return Verdict("salesbot", "invalid", "the token is not a JWT")
+    algorithm = header.get("alg")
+    if algorithm not in _HMAC_ALGORITHMS:
+        return Verdict("salesbot", "invalid", f"the token is signed {algorithm!r}, not HMAC")
+    options: Any = {"verify_aud": False, "require": ["exp"]}
+    if now is not None:
+        # PyJWT checks times against the clock; the leeway shifts it to ``now``.
+        options["verify_exp"] = options["verify_nbf"] = options["verify_iat"] = False
+    try:
+        claims = jwt.decode(token, key, algorithms=_HMAC_ALGORITHMS, options=options, leeway=leeway)
+    except jwt.ExpiredSignatureError:
+        return Verdict("salesbot", "invalid", _EXPIRED)
+    except jwt.ImmatureSignatureError:
+        return Verdict("salesbot", "invalid", _EARLY)
+    except jwt.InvalidSignatureError:
+        return Verdict(
+            "salesbot",
+            "invalid",
+            "the token's signature does not match: signed with another secret, or the "
+            "token changed after signing",
+        )
+    except jwt.MissingRequiredClaimError:
+        return Verdict("salesbot", "invalid", "the token has no exp claim")
+    except jwt.InvalidTokenError as e:
+        return Verdict("salesbot", "invalid", f"the token is invalid: {type(e).__name__}")
+    if now is not None:
+        if claims["exp"] + leeway <= now:
+            return Verdict("salesbot", "invalid", "the token has expired (exp is past)", claims)
+        if claims.get("nbf", now) - leeway > now:
+            return Verdict(
+                "salesbot", "invalid", "the token is not valid yet (nbf is ahead)", claims
+            )
+    note = "" if algorithm == SALESBOT_ALGORITHM else f" (signed {algorithm}; amoCRM uses HS512)"
+    return Verdict(
+        "salesbot", "valid", f"the token is signed with this secret and in date{note}", claims
+    )

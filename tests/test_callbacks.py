@@ -1,0 +1,434 @@
+"""amodp.callbacks and the callback data files: shapes against the documented
+examples in tests/fixtures/callbacks, signatures with hmac and PyJWT, bytes on a
+real socket."""
+
+from __future__ import annotations
+
+import doctest
+import hashlib
+import hmac
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+import pytest
+from typer.testing import CliRunner
+
+from amodp import callbacks, catalog, signing
+from amodp.cli import app
+from amodp.errors import UnknownEventError, UsageError
+
+from .servers import recording_server
+
+FIXTURES = Path(__file__).parent / "fixtures" / "callbacks"
+CHANNEL_SECRET = "5a44c5dff55f3c15a4cce8d7c4cc27e207c7e189"
+CLIENT_SECRET = "Xq3vT9sLk2mN8pR4wY6zB1cD5fG7hJ0aQeUiOtSrVbNmKlJhGfDsApOiUyTrEwQz"
+SEEDS = range(40)
+ALL = [e.name for kind in catalog.CALLBACK_KINDS for e in catalog.events(kind)]
+
+
+def paths(value: Any, prefix: str = "") -> set[str]:
+    """Every leaf path of a JSON value (objects only: lists and null are leaves)."""
+    if isinstance(value, dict):
+        found: set[str] = set()
+        for key, inner in value.items():
+            found |= paths(inner, f"{prefix}{key}.")
+        return found
+    return {prefix.removesuffix(".")}
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def generated_paths(name: str) -> set[str]:
+    found: set[str] = set()
+    for seed in SEEDS:
+        found |= paths(callbacks.generate(name, seed=seed).json)
+    return found
+
+
+# -- the data files --------------------------------------------------------------------
+
+
+def test_catalog_lists_the_callback_kinds() -> None:
+    assert {e.name for e in catalog.events("chat")} == {
+        "chat.message",
+        "chat.typing",
+        "chat.reaction",
+        "chat.comment_reply",
+    }
+    assert [e.name for e in catalog.events("salesbot")] == ["salesbot.widget_request"]
+    assert {e.name for e in catalog.events("oauth")} == {
+        "oauth.disabled",
+        "oauth.redirect",
+        "oauth.denied",
+    }
+    assert set(catalog.KINDS) == {"dp", "account"}  # detection looks at webhooks only
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_data_file_says_what_settles_it(name: str) -> None:
+    kind = name.partition(".")[0]
+    path = catalog.EVENTS_DIR / kind / f"{name}.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("kind", "event", "description", "source", "method", "content_type", "fields"):
+        assert key in raw, (name, key)
+    assert raw["kind"] == kind
+    assert raw["method"] in ("GET", "POST")
+    assert raw["source"].startswith("documented: https://"), name
+    assert "capture" in raw["source"], name  # says whether a capture settles it
+    assert all({"name", "gen"} <= set(f) for f in raw["fields"])
+
+
+def test_events_command_lists_callbacks_as_json() -> None:
+    result = CliRunner().invoke(app, ["events", "--kind", "chat", "--json"])
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["event"] for r in rows} == {"message", "typing", "reaction", "comment_reply"}
+    for row in rows:
+        assert row["method"] == "POST" and row["content_type"] == "application/json"
+        assert row["signature"]["scheme"] == "chat"
+        assert row["answer"]["timeout_seconds"] == 5
+
+
+def test_events_command_table_for_a_callback_kind() -> None:
+    result = CliRunner().invoke(app, ["events", "--kind", "oauth"])
+    assert result.exit_code == 0, result.stderr
+    assert "oauth.disabled" in result.stdout and "carries )" not in result.stdout
+
+
+# -- shapes against the documented examples --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "example"),
+    [
+        ("chat.message", "chat.message.json"),
+        ("chat.typing", "chat.typing.json"),
+        ("chat.comment_reply", "chat.comment_reply.json"),
+    ],
+)
+def test_chat_shapes_match_the_documented_example(name: str, example: str) -> None:
+    documented = paths(fixture(example))
+    made = generated_paths(name)
+    assert made <= documented, sorted(made - documented)
+    # The fields the example shows and amodp always sends, nested the same way.
+    spec = catalog.event(name, kind="chat")
+    required = {f.name for f in spec.fields if "optional" not in f.options}
+    assert required <= documented
+    assert required <= made
+
+
+def test_chat_message_key_order_is_the_documented_one() -> None:
+    example = fixture("chat.message.json")
+    for seed in SEEDS:
+        got = callbacks.generate("chat.message", seed=seed).json
+        assert list(got) == list(example)
+        assert [k for k in example["message"] if k in got["message"]] == list(got["message"])
+
+
+def test_reaction_follows_the_parameter_table() -> None:
+    lines = (FIXTURES / "chat.reaction.parameters.txt").read_text(encoding="utf-8")
+    table = {line for line in lines.splitlines() if line and not line.startswith("#")}
+    made = generated_paths("chat.reaction")
+    assert made <= table, sorted(made - table)
+    # What the example and the table agree on is where the example has it.
+    example = paths(fixture("chat.reaction.json")) - {"action.reaction.msgid"}
+    assert example <= made
+
+
+def test_reaction_emoji_only_on_react() -> None:
+    kinds = set()
+    for seed in SEEDS:
+        reaction = callbacks.generate("chat.reaction", seed=seed).json["action"]["reaction"]
+        kinds.add(reaction["type"])
+        assert ("emoji" in reaction) == (reaction["type"] == "react")
+    assert kinds == {"react", "unreact"}
+
+
+def test_chat_values_are_coherent() -> None:
+    for seed in SEEDS:
+        hook = callbacks.generate("chat.message", seed=seed).json
+        inner = hook["message"]
+        assert inner["msec_timestamp"] // 1000 == inner["timestamp"] <= hook["time"]
+        message = inner["message"]
+        assert message["type"] in ("text", "file", "video", "picture", "voice", "audio", "sticker")
+        if message["type"] == "text":
+            assert message["text"] and message["media"] == "" and message["file_size"] == 0
+        else:
+            assert message["media"].startswith("https://amojo.")
+        typing = callbacks.generate("chat.typing", seed=seed).json
+        assert typing["action"]["typing"]["expired_at"] == typing["time"] + 5
+
+
+def test_salesbot_body_has_the_documented_fields() -> None:
+    text = (FIXTURES / "salesbot.widget_request.txt").read_text(encoding="utf-8")
+    documented = re.findall(r'^ {6}"(\w+)":', text, re.MULTILINE)
+    assert documented == ["token", "data", "return_url"]
+    example = re.escape(re.search(r'"return_url": "([^"]+)"', text)[1])
+    # https://subdomain.amocrm.ru/api/v4/salesbot/321/continue/123, any subdomain and ids
+    pattern = example.replace("subdomain", "[a-z0-9]+").replace("321", r"\d+")
+    pattern = pattern.replace("123", r"\d+")
+    for seed in SEEDS:
+        hook = callbacks.generate("salesbot.widget_request", seed=seed, locale="ru")
+        assert list(hook.json) == documented
+        assert re.fullmatch(pattern, hook.json["return_url"]), hook.json["return_url"]
+        assert all(isinstance(v, str) for v in hook.json["data"].values())
+
+
+def test_salesbot_token_checked_with_pyjwt() -> None:
+    lines = (FIXTURES / "salesbot.claims.txt").read_text(encoding="utf-8").splitlines()
+    documented = {line.split()[0] for line in lines if line and not line.startswith("#")}
+    url = "https://receiver.example.com/salesbot/hook"
+    for seed in range(10):
+        hook = callbacks.generate(
+            "salesbot.widget_request", seed=seed, secret=CLIENT_SECRET, url=url
+        )
+        token = hook.json["token"]
+        assert jwt.get_unverified_header(token)["alg"] == "HS512"
+        claims = jwt.decode(
+            token, CLIENT_SECRET, algorithms=["HS512"], audience="https://receiver.example.com"
+        )
+        assert set(claims) == documented
+        now = time.time()
+        assert claims["nbf"] <= now < claims["exp"]
+        account = urlsplit(claims["iss"])
+        assert (
+            account.scheme == "https" and account.netloc == urlsplit(hook.json["return_url"]).netloc
+        )
+        assert account.netloc == f"{claims['subdomain']}.amocrm.ru"
+        assert claims["entity_type"] in (2, 12) and claims["bot_type"] == "salesbot"
+        entity = "lead" if claims["entity_type"] == 2 else "customer"
+        assert hook.json["data"][entity] == str(claims["entity_id"])
+
+
+def test_salesbot_international_account_is_on_kommo() -> None:
+    hook = callbacks.generate("salesbot.widget_request", seed=1, locale="en")
+    assert ".kommo.com/api/v4/salesbot/" in hook.json["return_url"]
+
+
+def test_disable_hook_matches_the_captured_example() -> None:
+    text = (FIXTURES / "oauth.disabled.txt").read_text(encoding="utf-8")
+    documented = urlsplit(re.search(r"'(https://[^']+)'", text)[1])
+    agent = re.search(r"-H 'user-agent: ([^']+)'", text)[1]
+    for seed in range(10):
+        hook = callbacks.generate("oauth.disabled", seed=seed, secret=CLIENT_SECRET)
+        assert hook.method == "GET" and hook.body == b""
+        names = [k for k, _ in parse_qsl(hook.query)]
+        assert names == [k for k, _ in parse_qsl(documented.query)]
+        assert dict(hook.headers)["User-Agent"] == agent
+        query = dict(parse_qsl(hook.query))
+        assert re.fullmatch(r"[0-9a-f]{64}", query["signature"])
+        message = f"{query['client_uuid']}|{query['account_id']}".encode()
+        want = hmac.new(CLIENT_SECRET.encode(), message, hashlib.sha256).hexdigest()
+        assert query["signature"] == want
+
+
+@pytest.mark.parametrize(
+    ("name", "example"),
+    [("oauth.redirect", "oauth.redirect.txt"), ("oauth.denied", "oauth.denied.txt")],
+)
+def test_redirects_carry_the_documented_parameters(name: str, example: str) -> None:
+    text = (FIXTURES / example).read_text(encoding="utf-8").strip()
+    documented = [k for k, _ in parse_qsl(text.partition("?")[2])]
+    seen: set[str] = set()
+    for seed in SEEDS:
+        hook = callbacks.generate(name, seed=seed)
+        names = [k for k, _ in parse_qsl(hook.query)]
+        seen |= set(names)
+        assert [n for n in documented if n in names] == [n for n in names if n in documented]
+        if name == "oauth.redirect":
+            query = dict(parse_qsl(hook.query))
+            assert query["referer"].endswith(".amocrm.ru") and query["platform"] == "1"
+            assert query["code"].startswith("def50200")
+    assert set(documented) <= seen
+
+
+# -- signatures, flaws, determinism -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n.startswith("chat.")])
+def test_chat_x_signature_is_hmac_sha1_of_the_exact_body(name: str) -> None:
+    for seed in range(5):
+        hook = callbacks.generate(name, seed=seed, secret=CHANNEL_SECRET)
+        sent = dict(hook.headers)["X-Signature"]
+        assert sent == hmac.new(CHANNEL_SECRET.encode(), hook.body, hashlib.sha1).hexdigest()
+
+
+def test_without_a_secret_signatures_are_well_formed_but_unverifiable() -> None:
+    hook = callbacks.generate("chat.message", seed=1)
+    sent = dict(hook.headers)["X-Signature"]
+    assert re.fullmatch(r"[0-9a-f]{40}", sent)
+    assert sent != hmac.new(CHANNEL_SECRET.encode(), hook.body, hashlib.sha1).hexdigest()
+
+
+@pytest.mark.parametrize("flaw", ["wrong-secret", "body-changed"])
+def test_chat_flaws_fail_an_independent_check(flaw: str) -> None:
+    hook = callbacks.generate("chat.message", seed=1, secret=CHANNEL_SECRET, flaw=flaw)
+    sent = dict(hook.headers)["X-Signature"]
+    assert sent != hmac.new(CHANNEL_SECRET.encode(), hook.body, hashlib.sha1).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("flaw", "error"),
+    [
+        ("expired", jwt.ExpiredSignatureError),
+        ("not-yet-valid", jwt.ImmatureSignatureError),
+        ("wrong-secret", jwt.InvalidSignatureError),
+        ("body-changed", jwt.InvalidSignatureError),
+    ],
+)
+def test_salesbot_flaws_fail_pyjwt(flaw: str, error: type[Exception]) -> None:
+    hook = callbacks.generate("salesbot.widget_request", seed=1, secret=CLIENT_SECRET, flaw=flaw)
+    with pytest.raises(error):
+        jwt.decode(
+            hook.json["token"], CLIENT_SECRET, algorithms=["HS512"], options={"verify_aud": False}
+        )
+
+
+SIGNED = [
+    e.name
+    for kind in catalog.CALLBACK_KINDS
+    for e in catalog.events(kind)
+    if e.details["signature"]
+]
+
+
+@pytest.mark.parametrize("name", SIGNED)
+def test_verify_agrees_on_generated_callbacks(name: str) -> None:
+    secret = CHANNEL_SECRET if name.startswith("chat.") else CLIENT_SECRET
+    assert signing.verify(callbacks.generate(name, seed=1, secret=secret), secret).ok
+    flaws = signing.FLAWS if name.startswith("salesbot.") else ("wrong-secret", "body-changed")
+    for flaw in flaws:
+        hook = callbacks.generate(name, seed=1, secret=secret, flaw=flaw)
+        verdict = signing.verify(hook, secret)
+        assert verdict.status == "invalid", (flaw, verdict)
+        assert verdict.scheme == name.partition(".")[0].replace("oauth", "disabled")
+
+
+def test_bad_options_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="only a Salesbot token"):
+        callbacks.generate("chat.message", flaw="expired")
+    with pytest.raises(UsageError, match="not signed"):
+        callbacks.generate("oauth.redirect", flaw="wrong-secret")
+    with pytest.raises(UsageError, match="unknown flaw"):
+        callbacks.generate("chat.message", flaw="nope")
+    with pytest.raises(UsageError, match="JSON style"):
+        callbacks.generate("chat.message", style="nope")
+    with pytest.raises(UsageError, match="say which callback"):
+        callbacks.generate("message")
+    with pytest.raises(UnknownEventError):
+        callbacks.generate("chat.nope")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_bytes(name: str) -> None:
+    first = callbacks.generate(name, seed=5, secret=CLIENT_SECRET, now=1_800_000_000)
+    again = callbacks.generate(name, seed=5, secret=CLIENT_SECRET, now=1_800_000_000)
+    other = callbacks.generate(name, seed=6, secret=CLIENT_SECRET, now=1_800_000_000)
+    assert first.http() == again.http()
+    assert first.http() != other.http()
+
+
+def test_generate_all_makes_one_per_event() -> None:
+    hooks = callbacks.generate_all("chat", seed=1)
+    assert [h.event.name for h in hooks] == [e.name for e in catalog.events("chat")]
+    with pytest.raises(UsageError):
+        callbacks.generate_all("dp")
+
+
+def test_secret_is_nowhere_in_the_callback() -> None:
+    for name in ALL:
+        hook = callbacks.generate(name, seed=1, secret=CLIENT_SECRET)
+        shown = repr(hook) + hook.http().decode() + hook.curl()
+        assert CLIENT_SECRET not in shown
+
+
+# -- JSON bytes -----------------------------------------------------------------------
+
+
+def test_json_styles() -> None:
+    compact = callbacks.generate("salesbot.widget_request", seed=2)
+    php = callbacks.generate("salesbot.widget_request", seed=2, style="php")
+    pretty = callbacks.generate("salesbot.widget_request", seed=2, style="pretty")
+    data = json.loads(compact.body)
+    assert data == json.loads(php.body) == json.loads(pretty.body)
+    # compact: no whitespace between tokens, '/' and non-ASCII as they are
+    assert compact.body == json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    assert b'"return_url":"https://' in compact.body and not compact.body.isascii()
+    # php: json_encode's defaults
+    assert php.body.isascii() and b'"return_url":"https:\\/\\/' in php.body
+    assert b'\n  "token": ' in pretty.body
+
+
+def test_chat_scope_id_goes_into_the_url() -> None:
+    hook = callbacks.generate("chat.typing", seed=1, url="https://example.com/amo/:scope_id")
+    scope = hook.path.rsplit("/", 1)[1]
+    channel, _, account = scope.rpartition("_")
+    assert account == hook.json["account_id"] and len(channel) == 36
+
+
+# -- Webhook-compatible output, over a real socket ---------------------------------------
+
+
+def test_http_is_a_complete_request() -> None:
+    hook = callbacks.generate("chat.message", seed=3, url="http://127.0.0.1:9/hook?x=1")
+    head, _, body = hook.http().partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == "POST /hook?x=1 HTTP/1.1"
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers["Content-Length"] == str(len(body)) and body == hook.body
+    get = callbacks.generate("oauth.disabled", seed=3).http()
+    assert get.startswith(b"GET /?client_uuid=") and get.endswith(b"\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    "name", ["chat.comment_reply", "salesbot.widget_request", "oauth.disabled"]
+)
+def test_curl_delivers_the_exact_request(name: str) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not on PATH")
+    with recording_server() as server:
+        secret = CHANNEL_SECRET if name.startswith("chat.") else CLIENT_SECRET
+        hook = callbacks.generate(name, seed=4, secret=secret, url=server.url + "/cb")
+        subprocess.run(["sh", "-c", hook.curl()], check=True, capture_output=True, timeout=30)
+    (got,) = server.requests
+    assert got.method == hook.method and got.path == hook.target
+    assert got.body == hook.body
+    received = {k.lower(): v for k, v in got.headers}
+    for name_, value in hook.headers:
+        if name_ not in ("Host", "Content-Length"):
+            assert received[name_.lower()] == value
+    if name.startswith("chat."):
+        want = hmac.new(CHANNEL_SECRET.encode(), got.body, hashlib.sha1).hexdigest()
+        assert received["x-signature"] == want
+
+
+def test_docstrings_and_the_docs_page_run() -> None:
+    failures, tries = doctest.testmod(callbacks)
+    assert failures == 0 and tries > 0
+    page = Path(__file__).parent.parent / "docs" / "callbacks.md"
+    failures, tries = doctest.testfile(str(page), module_relative=False)
+    assert failures == 0 and tries > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "message", "--kind", "chat"],
+        ["generate", "--all", "--kind", "oauth"],
+        ["send", "--all", "--kind", "salesbot", "--url", "http://127.0.0.1:9/", "--dry-run"],
+    ],
+)
+def test_webhook_commands_refuse_callback_kinds_in_one_line(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: --kind ") and result.stderr.count("\n") == 1
