@@ -21,6 +21,7 @@ from typing import Any
 
 from .codec import encode
 from .errors import InputError
+from .records import CaptureRecord, is_record, looks_like_records, read_records
 from .shellwords import bash_words, cmd_words
 
 __all__ = ["FORMS", "Source", "detect", "read_sources"]
@@ -38,6 +39,10 @@ class Source:
     label: str = ""  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
 
 
+#: Chooses among capture records (:func:`amodp.records.select_records`).
+Choose = Callable[[list[CaptureRecord]], list[CaptureRecord]]
+
+
 def detect(data: bytes) -> str:
     """The form auto-detection reads ``data`` as (one of :data:`FORMS` but "auto").
 
@@ -47,8 +52,11 @@ def detect(data: bytes) -> str:
     return _detect(_prepare(data))
 
 
-def read_sources(data: bytes, form: str = "auto") -> list[Source]:
+def read_sources(data: bytes, form: str = "auto", choose: Choose | None = None) -> list[Source]:
     """The body or bodies in ``data`` read as ``form`` ("auto": as :func:`detect` says).
+
+    ``choose`` picks among capture records; given for other input, it is an
+    InputError.
 
     >>> read_sources(b"curl https://example.com/hook -d 'account[id]=1'")
     [Source(body=b'account[id]=1', form='curl', label='https://example.com/hook')]
@@ -58,6 +66,10 @@ def read_sources(data: bytes, form: str = "auto") -> list[Source]:
     data = _prepare(data)
     if form == "auto":
         form = _detect(data)
+    if form == "capture":
+        return _read_capture(data, choose)
+    if choose is not None:
+        raise InputError("it is not a capture file, so there are no records to choose from")
     return _READERS[form](data)
 
 
@@ -131,15 +143,15 @@ _CURL_START = re.compile(rb"(?:\$[ \t]+)?(?:\S*/)?curl(?:\.exe)?(?=\s|$)")
 
 def _detect(data: bytes) -> str:
     text = data.strip()
-    if _record_line(text.split(b"\n", 1)[0]) is not None:
+    if looks_like_records(text.split(b"\n", 1)[0]):
         return "capture"
     head = text[:1]
     if head in (b"{", b"["):
         value = _json_or_not(text)
         if value is not _NOT_JSON:
             if isinstance(value, dict):
-                return "capture" if _is_record(value) else "json"
-            if isinstance(value, list) and value and all(_is_record(v) for v in value):
+                return "capture" if is_record(value) else "json"
+            if isinstance(value, list) and value and all(is_record(v) for v in value):
                 return "capture"
             # A JSON array is no form, but [["name", "value"], ...] is a list of pairs.
             return "python" if value and _python_fits(text) else "json"
@@ -626,93 +638,26 @@ def _read_python(data: bytes) -> list[Source]:
 
 # -- capture ----------------------------------------------------------------------
 
-_RECORD_HELP = "a JSON object with received_at and body or body_base64"
+
+def _read_capture(data: bytes, choose: Choose | None = None) -> list[Source]:
+    records = read_records(data)
+    if choose is not None:
+        records = choose(records)
+    return [_capture_source(record) for record in records]
 
 
-def _is_record(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and "received_at" in value
-        and ("body" in value or "body_base64" in value)
-    )
-
-
-def _record_line(line: bytes) -> dict[str, Any] | None:
-    line = line.strip()
-    if not (line.startswith(b"{") and line.endswith(b"}")):
-        return None
-    value = _json_or_not(line)
-    return value if _is_record(value) else None
-
-
-def _read_capture(data: bytes) -> list[Source]:
-    records: list[dict[str, Any]] = []
-    lines = data.split(b"\n")
-    first = next(line for line in lines if line.strip())
-    if _record_line(first) is None:
-        # Not JSON Lines: maybe one record pretty-printed, or an array of them.
-        value = _json_or_not(data.strip())
-        if _is_record(value):
-            records = [value]
-        elif isinstance(value, list) and value and all(_is_record(v) for v in value):
-            records = value
-        else:
-            raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
-    else:
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                record = _record_line(line)
-                if record is None:
-                    raise InputError(f"line {number} is not a capture record ({_RECORD_HELP})")
-                records.append(record)
-    return [_capture_source(n, record) for n, record in enumerate(records, 1)]
-
-
-def _capture_source(n: int, record: dict[str, Any]) -> Source:
-    where = f"record {n}"
-    encoded = record.get("body_base64")
-    if encoded is not None:
-        import base64
-        import binascii
-
-        if not isinstance(encoded, str):
-            raise InputError(f"{where}: body_base64 is not a string")
+def _capture_source(record: CaptureRecord) -> Source:
+    body = record.body
+    codings = [value for name, value in record.headers if name.lower() == "content-encoding"]
+    if body and codings:
         try:
-            body = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise InputError(f"{where}: body_base64 is not valid base64") from None
-    else:
-        text = record.get("body")
-        if not isinstance(text, str):
-            raise InputError(f"{where}: body is not a string")
-        body = text.encode("utf-8", "surrogatepass")
-
-    headers = record.get("headers")
-    if body and isinstance(headers, list):
-        codings = [
-            h[1]
-            for h in headers
-            if isinstance(h, (list, tuple))
-            and len(h) == 2
-            and isinstance(h[0], str)
-            and isinstance(h[1], str)
-            and h[0].lower() == "content-encoding"
-        ]
-        if codings:
-            try:
-                body = _decode_content(body, _codings(codings))
-            except InputError:
-                pass  # saved already decompressed: keep it as it is
-
-    query = record.get("query")
+            body = _decode_content(body, _codings(codings))
+        except InputError:
+            pass  # saved already decompressed: keep it as it is
+    query = record.fields.get("query")
     if not body and isinstance(query, str) and query.lstrip("?"):
         body = query.lstrip("?").encode("utf-8", "surrogatepass")
-
-    label = [where]
-    for key in ("method", "path"):
-        if isinstance(record.get(key), str) and record[key]:
-            label.append(record[key])
-    return Source(body, "capture", " ".join(label))
+    return Source(body, "capture", record.label)
 
 
 _READERS: dict[str, Callable[[bytes], list[Source]]] = {
@@ -721,5 +666,4 @@ _READERS: dict[str, Callable[[bytes], list[Source]]] = {
     "curl": _read_curl,
     "json": _read_json,
     "python": _read_python,
-    "capture": _read_capture,
 }
