@@ -128,19 +128,41 @@ def _record_choice(index: int | None, event: str | None, request_id: str | None)
 
 # -- input helpers --------------------------------------------------------------
 
+#: What ``decode`` and ``encode`` read, for the hints of read_input.
+_WHAT = {"decode": "a body", "encode": "JSON"}
 
-def read_input(name: str) -> bytes:
-    """Bytes of a file, or of stdin for ``-``."""
+
+def read_input(name: str, command: str | None = None) -> bytes:
+    """Bytes of a file, or of stdin for ``-``. For ``command`` (decode,
+    encode), say that stdin is read when it is a terminal, and that data
+    given as the argument goes through a pipe."""
     if name == "-":
+        if command and sys.stdin.isatty():
+            _stderr_line(
+                f"Reading {_WHAT[command]} from stdin: paste it, then press Ctrl-D "
+                "(Ctrl-Z, Enter on Windows)."
+            )
         return sys.stdin.buffer.read()
     try:
         return Path(name).read_bytes()
     except FileNotFoundError:
+        if command and _looks_inline(name):
+            import shlex
+
+            raise InputError(
+                f"{name}: no such file; to {command} {_WHAT[command]} given as text, "
+                f"pipe it: echo {shlex.quote(name)} | amodp {command}"
+            ) from None
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _looks_inline(name: str) -> bool:
+    """Whether a name that is no file is data typed as the argument."""
+    return "=" in name or name.lstrip()[:1] in ("{", "[") or name.startswith("curl ")
 
 
 def _stderr_line(text: str) -> None:
@@ -179,14 +201,15 @@ def decode(
 
     Reads a urlencoded body, a raw HTTP request, a curl command, a JSON object
     of bracket keys, a logged Python dict or amodp capture records (all of
-    them, or those --index, --event and --request-id choose). With --redact,
+    them, or those --index, --event and --request-id choose); gzip is undone.
+    A body typed on the command line goes through a pipe. With --redact,
     personal data is replaced by placeholders, the same value by the same
     placeholder across all the inputs, so the output can go in a bug report.
 
     Example: amodp decode payload.txt --summary
     """
     from .codec import parse, to_json
-    from .inputs import read_sources
+    from .inputs import NotTextError, read_sources
 
     if form not in FORM_CHOICES:
         raise UsageError(f"--from must be one of: {', '.join(FORM_CHOICES)}")
@@ -199,13 +222,17 @@ def decode(
     names = files or ["-"]
     for name in names:
         label = "stdin" if name == "-" else name
-        data = read_input(name)
+        data = read_input(name, "decode")
         try:
             sources = read_sources(data, form, choose)
+        except NotTextError as exc:
+            raise InputError(f"{label} {exc}") from None
         except InputError as exc:
             raise InputError(f"{label}: {exc}") from None
         for source in sources:
             where = f"{label} ({source.label})" if source.label else label
+            for warning in source.warnings:
+                _stderr_line(f"Warning: {where}: {warning}")
             decoded = parse(source.body)
             for warning in decoded.warnings:
                 _stderr_line(f"Warning: {where}: {warning}")
@@ -216,10 +243,15 @@ def decode(
                 _print_summary(value)
 
 
+#: Output longer than this is printed without colour: highlighting builds it
+#: all in memory, many times its size.
+COLOUR_LIMIT = 1 << 20
+
+
 def _write_json(text: str) -> None:
     from .render import use_colour, write_json
 
-    if use_colour(sys.stdout):
+    if len(text) <= COLOUR_LIMIT and use_colour(sys.stdout):
         write_json(text)
     else:
         sys.stdout.write(text + "\n")
@@ -251,11 +283,14 @@ def encode(
     Example: echo '{"leads":{"status":[{"id":"1"}]}}' | amodp encode
     """
     from .codec import encode as encode_body
+    from .records import looks_like_records
 
     label = "stdin" if file == "-" else file
-    data = read_input(file)
+    data = read_input(file, "encode")
     if not data.strip():
         raise InputError(f"{label}: empty input")
+    if looks_like_records(data):
+        raise InputError(f"{label} looks like capture records; to read them use amodp decode")
     try:
         value = json.loads(data, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:

@@ -24,7 +24,7 @@ from .errors import InputError
 from .records import CaptureRecord, is_record, looks_like_records, read_records
 from .shellwords import bash_words, cmd_words
 
-__all__ = ["FORMS", "Source", "detect", "read_sources"]
+__all__ = ["FORMS", "NotTextError", "Source", "detect", "read_sources"]
 
 #: The input forms, in the order ``--form`` lists them; "auto" detects.
 FORMS = ("auto", "body", "http", "curl", "json", "python", "capture")
@@ -37,6 +37,11 @@ class Source:
     body: bytes  # the urlencoded body as it went over the wire
     form: str  # which of FORMS (never "auto") it was read as
     label: str = ""  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
+    warnings: tuple[str, ...] = ()  # what is odd about the input, and what was done with it
+
+
+class NotTextError(InputError):
+    """The input is binary data, not text (its message reads "is not text ...")."""
 
 
 #: Chooses among capture records (:func:`amodp.records.select_records`).
@@ -55,11 +60,12 @@ def detect(data: bytes) -> str:
 def read_sources(data: bytes, form: str = "auto", choose: Choose | None = None) -> list[Source]:
     """The body or bodies in ``data`` read as ``form`` ("auto": as :func:`detect` says).
 
-    ``choose`` picks among capture records; given for other input, it is an
-    InputError.
+    A gzip file is read as what it holds; other binary data is a
+    :class:`NotTextError`. ``choose`` picks among capture records; given
+    for other input, it is an InputError.
 
     >>> read_sources(b"curl https://example.com/hook -d 'account[id]=1'")
-    [Source(body=b'account[id]=1', form='curl', label='https://example.com/hook')]
+    [Source(body=b'account[id]=1', form='curl', label='https://example.com/hook', warnings=())]
     """
     if form not in FORMS:
         raise InputError(f"unknown input form {form!r}: choose one of {', '.join(FORMS)}")
@@ -79,9 +85,12 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 
 
 def _prepare(data: bytes) -> bytes:
-    """Drop a byte order mark (Notepad), re-encode UTF-16 (PowerShell's ``>``)
-    as UTF-8; refuse input that is only whitespace."""
+    """Unpack a gzip file, drop a byte order mark (Notepad), re-encode UTF-16
+    (PowerShell's ``>``) as UTF-8; refuse input that is only whitespace, and
+    binary data."""
     data = bytes(data)
+    if data.startswith(_GZIP_MAGIC):
+        data = _gunzip(data)
     if data.startswith(_BOM_UTF8):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -90,8 +99,42 @@ def _prepare(data: bytes) -> bytes:
         except UnicodeError:
             pass  # not UTF-16 after all: leave the bytes alone
     if not data.strip():
-        raise InputError("the input is empty")
+        raise InputError("empty input")
+    # A raw HTTP request's body may be gzip: its reader undoes that.
+    if _is_binary(data) and _request_line(data.lstrip()) is None:
+        raise NotTextError("is not text (binary data)")
     return data
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gunzip(data: bytes) -> bytes:
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"is gzip data that cannot be decompressed: {exc}") from None
+
+
+# Bytes that no text holds: C0 controls but tab, newlines, form feed and escape.
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _is_binary(data: bytes) -> bool:
+    """Binary, as ``git`` and ``grep`` judge it: a NUL byte near the start;
+    or many control bytes or bytes that are not UTF-8 (a body may hold a few
+    of those, raw: ``name=\\xff\\xfe`` is still text)."""
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    odd = len(_CONTROL.findall(head))
+    if not head.isascii():
+        text = head.decode("utf-8", "surrogateescape")
+        odd += sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    return odd * 10 > len(head) * 3  # more than 30%
 
 
 def _table(safe: bytes, space: bytes) -> list[bytes]:
@@ -541,7 +584,37 @@ def _read_json(data: bytes) -> list[Source]:
             # http_build_query under its key. Top-level keys that decode makes
             # never hold "[", so its output reads back to itself.
             parts.append(_encode({key: item}))
-    return [Source(b"&".join(part for part in parts if part), "json")]
+    warnings = (_API_WARNING,) if _looks_like_api(value) else ()
+    return [Source(b"&".join(part for part in parts if part), "json", warnings=warnings)]
+
+
+_API_WARNING = (
+    "this JSON looks like an amoCRM REST API response (nested, with numbers, "
+    "true/false, null or _embedded), not a webhook body: webhooks are form-encoded "
+    "with bracket keys and every value a string; decoded it as PHP would see it sent "
+    "as a form (numbers as strings, true/false as 1/0, null and empty lists left out)"
+)
+
+
+def _looks_like_api(value: dict[str, Any]) -> bool:
+    """Nested JSON holding what no form holds: a number, true/false or null;
+    or the ``_embedded`` of a REST API answer. (What ``decode`` prints is
+    nested too, but holds only strings.)"""
+    nested = [item for item in value.values() if isinstance(item, (dict, list))]
+    if not nested:
+        return False
+    if "_embedded" in value:
+        return True
+    stack: list[Any] = nested
+    while stack:
+        item = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append(child)
+            elif not isinstance(child, str):
+                return True
+    return False
 
 
 # -- python -----------------------------------------------------------------------

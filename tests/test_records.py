@@ -341,3 +341,24 @@ def test_replay_without_url_elsewhere_wants_a_url(host: str | None, tmp_path: Pa
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {path}: record 1 ")
     assert result.stderr.endswith("say where to send it with --url\n")
+
+
+@pytest.mark.parametrize(
+    "args", [["decode"], ["decode", "-"], ["encode"], ["send", "--replay", "-"]]
+)
+def test_empty_input_is_said_the_same_everywhere(args: list[str]) -> None:
+    for empty in ("", " \n"):
+        result = _run(*args, input=empty)
+        assert result.exit_code == 2
+        assert result.stderr == "Error: stdin: empty input\n"
+
+
+def test_encode_points_capture_records_at_decode(tmp_path: Path) -> None:
+    for layout, data in _layouts(_file(STATUS)).items():
+        path = tmp_path / "hooks.jsonl"
+        path.write_bytes(data)
+        result = _run("encode", str(path))
+        assert result.exit_code == 2, layout
+        assert result.stderr == (
+            f"Error: {path} looks like capture records; to read them use amodp decode\n"
+        )
