@@ -124,17 +124,14 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 def _is_binary(data: bytes) -> bool:
-    """Binary, as ``git`` and ``grep`` judge it: a NUL byte near the start;
-    or many control bytes or bytes that are not UTF-8 (a body may hold a few
-    of those, raw: ``name=\\xff\\xfe`` is still text)."""
+    """Binary, as ``git`` and ``grep`` judge it: a NUL byte near the start
+    (images, archives, programs); or many control bytes. Bytes that are not
+    UTF-8 are no sign: a body pasted raw in another encoding (cp1251) is
+    still text."""
     head = data[:8192]
     if b"\x00" in head:
         return True
-    odd = len(_CONTROL.findall(head))
-    if not head.isascii():
-        text = head.decode("utf-8", "surrogateescape")
-        odd += sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-    return odd * 10 > len(head) * 3  # more than 30%
+    return len(_CONTROL.findall(head)) * 10 > len(head)  # more than 10%
 
 
 def _table(safe: bytes, space: bytes) -> list[bytes]:

@@ -351,10 +351,14 @@ def _record_line(line: bytes) -> Any:
 
 
 def _first_line(data: bytes) -> bytes:
-    for line in data.split(b"\n", 64):
-        if line.strip():
+    """The first line that is not blank (b"" if none)."""
+    start = 0
+    while True:
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start:end]
+        if line.strip() or end < 0:
             return line
-    return b""
+        start = end + 1
 
 
 def looks_like_records(data: bytes) -> bool:

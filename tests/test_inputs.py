@@ -989,6 +989,11 @@ def test_binary_input_is_refused(tmp_path: Path) -> None:
             read_sources(data)
 
 
+def test_text_in_another_encoding_is_not_binary() -> None:
+    body = "contacts[add][0][name]=Иван Петров&contacts[add][0][id]=5".encode("cp1251")
+    assert read_sources(body) == [Source(body, "body")]
+
+
 def test_a_gzipped_body_is_read(tmp_path: Path) -> None:
     assert read_sources(gzip.compress(DP_BODY)) == [Source(DP_BODY, "body")]
     path = tmp_path / "body.txt.gz"

@@ -196,6 +196,14 @@ def test_a_record_that_cannot_be_read_is_named(fields: dict, why: str) -> None:
             read_records(data)
 
 
+def test_blank_lines_before_the_first_record() -> None:
+    line = record_bytes(_captured(STATUS, REQUEST_IDS[0]))
+    assert [r.body for r in read_records(b"\n \r\n" * 100 + line + b"\n\n" + line)] == [
+        STATUS,
+        STATUS,
+    ]
+
+
 def test_what_is_not_a_capture_file() -> None:
     good = record_line(_captured(STATUS, REQUEST_IDS[0])).encode()
     with pytest.raises(InputError, match="^empty input$"):
