@@ -92,21 +92,77 @@ RedactOption = Annotated[
 ]
 
 
+#: ``--index``, ``--event``, ``--request-id`` on decode and send --replay.
+IndexOption = Annotated[
+    int | None,
+    typer.Option(
+        "--index", help="Only the Nth record of a capture file (from 1).", min=1, show_default=False
+    ),
+]
+EventOption = Annotated[
+    str | None,
+    typer.Option(
+        "--event",
+        help="Only the records with this event (status, leads.status...).",
+        show_default=False,
+    ),
+]
+RequestIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--request-id",
+        help="Only the record with this X-Amocrm-Requestid header.",
+        show_default=False,
+    ),
+]
+
+
+def _record_choice(index: int | None, event: str | None, request_id: str | None) -> Any:
+    """What the record options ask for, as a function of the records; None: all."""
+    if index is None and event is None and request_id is None:
+        return None
+    from .records import select_records
+
+    return functools.partial(select_records, index=index, event=event, request_id=request_id)
+
+
 # -- input helpers --------------------------------------------------------------
 
+#: What ``decode`` and ``encode`` read, for the hints of read_input.
+_WHAT = {"decode": "a body", "encode": "JSON"}
 
-def read_input(name: str) -> bytes:
-    """Bytes of a file, or of stdin for ``-``."""
+
+def read_input(name: str, command: str | None = None) -> bytes:
+    """Bytes of a file, or of stdin for ``-``. For ``command`` (decode,
+    encode), say that stdin is read when it is a terminal, and that data
+    given as the argument goes through a pipe."""
     if name == "-":
+        if command and sys.stdin.isatty():
+            _stderr_line(
+                f"Reading {_WHAT[command]} from stdin: paste it, then press Ctrl-D "
+                "(Ctrl-Z, Enter on Windows)."
+            )
         return sys.stdin.buffer.read()
     try:
         return Path(name).read_bytes()
     except FileNotFoundError:
+        if command and _looks_inline(name):
+            import shlex
+
+            raise InputError(
+                f"{name}: no such file; to {command} {_WHAT[command]} given as text, "
+                f"pipe it: echo {shlex.quote(name)} | amodp {command}"
+            ) from None
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _looks_inline(name: str) -> bool:
+    """Whether a name that is no file is data typed as the argument."""
+    return "=" in name or name.lstrip()[:1] in ("{", "[") or name.startswith("curl ")
 
 
 def _stderr_line(text: str) -> None:
@@ -137,21 +193,27 @@ def decode(
         bool, typer.Option("--summary", help="One human line per event item, on stderr.")
     ] = False,
     redact: RedactOption = False,
+    index: IndexOption = None,
+    only_event: EventOption = None,
+    request_id: RequestIdOption = None,
 ) -> None:
     """Decode a captured webhook into JSON, exactly as PHP's $_POST sees it.
 
     Reads a urlencoded body, a raw HTTP request, a curl command, a JSON object
-    of bracket keys, a logged Python dict or amodp capture records. With
-    --redact, personal data is replaced by placeholders, the same value by the
-    same placeholder across all the inputs, so the output can go in a bug report.
+    of bracket keys, a logged Python dict or amodp capture records (all of
+    them, or those --index, --event and --request-id choose); gzip is undone.
+    A body typed on the command line goes through a pipe. With --redact,
+    personal data is replaced by placeholders, the same value by the same
+    placeholder across all the inputs, so the output can go in a bug report.
 
     Example: amodp decode payload.txt --summary
     """
     from .codec import parse, to_json
-    from .inputs import read_sources
+    from .inputs import NotTextError, read_sources
 
     if form not in FORM_CHOICES:
         raise UsageError(f"--from must be one of: {', '.join(FORM_CHOICES)}")
+    choose = _record_choice(index, only_event, request_id)
     redactor = None
     if redact:
         from .redact import Redactor
@@ -160,13 +222,17 @@ def decode(
     names = files or ["-"]
     for name in names:
         label = "stdin" if name == "-" else name
-        data = read_input(name)
+        data = read_input(name, "decode")
         try:
-            sources = read_sources(data, form)
+            sources = read_sources(data, form, choose)
+        except NotTextError as exc:
+            raise InputError(f"{label} {exc}") from None
         except InputError as exc:
             raise InputError(f"{label}: {exc}") from None
         for source in sources:
             where = f"{label} ({source.label})" if source.label else label
+            for warning in source.warnings:
+                _stderr_line(f"Warning: {where}: {warning}")
             decoded = parse(source.body)
             for warning in decoded.warnings:
                 _stderr_line(f"Warning: {where}: {warning}")
@@ -177,10 +243,15 @@ def decode(
                 _print_summary(value)
 
 
+#: Output longer than this is printed without colour: highlighting builds it
+#: all in memory, many times its size.
+COLOUR_LIMIT = 1 << 20
+
+
 def _write_json(text: str) -> None:
     from .render import use_colour, write_json
 
-    if use_colour(sys.stdout):
+    if len(text) <= COLOUR_LIMIT and use_colour(sys.stdout):
         write_json(text)
     else:
         sys.stdout.write(text + "\n")
@@ -212,11 +283,14 @@ def encode(
     Example: echo '{"leads":{"status":[{"id":"1"}]}}' | amodp encode
     """
     from .codec import encode as encode_body
+    from .records import looks_like_records
 
     label = "stdin" if file == "-" else file
-    data = read_input(file)
+    data = read_input(file, "encode")
     if not data.strip():
         raise InputError(f"{label}: empty input")
+    if looks_like_records(data):
+        raise InputError(f"{label} looks like capture records; to read them use amodp decode")
     try:
         value = json.loads(data, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -606,6 +680,9 @@ def send(
         int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
     ] = 1,
     locale: Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")] = "ru",
+    index: IndexOption = None,
+    only_event: EventOption = None,
+    request_id: RequestIdOption = None,
 ) -> None:
     """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all got a 2xx.
 
@@ -615,14 +692,18 @@ def send(
 
     from .sender import Request, check_url, deliver
 
-    if not url:
+    if not url and replay is None:
         raise UsageError("--url is required")
-    check_url(url)
+    if url:
+        check_url(url)
     extra = [_header(h) for h in header or []]
+    choose = _record_choice(index, only_event, request_id)
     if replay is not None:
         if event is not None or all_events:
             raise UsageError("--replay sends a capture file: no EVENT or --all with it")
-        requests = _replay_requests(replay, url, extra)
+        requests = _replay_requests(replay, url, extra, choose)
+    elif choose is not None:
+        raise UsageError("--index, --event and --request-id choose records of --replay FILE")
     else:
         hooks = _make_hooks(
             event, lead, customer, entity, kind, all_events, seed, sets, count, url, locale
@@ -734,41 +815,93 @@ def _make_hooks(
     ]
 
 
-def _replay_requests(path: Path, url: str, extra: list[tuple[str, str]]) -> list[Any]:
+def _replay_requests(
+    path: Path, url: str, extra: list[tuple[str, str]], choose: Any = None
+) -> list[Any]:
+    """The requests of a capture file, to ``url`` or, without it, each to the
+    loopback host it was received on."""
+    from .records import read_records
+
+    name = str(path)
+    label = "stdin" if name == "-" else name
+    data = read_input(name)
+    try:
+        records = read_records(data)
+        if choose is not None:
+            records = choose(records)
+        requests = [_replay_request(record, url, extra) for record in records]
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+    if not url:
+        for base in dict.fromkeys(_origin(r.target) for r in requests):
+            _stderr_line(f"No --url: the requests go to {base}, where the records were received")
+    return requests
+
+
+def _origin(target: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _replay_request(record: Any, url: str, extra: list[tuple[str, str]]) -> Any:
+    """One record as a request; InputError (``record N: why``) when it cannot be sent."""
     from .generator import _merge_headers
-    from .inputs import read_sources
-    from .records import body_of
     from .sender import Request, join_url
 
-    data = read_input(str(path))
-    records = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            raise InputError(f"{path}: line {number} is not a capture record") from None
-        if not isinstance(record, dict) or "method" not in record or "path" not in record:
-            raise InputError(f"{path}: line {number} is not a capture record")
-        records.append(record)
-    if not records:
-        read_sources(data, "capture")  # raises the reason, e.g. empty input
-        raise InputError(f"{path}: no capture records")
-    requests = []
-    for record in records:
-        headers = [(str(k), str(v)) for k, v in record.get("headers", [])]
-        names = [f"{e['entity']}.{e['event']}" for e in record.get("events", [])]
-        requests.append(
-            Request(
-                ", ".join(names) or "-",
-                str(record["method"]),
-                join_url(url, str(record["path"]), str(record.get("query") or "")),
-                _merge_headers(headers, extra),
-                body_of(record),
+    where = f"record {record.number}"
+    method, path, query = record.request_line()
+    if not set(method) <= _TOKEN:
+        raise InputError(f"{where}: {method!r} is not an HTTP method")
+    for name, value in record.headers:
+        if not name or not set(name) <= _TOKEN:
+            raise InputError(f"{where}: {name!r} is not a header name")
+        if "\r" in value or "\n" in value or not _latin1(value):
+            raise InputError(
+                f"{where}: the {name} header cannot be sent (line breaks or non-latin-1)"
             )
+    base = url or _received_on(record)
+    return Request(
+        ", ".join(record.event_names()) or "-",
+        method,
+        join_url(base, path, query),
+        _merge_headers(record.headers, extra),
+        record.body,
+    )
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _received_on(record: Any) -> str:
+    """``http://HOST`` of the record's Host header when it is a loopback address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = record.header("host")
+    where = f"record {record.number}"
+    if not host:
+        raise InputError(f"{where} has no Host header: say where to send it with --url")
+    try:
+        name = urlsplit(f"http://{host}").hostname or ""
+        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InputError(
+            f"{where} was received on {host}, not a loopback address: "
+            "say where to send it with --url"
         )
-    return requests
+    return f"http://{host}"
 
 
 def _http_text(request: Any) -> bytes:

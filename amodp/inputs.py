@@ -21,8 +21,10 @@ from typing import Any
 
 from .codec import encode
 from .errors import InputError
+from .records import CaptureRecord, is_record, looks_like_records, read_records
+from .shellwords import bash_words, cmd_words
 
-__all__ = ["FORMS", "Source", "detect", "read_sources"]
+__all__ = ["FORMS", "NotTextError", "Source", "detect", "read_sources"]
 
 #: The input forms, in the order ``--form`` lists them; "auto" detects.
 FORMS = ("auto", "body", "http", "curl", "json", "python", "capture")
@@ -35,6 +37,15 @@ class Source:
     body: bytes  # the urlencoded body as it went over the wire
     form: str  # which of FORMS (never "auto") it was read as
     label: str = ""  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
+    warnings: tuple[str, ...] = ()  # what is odd about the input, and what was done with it
+
+
+class NotTextError(InputError):
+    """The input is binary data, not text (its message reads "is not text ...")."""
+
+
+#: Chooses among capture records (:func:`amodp.records.select_records`).
+Choose = Callable[[list[CaptureRecord]], list[CaptureRecord]]
 
 
 def detect(data: bytes) -> str:
@@ -46,17 +57,25 @@ def detect(data: bytes) -> str:
     return _detect(_prepare(data))
 
 
-def read_sources(data: bytes, form: str = "auto") -> list[Source]:
+def read_sources(data: bytes, form: str = "auto", choose: Choose | None = None) -> list[Source]:
     """The body or bodies in ``data`` read as ``form`` ("auto": as :func:`detect` says).
 
+    A gzip file is read as what it holds; other binary data is a
+    :class:`NotTextError`. ``choose`` picks among capture records; given
+    for other input, it is an InputError.
+
     >>> read_sources(b"curl https://example.com/hook -d 'account[id]=1'")
-    [Source(body=b'account[id]=1', form='curl', label='https://example.com/hook')]
+    [Source(body=b'account[id]=1', form='curl', label='https://example.com/hook', warnings=())]
     """
     if form not in FORMS:
         raise InputError(f"unknown input form {form!r}: choose one of {', '.join(FORMS)}")
     data = _prepare(data)
     if form == "auto":
         form = _detect(data)
+    if form == "capture":
+        return _read_capture(data, choose)
+    if choose is not None:
+        raise InputError("it is not a capture file, so there are no records to choose from")
     return _READERS[form](data)
 
 
@@ -66,9 +85,12 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 
 
 def _prepare(data: bytes) -> bytes:
-    """Drop a byte order mark (Notepad), re-encode UTF-16 (PowerShell's ``>``)
-    as UTF-8; refuse input that is only whitespace."""
+    """Unpack a gzip file, drop a byte order mark (Notepad), re-encode UTF-16
+    (PowerShell's ``>``) as UTF-8; refuse input that is only whitespace, and
+    binary data."""
     data = bytes(data)
+    if data.startswith(_GZIP_MAGIC):
+        data = _gunzip(data)
     if data.startswith(_BOM_UTF8):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -77,8 +99,39 @@ def _prepare(data: bytes) -> bytes:
         except UnicodeError:
             pass  # not UTF-16 after all: leave the bytes alone
     if not data.strip():
-        raise InputError("the input is empty")
+        raise InputError("empty input")
+    # A raw HTTP request's body may be gzip: its reader undoes that.
+    if _is_binary(data) and _request_line(data.lstrip()) is None:
+        raise NotTextError("is not text (binary data)")
     return data
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gunzip(data: bytes) -> bytes:
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"is gzip data that cannot be decompressed: {exc}") from None
+
+
+# Bytes that no text holds: C0 controls but tab, newlines, form feed and escape.
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _is_binary(data: bytes) -> bool:
+    """Binary, as ``git`` and ``grep`` judge it: a NUL byte near the start
+    (images, archives, programs); or many control bytes. Bytes that are not
+    UTF-8 are no sign: a body pasted raw in another encoding (cp1251) is
+    still text."""
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    return len(_CONTROL.findall(head)) * 10 > len(head)  # more than 10%
 
 
 def _table(safe: bytes, space: bytes) -> list[bytes]:
@@ -130,15 +183,15 @@ _CURL_START = re.compile(rb"(?:\$[ \t]+)?(?:\S*/)?curl(?:\.exe)?(?=\s|$)")
 
 def _detect(data: bytes) -> str:
     text = data.strip()
-    if _record_line(text.split(b"\n", 1)[0]) is not None:
+    if looks_like_records(text.split(b"\n", 1)[0]):
         return "capture"
     head = text[:1]
     if head in (b"{", b"["):
         value = _json_or_not(text)
         if value is not _NOT_JSON:
             if isinstance(value, dict):
-                return "capture" if _is_record(value) else "json"
-            if isinstance(value, list) and value and all(_is_record(v) for v in value):
+                return "capture" if is_record(value) else "json"
+            if isinstance(value, list) and value and all(is_record(v) for v in value):
                 return "capture"
             # A JSON array is no form, but [["name", "value"], ...] is a list of pairs.
             return "python" if value and _python_fits(text) else "json"
@@ -324,7 +377,10 @@ def _read_curl(data: bytes) -> list[Source]:
     text = re.sub(rb"^\$[ \t]+", b"", text)
     source = text.decode("utf-8", "surrogateescape")
     cmd = re.search(r'\^\r?\n|\^"', source) is not None
-    commands = _cmd_words(source) if cmd else _bash_words(source)
+    try:
+        commands = cmd_words(source) if cmd else bash_words(source)
+    except InputError as exc:
+        raise InputError(f"the curl command has an {exc}") from None
     # "Copy all as cURL" gives several commands: one Source per request with data.
     sources = []
     for words in commands:
@@ -464,256 +520,6 @@ def _curl_file(name: bytes) -> bytes:
         raise InputError(f"cannot read {shown!r}: {exc}") from None
 
 
-class _Words:
-    """Words of one or more shell commands, as argv bytes."""
-
-    def __init__(self) -> None:
-        self.commands: list[list[bytes]] = [[]]
-        self.word = bytearray()
-        self.open = False
-
-    def add(self, chunk: bytes) -> None:
-        self.word += chunk
-        self.open = True
-
-    def end(self) -> None:
-        if self.open:
-            # argv strings are C strings: bash's $'a\0b' passes "a".
-            self.commands[-1].append(bytes(self.word).partition(b"\0")[0])
-            self.word = bytearray()
-            self.open = False
-
-    def next_command(self) -> None:
-        self.end()
-        if self.commands[-1]:
-            self.commands.append([])
-
-
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
-
-
-_PLAIN = re.compile(r"[^\s\\'\"$#;|&]+")
-_CONTINUATION = re.compile(r"\\[ \t]*\r?\n")
-_ANSI_C = {
-    "a": b"\a", "b": b"\b", "e": b"\x1b", "E": b"\x1b", "f": b"\f", "n": b"\n", "r": b"\r",
-    "t": b"\t", "v": b"\v", "\\": b"\\", "'": b"'", '"': b'"', "?": b"?",
-}  # fmt: skip
-_HEX = "0123456789abcdefABCDEF"
-_ANSI_C_PLAIN = re.compile(r"[^'\\]+")
-_DQ_PLAIN = re.compile(r'[^"\\]+')
-_CMD_PLAIN = re.compile(r'[^"^&|<>]+')
-_CRT_PLAIN = re.compile(r'[^\s\\"]+')
-
-
-def _bash_words(text: str) -> list[list[bytes]]:
-    """Split like bash: quotes, $'...', backslashes, line continuations.
-
-    Variables and substitutions are left as written. Unlike bash, a newline
-    and an "&" inside a word do not end the command (a paste spread over lines,
-    an unquoted body): only ";", "|", "&&", "||" and a lone "&" do.
-    """
-    words = _Words()
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t\r\n":
-            words.end()
-            i += 1
-        elif c == "\\":
-            cont = _CONTINUATION.match(text, i)
-            if cont:  # "\" + newline; spaces left after the "\" by a copy too
-                i = cont.end()
-            elif i + 1 < n:
-                words.add(_utf8(text[i + 1]))
-                i += 2
-            else:
-                words.add(b"\\")
-                i += 1
-        elif c == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                raise InputError("the curl command has an unterminated ' quote")
-            words.add(_utf8(text[i + 1 : end]))
-            i = end + 1
-        elif c == "$" and text.startswith("'", i + 1):
-            chunk, i = _ansi_c_quoted(text, i + 2)
-            words.add(chunk)
-        elif c == '"' or (c == "$" and text.startswith('"', i + 1)):
-            chunk, i = _double_quoted(text, i + (1 if c == '"' else 2))
-            words.add(chunk)
-        elif c == "#" and not words.open:
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif c in ";|" or (c == "&" and (text.startswith("&", i + 1) or not words.open)):
-            words.next_command()
-            i += 2 if text.startswith(c, i + 1) else 1
-        else:
-            plain = _PLAIN.match(text, i)
-            end = plain.end() if plain else i + 1
-            words.add(_utf8(text[i:end]))
-            i = end
-    words.end()
-    return words.commands
-
-
-def _ansi_c_quoted(text: str, i: int) -> tuple[bytes, int]:
-    """A bash $'...' string from just after its quote: (bytes, index after it)."""
-    out = bytearray()
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "'":
-            return bytes(out), i + 1
-        if c != "\\" or i + 1 >= n:
-            plain = _ANSI_C_PLAIN.match(text, i)
-            end = plain.end() if plain else i + 1
-            out += _utf8(text[i:end])
-            i = end
-            continue
-        e = text[i + 1]
-        i += 2
-        if e in _ANSI_C:
-            out += _ANSI_C[e]
-        elif e in "01234567":  # \nnn: one to three octal digits, one byte
-            digits = e
-            while len(digits) < 3 and i < n and text[i] in "01234567":
-                digits += text[i]
-                i += 1
-            out.append(int(digits, 8) & 0xFF)
-        elif e in "xuU":  # \xHH (a byte), \uHHHH and \UHHHHHHHH (a character, as UTF-8)
-            width = {"x": 2, "u": 4, "U": 8}[e]
-            digits = ""
-            while len(digits) < width and i < n and text[i] in _HEX:
-                digits += text[i]
-                i += 1
-            value = int(digits, 16) if digits else -1
-            if e == "x" and digits:
-                out.append(value)
-            elif 0 <= value <= 0x10FFFF:
-                out += chr(value).encode("utf-8", "surrogatepass")
-            else:
-                out += _utf8("\\" + e + digits)  # as bash: no digits, no escape
-        elif e == "c" and i < n:  # \cx: control-x
-            out.append(ord(text[i].upper()) & 0x1F if ord(text[i]) < 0x80 else 0x1F)
-            i += 1
-        else:
-            out += _utf8("\\" + e)
-    raise InputError("the curl command has an unterminated $' quote")
-
-
-def _double_quoted(text: str, i: int) -> tuple[bytes, int]:
-    """A bash "..." string from just after its quote: (bytes, index after it)."""
-    out = []
-    n = len(text)
-    start = i
-    while i < n:
-        c = text[i]
-        if c == '"':
-            out.append(text[start:i])
-            return _utf8("".join(out)), i + 1
-        if c == "\\" and i + 1 < n:
-            out.append(text[start:i])
-            e = text[i + 1]
-            if e == "\n":
-                i += 2
-            elif e == "\r" and text.startswith("\n", i + 2):
-                i += 3
-            elif e in '$`"\\':
-                out.append(e)
-                i += 2
-            else:
-                out.append("\\")
-                i += 1
-            start = i
-            continue
-        plain = _DQ_PLAIN.match(text, i)
-        i = plain.end() if plain else i + 1
-    raise InputError('the curl command has an unterminated " quote')
-
-
-def _cmd_words(text: str) -> list[list[bytes]]:
-    """Split like Windows: cmd.exe first, then the C runtime's argv rules.
-
-    Chrome's "Copy as cURL (cmd)" writes ^"...^" so that cmd.exe keeps its
-    carets working: "^" escapes the next character outside quotes, "^" at a
-    line end continues the line, and "&", "|", "<", ">" end a command.
-    """
-    commands: list[str] = []
-    buf: list[str] = []
-    quoted = False
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        i += 1
-        if c == '"':
-            quoted = not quoted
-            buf.append(c)
-        elif quoted:
-            end = text.find('"', i)
-            end = n if end < 0 else end
-            buf.append(text[i - 1 : end])
-            i = end
-        elif c == "^":
-            if text.startswith("\r\n", i):
-                i += 2
-            elif text.startswith("\n", i):
-                i += 1
-            if i < n:  # the escaped character (after a continuation: the next line's first)
-                buf.append(text[i])
-                i += 1
-        elif c in "&|<>":
-            commands.append("".join(buf))
-            buf = []
-        else:
-            plain = _CMD_PLAIN.match(text, i - 1)
-            end = plain.end() if plain else i
-            buf.append(text[i - 1 : end])
-            i = end
-    commands.append("".join(buf))
-    return [_crt_argv(command) for command in commands]
-
-
-def _crt_argv(line: str) -> list[bytes]:
-    """Split a command line as the Microsoft C runtime does: "..." groups,
-    backslashes escape only before a quote, "" inside quotes is a quote."""
-    words = _Words()
-    quoted = False
-    i, n = 0, len(line)
-    while i < n:
-        c = line[i]
-        if c in " \t\r\n" and not quoted:
-            words.end()
-            i += 1
-        elif c == "\\":
-            start = i
-            while i < n and line[i] == "\\":
-                i += 1
-            run = i - start
-            if line.startswith('"', i):
-                words.add(b"\\" * (run // 2))
-                if run % 2:
-                    words.add(b'"')
-                    i += 1
-            else:
-                words.add(b"\\" * run)
-        elif c == '"':
-            if quoted and line.startswith('"', i + 1):
-                words.add(b'"')
-                i += 2
-            else:
-                quoted = not quoted
-                words.open = True  # "" is an empty argument
-                i += 1
-        else:
-            plain = _CRT_PLAIN.match(line, i)
-            end = plain.end() if plain else i + 1
-            words.add(_utf8(line[i:end]))
-            i = end
-    words.end()
-    return words.commands[0]
-
-
 # -- json -------------------------------------------------------------------------
 
 
@@ -775,7 +581,37 @@ def _read_json(data: bytes) -> list[Source]:
             # http_build_query under its key. Top-level keys that decode makes
             # never hold "[", so its output reads back to itself.
             parts.append(_encode({key: item}))
-    return [Source(b"&".join(part for part in parts if part), "json")]
+    warnings = (_API_WARNING,) if _looks_like_api(value) else ()
+    return [Source(b"&".join(part for part in parts if part), "json", warnings=warnings)]
+
+
+_API_WARNING = (
+    "this JSON looks like an amoCRM REST API response (nested, with numbers, "
+    "true/false, null or _embedded), not a webhook body: webhooks are form-encoded "
+    "with bracket keys and every value a string; decoded it as PHP would see it sent "
+    "as a form (numbers as strings, true/false as 1/0, null and empty lists left out)"
+)
+
+
+def _looks_like_api(value: dict[str, Any]) -> bool:
+    """Nested JSON holding what no form holds: a number, true/false or null;
+    or the ``_embedded`` of a REST API answer. (What ``decode`` prints is
+    nested too, but holds only strings.)"""
+    nested = [item for item in value.values() if isinstance(item, (dict, list))]
+    if not nested:
+        return False
+    if "_embedded" in value:
+        return True
+    stack: list[Any] = nested
+    while stack:
+        item = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append(child)
+            elif not isinstance(child, str):
+                return True
+    return False
 
 
 # -- python -----------------------------------------------------------------------
@@ -872,93 +708,26 @@ def _read_python(data: bytes) -> list[Source]:
 
 # -- capture ----------------------------------------------------------------------
 
-_RECORD_HELP = "a JSON object with received_at and body or body_base64"
+
+def _read_capture(data: bytes, choose: Choose | None = None) -> list[Source]:
+    records = read_records(data)
+    if choose is not None:
+        records = choose(records)
+    return [_capture_source(record) for record in records]
 
 
-def _is_record(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and "received_at" in value
-        and ("body" in value or "body_base64" in value)
-    )
-
-
-def _record_line(line: bytes) -> dict[str, Any] | None:
-    line = line.strip()
-    if not (line.startswith(b"{") and line.endswith(b"}")):
-        return None
-    value = _json_or_not(line)
-    return value if _is_record(value) else None
-
-
-def _read_capture(data: bytes) -> list[Source]:
-    records: list[dict[str, Any]] = []
-    lines = data.split(b"\n")
-    first = next(line for line in lines if line.strip())
-    if _record_line(first) is None:
-        # Not JSON Lines: maybe one record pretty-printed, or an array of them.
-        value = _json_or_not(data.strip())
-        if _is_record(value):
-            records = [value]
-        elif isinstance(value, list) and value and all(_is_record(v) for v in value):
-            records = value
-        else:
-            raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
-    else:
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                record = _record_line(line)
-                if record is None:
-                    raise InputError(f"line {number} is not a capture record ({_RECORD_HELP})")
-                records.append(record)
-    return [_capture_source(n, record) for n, record in enumerate(records, 1)]
-
-
-def _capture_source(n: int, record: dict[str, Any]) -> Source:
-    where = f"record {n}"
-    encoded = record.get("body_base64")
-    if encoded is not None:
-        import base64
-        import binascii
-
-        if not isinstance(encoded, str):
-            raise InputError(f"{where}: body_base64 is not a string")
+def _capture_source(record: CaptureRecord) -> Source:
+    body = record.body
+    codings = [value for name, value in record.headers if name.lower() == "content-encoding"]
+    if body and codings:
         try:
-            body = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise InputError(f"{where}: body_base64 is not valid base64") from None
-    else:
-        text = record.get("body")
-        if not isinstance(text, str):
-            raise InputError(f"{where}: body is not a string")
-        body = text.encode("utf-8", "surrogatepass")
-
-    headers = record.get("headers")
-    if body and isinstance(headers, list):
-        codings = [
-            h[1]
-            for h in headers
-            if isinstance(h, (list, tuple))
-            and len(h) == 2
-            and isinstance(h[0], str)
-            and isinstance(h[1], str)
-            and h[0].lower() == "content-encoding"
-        ]
-        if codings:
-            try:
-                body = _decode_content(body, _codings(codings))
-            except InputError:
-                pass  # saved already decompressed: keep it as it is
-
-    query = record.get("query")
+            body = _decode_content(body, _codings(codings))
+        except InputError:
+            pass  # saved already decompressed: keep it as it is
+    query = record.fields.get("query")
     if not body and isinstance(query, str) and query.lstrip("?"):
         body = query.lstrip("?").encode("utf-8", "surrogatepass")
-
-    label = [where]
-    for key in ("method", "path"):
-        if isinstance(record.get(key), str) and record[key]:
-            label.append(record[key])
-    return Source(body, "capture", " ".join(label))
+    return Source(body, "capture", record.label)
 
 
 _READERS: dict[str, Callable[[bytes], list[Source]]] = {
@@ -967,5 +736,4 @@ _READERS: dict[str, Callable[[bytes], list[Source]]] = {
     "curl": _read_curl,
     "json": _read_json,
     "python": _read_python,
-    "capture": _read_capture,
 }

@@ -15,6 +15,11 @@ what ``amodp decode`` reads back and what ``amodp send --replay`` resends::
     note         why the body was not decoded, or what went wrong (optional)
     forward      {"url", "status", "latency_ms", "error"} with --forward-to (optional)
 
+One writer (:func:`record_bytes`, :func:`record_line`) and one reader
+(:func:`read_records`), which every command uses: a capture file is JSON
+Lines, a JSON array of records, or one record (pretty-printed or not).
+:func:`select_records` picks records by place, event or request id.
+
 Standard library only.
 """
 
@@ -22,15 +27,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
 
 from .codec import parse, parse_latin1, to_json
 from .errors import InputError
 
-__all__ = ["body_of", "is_form", "make_record", "record_bytes", "record_line"]
+__all__ = [
+    "CaptureRecord",
+    "body_of",
+    "is_form",
+    "is_record",
+    "looks_like_records",
+    "make_record",
+    "read_records",
+    "record_bytes",
+    "record_line",
+    "select_records",
+]
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -199,13 +217,246 @@ def _orjson_dumps() -> tuple[Callable[[Any], bytes], Callable[[Any], bytes]]:
 
 
 def body_of(record: dict[str, Any]) -> bytes:
-    """The exact body bytes of a record."""
+    """The exact body bytes of a record.
+
+    >>> body_of({"body": "a=1"}), body_of({"body_base64": "/w=="})
+    (b'a=1', b'\\xff')
+    """
     if "body_base64" in record:
+        encoded = record["body_base64"]
+        if not isinstance(encoded, str):
+            raise InputError("body_base64 is not a string")
         try:
-            return base64.b64decode(record["body_base64"], validate=True)
-        except (binascii.Error, TypeError, ValueError):
-            raise InputError("a record's body_base64 is not valid base64") from None
-    body = record.get("body")
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError("body_base64 is not valid base64") from None
+    if "body" not in record:
+        raise InputError("the record has neither body nor body_base64")
+    body = record["body"]
     if not isinstance(body, str):
-        raise InputError("a record has neither body nor body_base64")
-    return body.encode("utf-8", "surrogateescape")
+        raise InputError("body is not a string")
+    try:
+        # A "\udcff" escape is a byte that was not UTF-8 (Python's surrogateescape).
+        return body.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as exc:
+        char = body[exc.start]
+        raise InputError(
+            f"body holds a lone surrogate (\\u{ord(char):04x}), which is no text and no byte: "
+            "a body that is not UTF-8 goes in body_base64"
+        ) from None
+
+
+# -- reading ------------------------------------------------------------------------
+
+_RECORD_HELP = "a JSON object with received_at and body or body_base64"
+
+
+def is_record(value: Any) -> bool:
+    """Whether a JSON value is a capture record: an object with
+    ``received_at`` and ``body`` or ``body_base64``."""
+    return (
+        isinstance(value, dict)
+        and "received_at" in value
+        and ("body" in value or "body_base64" in value)
+    )
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """One record of a capture file, as read back."""
+
+    number: int  # its place in the file, from 1
+    fields: dict[str, Any]  # the JSON object as written
+    body: bytes  # the exact body bytes (see body_of)
+
+    @property
+    def label(self) -> str:
+        """``record 3 POST /amo/hook``: its number, method and path when known."""
+        words = [f"record {self.number}"]
+        for key in ("method", "path"):
+            value = self.fields.get(key)
+            if isinstance(value, str) and value:
+                words.append(value)
+        return " ".join(words)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The headers that are ``[name, value]`` pairs of strings, in order."""
+        found = self.fields.get("headers")
+        if not isinstance(found, list):
+            return []
+        return [
+            (h[0], h[1])
+            for h in found
+            if isinstance(h, (list, tuple))
+            and len(h) == 2
+            and isinstance(h[0], str)
+            and isinstance(h[1], str)
+        ]
+
+    def header(self, name: str) -> str | None:
+        """The first header of that name (any case), or None."""
+        return header(self.headers, name)
+
+    def request_line(self) -> tuple[str, str, str]:
+        """``(method, path, query)`` to send it again; InputError when missing."""
+        method, path = self.fields.get("method"), self.fields.get("path")
+        query = self.fields.get("query") or ""
+        if not isinstance(method, str) or not method:
+            raise InputError(f"record {self.number}: no method to send it with")
+        if not isinstance(path, str) or not path:
+            raise InputError(f"record {self.number}: no path to send it to")
+        if not isinstance(query, str):
+            raise InputError(f"record {self.number}: query is not a string")
+        return method, path, query
+
+    def event_names(self) -> list[str]:
+        """``["leads.status"]``: the events the record lists, or, when it
+        lists none (a record written by hand), those its body holds."""
+        events = self.fields.get("events")
+        if not isinstance(events, list):
+            from .catalog import detect_events
+            from .codec import parse
+
+            events = detect_events(parse(self.body).value)
+        return [
+            f"{e.get('entity')}.{e.get('event')}"
+            for e in events
+            if isinstance(e, dict) and isinstance(e.get("event"), str)
+        ]
+
+
+def _json(text: bytes) -> Any:
+    """A JSON value, or ``_NOT_JSON``."""
+    try:
+        return json.loads(text.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_NOT_JSON = object()
+
+
+def _record_line(line: bytes) -> Any:
+    """The record on one line, or None."""
+    line = line.strip()
+    if not (line.startswith(b"{") and line.endswith(b"}")):
+        return None
+    value = _json(line)
+    return value if is_record(value) else None
+
+
+def _first_line(data: bytes) -> bytes:
+    """The first line that is not blank (b"" if none)."""
+    start = 0
+    while True:
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start:end]
+        if line.strip() or end < 0:
+            return line
+        start = end + 1
+
+
+def looks_like_records(data: bytes) -> bool:
+    """Whether ``data`` is a capture file: its first line a record, or the
+    whole of it one record or an array of records."""
+    data = data.removeprefix(b"\xef\xbb\xbf").strip()
+    if _record_line(_first_line(data)) is not None:
+        return True
+    if data[:1] not in (b"{", b"["):
+        return False
+    value = _json(data)
+    return is_record(value) or (
+        isinstance(value, list) and bool(value) and all(is_record(v) for v in value)
+    )
+
+
+def read_records(data: bytes) -> list[CaptureRecord]:
+    """The records of a capture file: JSON Lines, a JSON array of records, or
+    one record (pretty-printed too). Every body is read as it was sent; a
+    record that cannot be read is an InputError naming its line or number.
+
+    >>> data = b'{"received_at": "2026-11-25T13:30:34.896120Z", "body": "a=1"}\\n'
+    >>> [(r.number, r.body) for r in read_records(data + data)]
+    [(1, b'a=1'), (2, b'a=1')]
+    """
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if not data.strip():
+        raise InputError("empty input")
+    values: list[Any] = []
+    if _record_line(_first_line(data)) is not None:
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if line.strip():
+                value = _record_line(line)
+                if value is None:
+                    raise InputError(f"line {number} is not a capture record ({_RECORD_HELP})")
+                values.append(value)
+    else:
+        # Not JSON Lines: one record pretty-printed, or an array of them.
+        value = _json(data.strip())
+        if is_record(value):
+            values = [value]
+        elif isinstance(value, list) and value and is_record(value[0]):
+            for number, item in enumerate(value, 1):
+                if not is_record(item):
+                    raise InputError(f"record {number} is not a capture record ({_RECORD_HELP})")
+            values = value
+        else:
+            raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
+    return [_read_one(number, value) for number, value in enumerate(values, 1)]
+
+
+def _read_one(number: int, fields: dict[str, Any]) -> CaptureRecord:
+    try:
+        return CaptureRecord(number, fields, body_of(fields))
+    except InputError as exc:
+        raise InputError(f"record {number}: {exc}") from None
+
+
+def select_records(
+    records: list[CaptureRecord],
+    *,
+    index: int | None = None,
+    event: str | None = None,
+    request_id: str | None = None,
+) -> list[CaptureRecord]:
+    """The records asked for: the ``index``-th of the file (from 1), those
+    with ``event`` (``"status"`` or ``"leads.status"``), the one with
+    ``request_id`` (its ``X-Amocrm-Requestid`` header); all of them when
+    nothing is asked. Asking for what is not there is an InputError.
+
+    >>> line = b'{"received_at": "x", "headers": [["x-amocrm-requestid", "%d"]], "body": ""}\\n'
+    >>> found = read_records(b"".join(line % i for i in range(5)))
+    >>> [r.number for r in select_records(found, request_id="3")]
+    [4]
+    """
+    chosen = records
+    if index is not None:
+        if not 1 <= index <= len(records):
+            raise InputError(f"there is no record {index}: {_count(len(records))} in all")
+        chosen = [records[index - 1]]
+    if event is not None:
+        names = {r.number: r.event_names() for r in chosen}
+        found = [r for r in chosen if _has_event(names[r.number], event)]
+        if not found:
+            seen = sorted({n for group in names.values() for n in group})
+            listed = f"; events there: {', '.join(seen)}" if seen else "; no events there"
+            raise InputError(f"no record with the event {event!r}{listed}")
+        chosen = found
+    if request_id is not None:
+        chosen = [r for r in chosen if r.header("x-amocrm-requestid") == request_id]
+        if not chosen:
+            raise InputError(f"no record with the request id {request_id!r}")
+    return chosen
+
+
+def _has_event(names: list[str], event: str) -> bool:
+    return any(event in (name, name.partition(".")[2]) for name in names)
+
+
+def _count(n: int) -> str:
+    return f"{n} record" if n == 1 else f"{n} records"

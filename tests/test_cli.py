@@ -368,8 +368,8 @@ def test_decode_warnings_go_to_stderr() -> None:
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["decode"], "", "Error: stdin: the input is empty"),
-        (["decode"], "  \n", "Error: stdin: the input is empty"),
+        (["decode"], "", "Error: stdin: empty input"),
+        (["decode"], "  \n", "Error: stdin: empty input"),
         (["decode", "/nonexistent/x.txt"], None, "Error: /nonexistent/x.txt: no such file"),
         (["decode"], "[1, 2]", "not an object"),
         (["decode"], "curl https://x -H 'a: b'", "has no body"),

@@ -8,8 +8,10 @@ import gzip
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
 import zlib
 from collections.abc import Iterator
@@ -18,10 +20,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from amodp.cli import app
 from amodp.codec import decode, encode, to_json
 from amodp.errors import InputError
-from amodp.inputs import FORMS, Source, detect, read_sources
+from amodp.inputs import FORMS, NotTextError, Source, detect, read_sources
 
 # A digital-pipeline "lead changed stage" body as amoCRM sends it (FORMAT.md).
 DP_BODY = (
@@ -122,9 +126,9 @@ def test_forms_and_source() -> None:
 @pytest.mark.parametrize("data", [b"", b"  \n\t\r\n ", b"\xef\xbb\xbf\n"])
 @pytest.mark.parametrize("form", FORMS)
 def test_empty_input(data: bytes, form: str) -> None:
-    with pytest.raises(InputError, match="the input is empty"):
+    with pytest.raises(InputError, match="^empty input$"):
         read_sources(data, form)
-    with pytest.raises(InputError, match="the input is empty"):
+    with pytest.raises(InputError, match="^empty input$"):
         detect(data)
 
 
@@ -861,3 +865,198 @@ def test_any_bytes_give_a_result_or_an_input_error(form: str, data: bytes) -> No
 )
 def test_near_misses_give_a_result_or_an_input_error(form: str, prefix: bytes, rest: bytes) -> None:
     _only_input_errors(prefix + rest, form)
+
+
+# -- amodp decode as a new user meets it ---------------------------------------------------
+
+runner = CliRunner()
+AMODP_CLI = (
+    "import resource, sys\n"
+    "from amodp.cli import app\n"
+    "try: app(prog_name='amodp')\n"
+    "except SystemExit: pass\n"
+    "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+    "sys.stderr.write(f'rich={\"rich\" in sys.modules} peak_mb={peak}\\n')\n"
+)
+
+
+def _on_a_terminal(args: list[str], stdin: bytes | None = None) -> tuple[bytes, str]:
+    """``amodp ARGS`` with stdout (or, given ``stdin``, stdin) on a pseudo-terminal,
+    colour allowed: (what the program wrote to its stdout, its stderr)."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm-256color"
+    on_stdin = stdin is not None
+    proc = subprocess.Popen(
+        [sys.executable, "-c", AMODP_CLI, *args],
+        stdin=slave if on_stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if on_stdin else slave,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(slave)
+    try:
+        if on_stdin:
+            assert stdin is not None
+            os.write(master, stdin)
+            out, err = proc.communicate(timeout=60)
+            return out, err.decode()
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 1 << 16)
+            except OSError:  # EIO: the program has closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        return b"".join(chunks).replace(b"\r\n", b"\n"), err
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_big_output_on_a_terminal_is_printed_as_when_piped(tmp_path: Path) -> None:
+    small = tmp_path / "small.txt"
+    small.write_bytes(DP_BODY)
+    shown, err = _on_a_terminal(["decode", str(small)])
+    assert b"\x1b[" in shown  # a terminal indeed: highlighted
+    assert to_json(DP_VALUE).encode() in re.sub(rb"\x1b\[[0-9;]*m", b"", shown)
+
+    # About 3 MB of JSON: highlighting it would build it all in memory, many
+    # times over (a 50 MB body took 4.9 GB); it is printed as it is instead.
+    values = [f"{i:010d}" for i in range(120_000)]
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"&".join(b"a%5B%5D=" + v.encode() for v in values))
+    shown, err = _on_a_terminal(["decode", str(big)])
+    assert shown == (to_json({"a": values}) + "\n").encode()
+    assert "rich=False" in err
+    peak = int(err.rsplit("peak_mb=", 1)[1])
+    assert peak < 200, f"{peak} MB for 3 MB of output"
+
+
+def test_stdin_on_a_terminal_is_announced() -> None:
+    out, err = _on_a_terminal(["decode", "--compact"], stdin=b"account%5Bid%5D=30307558\n\x04")
+    assert err.startswith(
+        "Reading a body from stdin: paste it, then press Ctrl-D (Ctrl-Z, Enter on Windows).\n"
+    )
+    assert out == b'{"account":{"id":"30307558"}}\n'
+    piped = runner.invoke(app, ["decode", "--compact"], input=b"account%5Bid%5D=30307558")
+    assert piped.stderr == ""
+
+
+def test_a_body_given_as_the_argument_is_shown_how_to_pipe() -> None:
+    body = "leads%5Bstatus%5D%5B0%5D%5Bid%5D=1"
+    result = runner.invoke(app, ["decode", body])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {body}: no such file; to decode a body given as text, "
+        f"pipe it: echo {body} | amodp decode\n"
+    )
+    result = runner.invoke(app, ["decode", "a=1&b=2"])
+    assert result.stderr.endswith("pipe it: echo 'a=1&b=2' | amodp decode\n")
+    # A file name is only a missing file.
+    result = runner.invoke(app, ["decode", "hooks.jsonl"])
+    assert result.stderr == "Error: hooks.jsonl: no such file\n"
+
+
+def test_binary_input_is_refused(tmp_path: Path) -> None:
+    png = base64.b64decode(  # a 1x1 PNG
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    )
+    for name, data in [
+        ("pixel.png", png),
+        ("python", Path(sys.executable).resolve().read_bytes()[:100_000]),
+        ("pixel.png.gz", gzip.compress(png)),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = runner.invoke(app, ["decode", str(path)])
+        assert result.exit_code == 2, name
+        assert result.stdout == ""
+        assert result.stderr == f"Error: {path} is not text (binary data)\n"
+        with pytest.raises(NotTextError):
+            read_sources(data)
+
+
+def test_text_in_another_encoding_is_not_binary() -> None:
+    body = "contacts[add][0][name]=Иван Петров&contacts[add][0][id]=5".encode("cp1251")
+    assert read_sources(body) == [Source(body, "body")]
+
+
+def test_a_gzipped_body_is_read(tmp_path: Path) -> None:
+    assert read_sources(gzip.compress(DP_BODY)) == [Source(DP_BODY, "body")]
+    path = tmp_path / "body.txt.gz"
+    path.write_bytes(gzip.compress(DP_BODY + b"\n"))
+    result = runner.invoke(app, ["decode", "--compact", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == DP_VALUE
+    with pytest.raises(InputError, match="^is gzip data that cannot be decompressed"):
+        read_sources(gzip.compress(DP_BODY)[:-12])
+
+
+# A lead as amoCRM's REST API answers GET /api/v4/leads/{id} (the shape of a
+# logged response; the ids and the subdomain are made up).
+API_LEAD = {
+    "id": 28433860,
+    "name": "Тест",
+    "price": 123,
+    "responsible_user_id": 2873617,
+    "group_id": 0,
+    "status_id": 42508695,
+    "pipeline_id": 4627251,
+    "loss_reason_id": None,
+    "created_by": 2873617,
+    "updated_by": 2873617,
+    "created_at": 1632488108,
+    "updated_at": 1632488108,
+    "closed_at": None,
+    "closest_task_at": None,
+    "is_deleted": False,
+    "custom_fields_values": None,
+    "score": None,
+    "account_id": 22324900,
+    "_links": {"self": {"href": "https://example.amocrm.ru/api/v4/leads/28433860"}},
+    "_embedded": {
+        "tags": [],
+        "companies": [],
+        "contacts": [
+            {
+                "id": 42015703,
+                "is_main": True,
+                "_links": {"self": {"href": "https://example.amocrm.ru/api/v4/contacts/42015703"}},
+            }
+        ],
+    },
+}
+
+
+def test_a_rest_api_response_is_decoded_with_a_warning(php, tmp_path: Path) -> None:
+    text = json.dumps(API_LEAD, ensure_ascii=False, indent=4)
+    # What PHP's $_POST holds when this JSON is sent as a form.
+    (form,) = php.php_encode_many([text])
+    (expected,) = php.php_decode_many([form.encode()])
+    path = tmp_path / "lead.json"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["decode", "--compact", str(path)])
+    assert result.exit_code == 0
+    assert result.stdout == expected + "\n"
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Warning: {path}: this JSON looks like an amoCRM REST API response")
+    assert "not a webhook body" in line and "bracket keys" in line
+
+
+def test_decoded_output_read_back_has_no_warning() -> None:
+    nested = to_json(decode(ACCOUNT_BODY)).encode()
+    (source,) = read_sources(nested)
+    assert source.form == "json" and source.warnings == ()

@@ -546,6 +546,25 @@ def test_redact_record_reads_back_what_the_listener_saves() -> None:
     assert decode(out["body"]) == out["decoded"]
 
 
+def test_redact_record_of_a_record_read_back_from_any_layout() -> None:
+    from amodp.records import read_records, record_line
+
+    hook = amodp.generate("add", "contacts", kind="account", seed=3)
+    line = record_line(_record(hook.body))
+    for data in (line, f"[{line}]", json.dumps(json.loads(line), indent=2)):
+        (read,) = read_records(data.encode())
+        assert redact_record(read.fields) == redact_record(json.loads(line))
+
+
+def test_redact_record_whose_body_cannot_be_read_is_an_input_error() -> None:
+    record = {**_record(b"a=1"), "body": "a=\ud800"}
+    with pytest.raises(InputError, match="body holds a lone surrogate"):
+        redact_record(record)
+    record = {**_record(b"a=1"), "body_base64": "???"}
+    with pytest.raises(InputError, match="body_base64 is not valid base64"):
+        redact_record(record)
+
+
 # -- CLI ------------------------------------------------------------------------------------
 
 
