@@ -133,7 +133,7 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:
             # `amodp generate --all | head`: the reader left; that is fine.
             sys.stderr.close()
-            raise typer.Exit(0) from None
+            raise typer.Exit(ExitCode.OK) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -958,7 +958,7 @@ def _print_load_table(outcome: Any) -> None:
     ]
     stopped = " (interrupted)" if outcome.interrupted else ""
     table(
-        ["", "value"],
+        ["measure", "value"],
         rows,
         sys.stderr,
         title=f"{outcome.sent} deliveries in {outcome.seconds:.2f} s{stopped}",

@@ -2,8 +2,10 @@
 
 Built on aiohttp's client: at concurrency 50 it keeps up with a fast local
 server (measured in ``bench/``), where httpx's async pool does not. Each
-delivery reports its status, latency and the start of the answer; the exit
-code says whether every one got a 2xx.
+delivery reports its status, latency and the start of the answer, or what
+went wrong in the user's words (``refused: connection refused by
+127.0.0.1:8000``); :attr:`Outcome.exit_code` says whether every one got a
+2xx. :func:`run` is :func:`deliver` stopped cleanly by Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
