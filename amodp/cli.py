@@ -41,6 +41,20 @@ COLOURED_COMMANDS = ("decode", "events", "generate", "listen", "send", "demo")
 _OPTIONS: dict[str, dict[str, str]] = {}
 
 
+def _option_name(param: Any) -> str:
+    """``--format`` for ``--format/-f``: the first long name, as help shows it."""
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0])
+
+
+def _usage_message(exc: Exception) -> str:
+    """click's message; a bad value of an option as ``--repeat: 'x' is not a valid int.``,
+    the way the core's errors about one value read."""
+    param = getattr(exc, "param", None)
+    if type(exc) is typer.BadParameter and getattr(param, "param_type_name", "") == "option":
+        return f"{_option_name(param)}: {exc.message}"
+    return exc.format_message()  # type: ignore[attr-defined,no-any-return]
+
+
 class _Group(TyperGroup):
     """What every command shares: ``--color``, and command-line mistakes as one
     ``Error:`` line and a hint.
@@ -55,9 +69,7 @@ class _Group(TyperGroup):
         for name, command in self.commands.items():
             if name in COLOURED_COMMANDS:
                 command.params.append(colour)
-            _OPTIONS[name] = {
-                p.name: max(p.opts, key=len) for p in command.params if p.name and p.opts
-            }
+            _OPTIONS[name] = {p.name: _option_name(p) for p in command.params if p.name}
 
     def main(  # type: ignore[override]
         self,
@@ -76,7 +88,7 @@ class _Group(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError":  # plain `amodp`: the help
                 exc.show()  # type: ignore[attr-defined]
             else:
-                message = exc.format_message()  # type: ignore[attr-defined]
+                message = _usage_message(exc)
                 sys.stderr.write(f"Error: {message}\n{self._hint(exc, args, prog_name)}\n")
             code = ExitCode.USAGE
         except _ClickException as exc:
@@ -149,7 +161,8 @@ def _set_colour(value: str | None) -> None:
         from .render import COLOUR_CHOICES, choose_colour
 
         if value not in COLOUR_CHOICES:
-            raise typer.BadParameter(f"{value!r} is not one of {', '.join(COLOUR_CHOICES)}.")
+            choices = ", ".join(COLOUR_CHOICES)
+            raise typer.BadParameter(f"unknown colour {value!r}; choose from: {choices}")
         choose_colour(value)
 
 
@@ -501,7 +514,8 @@ def generate(
     from .generator import DEFAULT_URL
 
     if fmt not in FORMAT_CHOICES:
-        raise UsageError(f"--format must be one of: {', '.join(FORMAT_CHOICES)}")
+        choices = ", ".join(FORMAT_CHOICES)
+        raise UsageError(f"unknown format {fmt!r}; choose from: {choices}", param="fmt")
     if url is not None:
         from .sender import check_url
 

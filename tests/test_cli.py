@@ -165,7 +165,10 @@ def test_generate_http_format() -> None:
         (["generate"], "name an EVENT"),
         (["generate", "status", "--set", "nope=1"], "has no field 'nope'"),
         (["generate", "status", "--set", "novalue"], "--set: 'novalue' is not FIELD=VALUE"),
-        (["generate", "status", "-f", "xml"], "--format must be one of"),
+        (
+            ["generate", "status", "-f", "xml"],
+            "Error: --format: unknown format 'xml'; choose from: form, json, http, curl",
+        ),
         (["generate", "status", "--lead", "--customer"], "choose one entity"),
         (["generate", "status", "--all"], "not both"),
         (["generate", "status", "--kind", "nope"], "unknown kind 'nope'"),
@@ -612,7 +615,11 @@ def test_send_network_errors_in_the_users_words() -> None:
         (["listen", "--nope"], "No such option: --nope"),
         (["events", "--kind"], "Option '--kind' requires an argument."),
         (["send", "--url"], "Option '--url' requires an argument."),
-        (["generate", "--color", "purple"], "'purple' is not one of auto, always, never."),
+        (
+            ["generate", "--color", "purple"],
+            "--color: unknown colour 'purple'; choose from: auto, always, never",
+        ),
+        (["send", "--repeat", "x"], "--repeat: 'x' is not a valid int"),
         (["encode", "a", "b"], "unexpected extra argument"),
     ],
 )
