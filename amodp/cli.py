@@ -753,11 +753,9 @@ def send(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the requests, send nothing.")
     ] = False,
-    repeat: Annotated[
-        int, typer.Option("--repeat", help="Send everything N times: a load test.")
-    ] = 1,
+    repeat: Annotated[int, typer.Option("--repeat", help="Send everything N times.", min=1)] = 1,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Deliveries at once.")
+        int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
     ] = 1,
     locale: LocaleOption = "ru",
 ) -> None:

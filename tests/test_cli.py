@@ -762,6 +762,14 @@ def test_send_all_is_one_account() -> None:
     assert len(_accounts([r.body for r in server.requests])) == 1
 
 
+def test_demo_is_one_account() -> None:
+    done = subprocess.run([*AMODP, "demo", "--json"], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == len(catalog.events("dp"))
+    assert len(_accounts([r["body"] for r in records])) == 1
+
+
 def test_color_always_colours_a_pipe_and_never_does_not() -> None:
     args = ["generate", "status", "--seed", "1", "-f", "json"]
     plain = run(*args).stdout
