@@ -174,7 +174,12 @@ def _describe(exc: BaseException, url: str | None = None, timeout: float | None 
     dns, tls or network."""
     import aiohttp
 
-    where = _host_port(url) if url else "the server"
+    if url:
+        where = _host_port(url)
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        where = f"{exc.host}:{exc.port}"
+    else:
+        where = "the server"
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
         return f"timeout: timed out after {timeout:g} s" if timeout else "timeout: timed out"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
