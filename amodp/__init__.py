@@ -7,7 +7,14 @@ CLI (typer, rich), the HTTP client or the server.
 from typing import TYPE_CHECKING, Any
 
 from .codec import Decoded, decode, encode, parse, to_json
-from .errors import AmodpError, InputError, NetworkError, UnknownEventError, UsageError
+from .errors import (
+    AmodpError,
+    ExitCode,
+    InputError,
+    NetworkError,
+    UnknownEventError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from .generator import Webhook, generate, generate_all
@@ -15,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AmodpError",
     "Decoded",
+    "ExitCode",
     "InputError",
     "NetworkError",
     "UnknownEventError",

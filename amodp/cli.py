@@ -2,10 +2,13 @@
 
 Each command parses its options, calls the core and prints: data on stdout,
 talk on stderr. Errors from the core (:class:`amodp.errors.AmodpError`) become
-one line ``Error: ...`` on stderr and the exit code of :class:`ExitCode`.
+one line ``Error: ...`` on stderr and the exit code of :class:`ExitCode`; a
+mistake on the command line (unknown option, missing argument, bad value) is
+one ``Error: ...`` line and a ``Try 'amodp CMD --help'.`` line, exit 2, for
+every command (:class:`_Group`). An option several commands share is declared
+once, below, as an ``Annotated`` alias.
 """
 
-import enum
 import functools
 import json
 import os
@@ -15,33 +18,111 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
-from .errors import AmodpError, InputError, UsageError
+from .errors import AmodpError, ExitCode, InputError, UsageError
+
+__all__ = ["ExitCode", "app"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class ExitCode(enum.IntEnum):
-    """Exit codes, the same for every command (see the README)."""
+# typer exports BadParameter from the click it runs on (its own copy since typer
+# 0.23): its bases are that click's UsageError and ClickException.
+_CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
+_ClickUsageError: type[Exception] = _CLICK_ERRORS["UsageError"]
+_ClickException: type[Exception] = _CLICK_ERRORS["ClickException"]
 
-    OK = 0
-    #: ``send``: a delivery got a non-2xx answer; ``listen --expect``: timed out.
-    FAILED = 1
-    #: bad usage or input: unknown option or event, unreadable or malformed input.
-    USAGE = 2
-    #: network: connection refused, timeout, DNS; ``listen``: port in use.
-    NETWORK = 3
+#: Commands that colour their output, and so take ``--color`` too.
+COLOURED_COMMANDS = ("decode", "events", "generate", "listen", "send", "demo")
+
+#: Command -> {parameter: its option}, to name the option an error is about.
+_OPTIONS: dict[str, dict[str, str]] = {}
+
+
+def _option_name(param: Any) -> str:
+    """``--format`` for ``--format/-f``: the first long name, as help shows it."""
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0])
+
+
+def _usage_message(exc: Exception) -> str:
+    """click's message; a bad value of an option as ``--repeat: 'x' is not a valid int.``,
+    the way the core's errors about one value read."""
+    param = getattr(exc, "param", None)
+    if type(exc) is typer.BadParameter and getattr(param, "param_type_name", "") == "option":
+        return f"{_option_name(param)}: {exc.message}"
+    return exc.format_message()  # type: ignore[attr-defined,no-any-return]
+
+
+class _Group(TyperGroup):
+    """What every command shares: ``--color``, and command-line mistakes as one
+    ``Error:`` line and a hint.
+
+    click's own way is four lines (usage, hint, a blank, the error); here it is
+    ``Error: No such option: --nope`` and ``Try 'amodp send --help'.``, exit 2.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        (colour,) = (p for p in self.params if p.name == "colour")
+        for name, command in self.commands.items():
+            if name in COLOURED_COMMANDS:
+                command.params.append(colour)
+            _OPTIONS[name] = {p.name: _option_name(p) for p in command.params if p.name}
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        from .render import choose_colour
+
+        choose_colour("auto")
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _ClickUsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # plain `amodp`: the help
+                exc.show()  # type: ignore[attr-defined]
+            else:
+                message = _usage_message(exc)
+                sys.stderr.write(f"Error: {message}\n{self._hint(exc, args, prog_name)}\n")
+            code = ExitCode.USAGE
+        except _ClickException as exc:
+            sys.stderr.write(f"Error: {exc.format_message()}\n")  # type: ignore[attr-defined]
+            code = exc.exit_code  # type: ignore[attr-defined]
+        except typer.Abort:
+            sys.stderr.write("Interrupted.\n")
+            code = ExitCode.INTERRUPTED
+        if not isinstance(code, int):
+            code = ExitCode.OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _hint(self, exc: Exception, args: Any, prog_name: str | None) -> str:
+        """``Try 'amodp send --help'.``: the command the mistake was made in."""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            return f"Try '{ctx.command_path} --help'."
+        words = list(sys.argv[1:] if args is None else args)
+        path = prog_name or self.name or "amodp"
+        command = next((w for w in words if w in self.commands), None)
+        return f"Try '{path} {command} --help'." if command else f"Try '{path} --help'."
 
 
 app = typer.Typer(
     name="amodp",
+    cls=_Group,
     help="Decode, generate, send and receive amoCRM (Kommo) webhooks.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = ExitCode.USAGE) -> typer.Exit:
@@ -50,18 +131,21 @@ def fail(message: str, code: int = ExitCode.USAGE) -> typer.Exit:
 
 
 def handle_errors(func: F) -> F:
-    """Turn the core's errors into ``Error: ...`` and an exit code."""
+    """Turn the core's errors into ``Error: ...`` and an exit code; an error
+    about one parameter names the command's option for it (``Error: --url: ...``)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except AmodpError as exc:
-            raise fail(str(exc), exc.exit_code) from None
+            option = _OPTIONS.get(func.__name__, {}).get(exc.param or "")
+            message = f"{option}: {exc}" if option else str(exc)
+            raise fail(message, exc.exit_code) from None
         except BrokenPipeError:
             # `amodp generate --all | head`: the reader left; that is fine.
             sys.stderr.close()
-            raise typer.Exit(0) from None
+            raise typer.Exit(ExitCode.OK) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -72,14 +156,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _set_colour(value: str | None) -> None:
+    if value is not None:
+        from .render import COLOUR_CHOICES, choose_colour
+
+        if value not in COLOUR_CHOICES:
+            choices = ", ".join(COLOUR_CHOICES)
+            raise typer.BadParameter(f"unknown colour {value!r}; choose from: {choices}")
+        choose_colour(value)
+
+
 @app.callback()
 def main(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    colour: Annotated[
+        str | None,
+        typer.Option(
+            "--color",
+            "--colour",
+            metavar="auto|always|never",
+            callback=_set_colour,
+            is_eager=True,
+            expose_value=False,
+            show_default=False,
+            help="auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces it), always or never.",
+        ),
+    ] = None,
 ) -> None:
     """Decode, generate, send and receive amoCRM (Kommo) webhooks."""
+
+
+# -- options shared by several commands, each declared once ----------------------
+
+
+def _complete_event(incomplete: str) -> list[str]:
+    from . import catalog
+
+    names = {e.event for kind in catalog.KINDS for e in catalog.events(kind)}
+    return sorted(n for n in names if n.startswith(incomplete))
 
 
 #: ``--redact`` on decode, generate and listen.
@@ -90,6 +207,53 @@ RedactOption = Annotated[
         help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
     ),
 ]
+#: ``--json`` on events, send, listen and demo: JSON Lines on stdout.
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="JSON Lines on stdout, one object each (schema in the README)."),
+]
+#: ``--url`` on generate (shown in the request) and send (where it goes).
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="The receiver: http(s)://host[:port]/path.",
+        show_default=False,
+    ),
+]
+#: ``--kind`` on events, generate and send.
+KindOption = Annotated[str, typer.Option("--kind", help="dp (digital pipeline) or account.")]
+
+# What to generate: generate and send.
+EventArgument = Annotated[
+    str | None,
+    typer.Argument(
+        help="The event, e.g. status, call_in, period (see 'amodp events').",
+        autocompletion=_complete_event,
+        show_default=False,
+    ),
+]
+LeadOption = Annotated[bool, typer.Option("--lead", help="A leads event.")]
+CustomerOption = Annotated[bool, typer.Option("--customer", help="A customers event.")]
+EntityOption = Annotated[
+    str | None, typer.Option("--entity", help="Any entity by name.", show_default=False)
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every entity/event combination.")]
+SeedOption = Annotated[
+    int | None,
+    typer.Option("--seed", help="Same seed (0 or more), same bytes.", show_default=False),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="FIELD=VALUE on every item, or a bracket path: 'account[subdomain]=acme'.",
+        show_default=False,
+    ),
+]
+CountOption = Annotated[int, typer.Option("--count", help="Items in one body.")]
+LocaleOption = Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")]
 
 
 #: ``--index``, ``--event``, ``--request-id`` on decode and send --replay.
@@ -309,10 +473,7 @@ def _reject_constant(name: str) -> Any:
 
 @app.command()
 @handle_errors
-def events(
-    kind: Annotated[str, typer.Option("--kind", help="dp (digital pipeline) or account.")] = "dp",
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one event each.")] = False,
-) -> None:
+def events(kind: KindOption = "dp", as_json: JsonOption = False) -> None:
     """List the webhook events amodp knows, with their fields.
 
     Example: amodp events --json | jq -r .event
@@ -339,13 +500,6 @@ def events(
 FORMAT_CHOICES = ("form", "json", "http", "curl")
 
 
-def _complete_event(incomplete: str) -> list[str]:
-    from . import catalog
-
-    names = {e.event for kind in catalog.KINDS for e in catalog.events(kind)}
-    return sorted(n for n in names if n.startswith(incomplete))
-
-
 def _entity_choice(lead: bool, customer: bool, entity: str | None) -> str | None:
     chosen = [name for name, on in (("leads", lead), ("customers", customer)) if on]
     if entity:
@@ -355,88 +509,107 @@ def _entity_choice(lead: bool, customer: bool, entity: str | None) -> str | None
     return chosen[0] if chosen else None
 
 
+def _make_hooks(
+    event: str | None,
+    *,
+    lead: bool,
+    customer: bool,
+    entity: str | None,
+    kind: str,
+    all_events: bool,
+    seed: int | None,
+    overrides: list[str] | None,
+    count: int,
+    url: str,
+    locale: str,
+    other_ways: str = "or --all",
+) -> list[Any]:
+    """The webhooks generate and send make: one EVENT, or --all of them."""
+    from .generator import generate as make_one
+    from .generator import generate_all, parse_override
+
+    _webhook_kind(kind)
+    chosen = _entity_choice(lead, customer, entity)
+    pairs = [parse_override(s) for s in overrides or []]
+    if all_events:
+        if event is not None:
+            raise UsageError("give an EVENT or --all, not both")
+        skipped: dict[tuple[str, ...], list[str]] = {}
+        hooks = generate_all(
+            kind=kind,
+            seed=seed,
+            count=count,
+            overrides=pairs,
+            url=url,
+            entity=chosen,
+            locale=locale,
+            on_skip=lambda spec, missing: skipped.setdefault(tuple(missing), []).append(spec.name),
+        )
+        for missing, names in skipped.items():
+            _stderr_line(f"Warning: skipped {', '.join(names)}: no field {', '.join(missing)}")
+        return hooks
+    if event is None:
+        raise UsageError(f"name an EVENT (see 'amodp events') {other_ways}")
+    hook = make_one(
+        event,
+        _default_entity(event, chosen, kind),
+        kind=kind,
+        seed=seed,
+        count=count,
+        overrides=pairs,
+        url=url,
+        locale=locale,
+    )
+    return [hook]
+
+
 @app.command()
 @handle_errors
 def generate(
-    event: Annotated[
-        str | None,
-        typer.Argument(
-            help="The event, e.g. status, call_in, period (see 'amodp events').",
-            autocompletion=_complete_event,
-            show_default=False,
-        ),
-    ] = None,
-    lead: Annotated[bool, typer.Option("--lead", help="A leads event.")] = False,
-    customer: Annotated[bool, typer.Option("--customer", help="A customers event.")] = False,
-    entity: Annotated[
-        str | None, typer.Option("--entity", help="Any entity by name.", show_default=False)
-    ] = None,
-    kind: Annotated[str, typer.Option("--kind", help="dp or account.")] = "dp",
-    all_events: Annotated[
-        bool, typer.Option("--all", help="Every entity/event combination.")
-    ] = False,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="Same seed, same bytes.", show_default=False),
-    ] = None,
-    sets: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="FIELD=VALUE on every item, or a bracket path: 'account[subdomain]=acme'.",
-            show_default=False,
-        ),
-    ] = None,
-    count: Annotated[int, typer.Option("--count", help="Items in one body.", min=1)] = 1,
+    event: EventArgument = None,
+    lead: LeadOption = False,
+    customer: CustomerOption = False,
+    entity: EntityOption = None,
+    kind: KindOption = "dp",
+    all_events: AllOption = False,
+    seed: SeedOption = None,
+    overrides: SetOption = None,
+    count: CountOption = 1,
     fmt: Annotated[str, typer.Option("--format", "-f", help="form, json, http or curl.")] = "form",
-    url: Annotated[
-        str, typer.Option("--url", help="Target shown by --format http and curl.")
-    ] = "http://localhost:8000/",
-    locale: Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")] = "ru",
+    url: UrlOption = None,
+    locale: LocaleOption = "ru",
     redact: RedactOption = False,
 ) -> None:
     """Print a realistic webhook body, exactly as amoCRM sends it.
 
+    --url is what --format http and curl show (default http://localhost:8000/).
     With --redact, as 'amodp decode --redact' would show it: the personal
     values replaced by placeholders in every format (Content-Length follows).
 
     Example: amodp generate status --lead --seed 7 --set status_id=142
     """
-    from .generator import generate as make_one
-    from .generator import generate_all, parse_override
+    from .generator import DEFAULT_URL
 
     if fmt not in FORMAT_CHOICES:
-        raise UsageError(f"--format must be one of: {', '.join(FORMAT_CHOICES)}")
-    _webhook_kind(kind)
-    chosen = _entity_choice(lead, customer, entity)
-    overrides = [parse_override(s) for s in sets or []]
-    if all_events:
-        if event is not None:
-            raise UsageError("give an EVENT or --all, not both")
-        hooks = generate_all(
-            kind=kind,
-            seed=seed,
-            count=count,
-            overrides=overrides,
-            url=url,
-            entity=chosen,
-            locale=locale,
-        )
-    else:
-        if event is None:
-            raise UsageError("name an EVENT (see 'amodp events') or use --all")
-        hooks = [
-            make_one(
-                event,
-                _default_entity(event, chosen, kind),
-                kind=kind,
-                seed=seed,
-                count=count,
-                overrides=overrides,
-                url=url,
-                locale=locale,
-            )
-        ]
+        choices = ", ".join(FORMAT_CHOICES)
+        raise UsageError(f"unknown format {fmt!r}; choose from: {choices}", param="fmt")
+    if url is not None:
+        from .sender import check_url
+
+        check_url(url)
+    hooks = _make_hooks(
+        event,
+        lead=lead,
+        customer=customer,
+        entity=entity,
+        kind=kind,
+        all_events=all_events,
+        seed=seed,
+        overrides=overrides,
+        count=count,
+        url=url or DEFAULT_URL,
+        locale=locale,
+    )
     if redact:
         from dataclasses import replace
 
@@ -460,6 +633,8 @@ def generate(
             else:
                 _write_json(to_json(hook.json))
         elif fmt == "http":
+            if len(hooks) > 1:
+                out.write(f"### {hook.event.name}\n")
             out.flush()
             sys.stdout.buffer.write(hook.http() + b"\n")
             sys.stdout.buffer.flush()
@@ -629,45 +804,25 @@ def listen(
 @app.command()
 @handle_errors
 def send(
-    event: Annotated[
-        str | None,
-        typer.Argument(
-            help="The event (see 'amodp events').",
-            autocompletion=_complete_event,
-            show_default=False,
-        ),
-    ] = None,
-    url: Annotated[str, typer.Option("--url", help="Where to send.", show_default=False)] = "",
-    lead: Annotated[bool, typer.Option("--lead", help="A leads event.")] = False,
-    customer: Annotated[bool, typer.Option("--customer", help="A customers event.")] = False,
-    entity: Annotated[
-        str | None, typer.Option("--entity", help="Any entity by name.", show_default=False)
-    ] = None,
-    kind: Annotated[str, typer.Option("--kind", help="dp or account.")] = "dp",
-    all_events: Annotated[
-        bool, typer.Option("--all", help="Every entity/event combination.")
-    ] = False,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Same seed, same bytes.", show_default=False)
-    ] = None,
-    sets: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", help="FIELD=VALUE on every item, or a bracket path.", show_default=False
-        ),
-    ] = None,
-    count: Annotated[int, typer.Option("--count", help="Items in one body.", min=1)] = 1,
+    event: EventArgument = None,
+    url: UrlOption = None,
+    lead: LeadOption = False,
+    customer: CustomerOption = False,
+    entity: EntityOption = None,
+    kind: KindOption = "dp",
+    all_events: AllOption = False,
+    seed: SeedOption = None,
+    overrides: SetOption = None,
+    count: CountOption = 1,
     header: Annotated[
         list[str] | None,
         typer.Option(
             "--header", "-H", help="'Name: value' to add or override.", show_default=False
         ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds per delivery.", min=0.001)
-    ] = 10.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per delivery.")] = 10.0,
     insecure: Annotated[bool, typer.Option("--insecure", "-k", help="Do not verify TLS.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per delivery.")] = False,
+    as_json: JsonOption = False,
     replay: Annotated[
         Path | None,
         typer.Option("--replay", help="Resend the requests of a capture file.", show_default=False),
@@ -679,77 +834,127 @@ def send(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
     ] = 1,
-    locale: Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")] = "ru",
+    locale: LocaleOption = "ru",
     index: IndexOption = None,
     only_event: EventOption = None,
     request_id: RequestIdOption = None,
 ) -> None:
     """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all got a 2xx.
 
+    One line per delivery on stdout (--json: one JSON object); with --repeat N,
+    a table on stderr instead. Ctrl-C stops the sending, shows what was sent
+    and exits 130.
+
     Example: amodp send status --lead --url http://127.0.0.1:8000/hook
     """
-    import asyncio
-
-    from .sender import Request, check_url, deliver
+    from .sender import Request, check_load, check_url, run
 
     if not url and replay is None:
         raise UsageError("--url is required")
     if url:
         check_url(url)
+    check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
     extra = [_header(h) for h in header or []]
     choose = _record_choice(index, only_event, request_id)
     if replay is not None:
         if event is not None or all_events:
             raise UsageError("--replay sends a capture file: no EVENT or --all with it")
-        requests = _replay_requests(replay, url, extra, choose)
+        requests = _replay_requests(replay, url or "", extra, choose)
     elif choose is not None:
         raise UsageError("--index, --event and --request-id choose records of --replay FILE")
     else:
+        assert url is not None  # required above without --replay
         hooks = _make_hooks(
-            event, lead, customer, entity, kind, all_events, seed, sets, count, url, locale
+            event,
+            lead=lead,
+            customer=customer,
+            entity=entity,
+            kind=kind,
+            all_events=all_events,
+            seed=seed,
+            overrides=overrides,
+            count=count,
+            url=url,
+            locale=locale,
+            other_ways="--all or --replay FILE",
         )
         requests = []
         for hook in hooks:
             hook.extra_headers = extra
             requests.append(Request(hook.event.name, "POST", url, hook.headers, hook.body))
     if dry_run:
-        for request in requests:
-            sys.stdout.buffer.write(_http_text(request) + b"\n")
-        sys.stdout.flush()
+        _print_requests(requests)
         return
-    load = repeat > 1 or concurrency > 1
+    load = repeat > 1
     progress = _progress(len(requests) * repeat) if load and sys.stderr.isatty() else None
+    out = _Stdout(flush_each=not load)
 
     def on_delivery(delivery: Any) -> None:
         if as_json:
-            sys.stdout.write(json.dumps(delivery.as_dict(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(delivery.as_dict(), ensure_ascii=False) + "\n")
         elif not load:
-            _print_delivery(delivery)
+            out.write(_delivery_line(delivery))
         if progress is not None:
             progress.advance()
 
     try:
-        outcome = asyncio.run(
-            deliver(
-                requests,
-                repeat=repeat,
-                concurrency=concurrency,
-                timeout=timeout,
-                insecure=insecure,
-                on_delivery=on_delivery,
-            )
+        outcome = run(
+            requests,
+            repeat=repeat,
+            concurrency=concurrency,
+            timeout=timeout,
+            insecure=insecure,
+            on_delivery=on_delivery,
         )
     finally:
         if progress is not None:
             progress.close()
-    sys.stdout.flush()
-    if load:
+    out.flush()
+    if load or outcome.interrupted:
         _print_load_table(outcome)
+    if outcome.interrupted:
+        planned = len(requests) * repeat
+        raise fail(f"interrupted after {outcome.sent} of {planned} deliveries", outcome.exit_code)
     if outcome.exit_code:
         bad = outcome.sent - outcome.ok
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(outcome.errors.items()))
-        detail = f" ({kinds})" if kinds else ""
+        kinds = sorted(outcome.errors.items())
+        counts = ", ".join(f"{n} {kind}" for kind, n in kinds)
+        reasons = "; ".join(outcome.first_error[kind] for kind, _ in kinds)
+        detail = f" ({counts}): {reasons}" if kinds else ""
         raise fail(f"{bad} of {outcome.sent} deliveries got no 2xx{detail}", outcome.exit_code)
+
+
+class _Stdout:
+    """stdout for delivery lines: once the reader has gone (``| head -2``),
+    the lines go nowhere and the sending goes on."""
+
+    def __init__(self, flush_each: bool) -> None:
+        self.flush_each = flush_each
+        self.gone = False
+
+    def write(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            sys.stdout.write(text)
+            if self.flush_each:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._reader_left()
+
+    def _reader_left(self) -> None:
+        self.gone = True
+        # What is still buffered goes to /dev/null, also at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -766,53 +971,6 @@ def _webhook_kind(kind: str) -> None:
 
     if kind in catalog.CALLBACK_KINDS:
         raise UsageError(f"--kind {kind}: {kind} callbacks are made by amodp.callbacks.generate")
-
-
-def _make_hooks(
-    event: str | None,
-    lead: bool,
-    customer: bool,
-    entity: str | None,
-    kind: str,
-    all_events: bool,
-    seed: int | None,
-    sets: list[str] | None,
-    count: int,
-    url: str,
-    locale: str,
-) -> list[Any]:
-    from .generator import generate as make_one
-    from .generator import generate_all, parse_override
-
-    _webhook_kind(kind)
-    chosen = _entity_choice(lead, customer, entity)
-    overrides = [parse_override(s) for s in sets or []]
-    if all_events:
-        if event is not None:
-            raise UsageError("give an EVENT or --all, not both")
-        return generate_all(
-            kind=kind,
-            seed=seed,
-            count=count,
-            overrides=overrides,
-            url=url,
-            entity=chosen,
-            locale=locale,
-        )
-    if event is None:
-        raise UsageError("name an EVENT (see 'amodp events'), --all or --replay FILE")
-    return [
-        make_one(
-            event,
-            _default_entity(event, chosen, kind),
-            kind=kind,
-            seed=seed,
-            count=count,
-            overrides=overrides,
-            url=url,
-            locale=locale,
-        )
-    ]
 
 
 def _replay_requests(
@@ -922,12 +1080,23 @@ def _http_text(request: Any) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
 
 
-def _print_delivery(delivery: Any) -> None:
+def _print_requests(requests: list[Any]) -> None:
+    """--dry-run: each request as it goes over the wire, then a newline; when
+    there are several, each after a ``### EVENT`` line (as .http files separate them)."""
+    out = sys.stdout.buffer
+    for request in requests:
+        if len(requests) > 1:
+            out.write(f"### {request.label}\n".encode())
+        out.write(_http_text(request) + b"\n")
+    out.flush()
+
+
+def _delivery_line(delivery: Any) -> str:
     if delivery.error:
         result = delivery.error
     else:
         result = f"{delivery.status}  {delivery.response[:60].strip()!r}"
-    sys.stdout.write(f"{delivery.event}  {result}  {delivery.latency_ms:.1f} ms\n")
+    return f"{delivery.event}  {result}  {delivery.latency_ms:.1f} ms\n"
 
 
 def _print_load_table(outcome: Any) -> None:
@@ -945,11 +1114,12 @@ def _print_load_table(outcome: Any) -> None:
         ["latency p95", f"{outcome.percentile(95):.1f} ms"],
         ["latency p99", f"{outcome.percentile(99):.1f} ms"],
     ]
+    stopped = " (interrupted)" if outcome.interrupted else ""
     table(
-        ["", "value"],
+        ["measure", "value"],
         rows,
         sys.stderr,
-        title=f"{outcome.sent} deliveries in {outcome.seconds:.2f} s",
+        title=f"{outcome.sent} deliveries in {outcome.seconds:.2f} s{stopped}",
     )
 
 

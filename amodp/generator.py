@@ -449,10 +449,10 @@ def _merge_headers(
 
 
 def parse_override(text: str) -> tuple[str, str]:
-    """``FIELD=VALUE`` or ``path[with][brackets]=VALUE`` from ``--set``."""
+    """``FIELD=VALUE`` or ``path[with][brackets]=VALUE``, as a pair for ``overrides``."""
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise UsageError(f"--set wants FIELD=VALUE, got {text!r}")
+        raise UsageError(f"{text!r} is not FIELD=VALUE or path[key]=VALUE", param="overrides")
     return name, value
 
 
@@ -494,7 +494,9 @@ def _build(
         extra = "&".join(f"{quote(p, safe='')}={quote(v, safe='')}" for p, v in paths)
         merged = decode(encode(body) + "&" + extra)
         if not isinstance(merged, dict):
-            raise UsageError("--set paths must not turn the body into a list")
+            raise UsageError(
+                "an override path must not turn the body into a list", param="overrides"
+            )
         body = merged
     return body
 
@@ -512,11 +514,20 @@ def _split_overrides(
         elif strict:
             raise UsageError(
                 f"{spec.name} has no field {name!r}; fields: {', '.join(spec.field_names)} "
-                "(use a bracket path such as 'account[subdomain]=acme' to set anything)"
+                "(a bracket path such as 'account[subdomain]=acme' sets anything)",
+                param="overrides",
             )
         else:
             return None
     return fields, paths
+
+
+def _check_numbers(seed: int | None, count: int) -> None:
+    # random.Random(-7) is random.Random(7): a negative seed would repeat another's bytes.
+    if seed is not None and seed < 0:
+        raise UsageError(f"seed must be 0 or more, got {seed}", param="seed")
+    if count < 1:
+        raise UsageError(f"count must be at least 1, got {count}", param="count")
 
 
 def generate(
@@ -538,8 +549,7 @@ def generate(
     True
     """
     spec = catalog.event(event, entity, kind)
-    if count < 1:
-        raise UsageError("--count must be at least 1")
+    _check_numbers(seed, count)
     seeded = rng is not None or seed is not None
     if rng is None:
         rng = random.Random(seed)
@@ -566,12 +576,17 @@ def generate_all(
     url: str = DEFAULT_URL,
     entity: str | None = None,
     locale: str = "ru",
+    on_skip: Callable[[catalog.Event, list[str]], None] | None = None,
 ) -> list[Webhook]:
     """One webhook per entity/event combination of a kind (of one entity if given).
 
-    A plain ``FIELD=VALUE`` override applies to the events that have the field;
-    it is an error only when none has it.
+    Every webhook comes from the same made-up account (id, subdomain,
+    pipelines), as the webhooks of one real account do. A plain
+    ``FIELD=VALUE`` override applies to the events that have the field; the
+    others are skipped (``on_skip(event, missing_fields)`` is told of each),
+    and it is an error only when none has it.
     """
+    _check_numbers(seed, count)
     overrides = list(overrides)
     rng = random.Random(seed)
     seeded = seed is not None
@@ -581,16 +596,24 @@ def generate_all(
         specs = [s for s in specs if s.entity == wanted]
         if not specs:
             catalog.event("?", wanted, kind)  # raises with the valid entities
+    account = _Account(rng)
     hooks = []
     for spec in specs:
         split = _split_overrides(spec, overrides, strict=False)
         if split is None:
+            if on_skip is not None:
+                on_skip(spec, _missing_fields(spec, overrides))
             continue
         fields, paths = split
-        data = _build(spec, rng, _Account(rng), count, fields, paths, locale)
+        data = _build(spec, rng, account, count, fields, paths, locale)
         request_id = _request_id(rng if seeded else None)
         hooks.append(Webhook(spec, data, encode(data).encode("ascii"), request_id, url))
     if not hooks:
         names = sorted({n for n, _ in overrides if "[" not in n})
-        raise UsageError(f"no {kind} event has the field(s) {', '.join(names)}")
+        raise UsageError(f"no {kind} event has the field(s) {', '.join(names)}", param="overrides")
     return hooks
+
+
+def _missing_fields(spec: catalog.Event, overrides: Iterable[tuple[str, str]]) -> list[str]:
+    names = (n for n, _ in overrides if "[" not in n and n not in spec.field_names)
+    return list(dict.fromkeys(names))

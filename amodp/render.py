@@ -1,7 +1,8 @@
-"""Terminal output: colour when (and only when) a terminal is there.
+"""Terminal output: colour when (and only when) it is wanted.
 
 The only module besides ``cli`` that may import rich, and it does so lazily:
-piped output never loads it.
+piped output never loads it. :func:`use_colour` is the one place that decides
+whether to colour.
 """
 
 from __future__ import annotations
@@ -11,11 +12,34 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
+COLOUR_CHOICES = ("auto", "always", "never")
+
+
+#: The ``--color`` of the running command: one per process, as ``NO_COLOR`` is.
+_colour_choice = "auto"
+
+
+def choose_colour(choice: str) -> None:
+    """``always``, ``never`` or ``auto`` (decided per stream by :func:`use_colour`)."""
+    if choice not in COLOUR_CHOICES:
+        raise ValueError(f"colour must be one of {', '.join(COLOUR_CHOICES)}, got {choice!r}")
+    global _colour_choice
+    _colour_choice = choice
+
 
 def use_colour(stream: IO[str]) -> bool:
-    """Colour on a terminal, unless ``NO_COLOR`` is set or ``TERM=dumb``."""
+    """Whether to colour what goes to ``stream``.
+
+    ``--color always`` or ``never`` decides; with ``auto`` (the default), a
+    non-empty ``NO_COLOR`` turns colour off, then a non-empty ``FORCE_COLOR``
+    turns it on, then ``TERM=dumb`` turns it off; otherwise colour on a terminal.
+    """
+    if _colour_choice != "auto":
+        return _colour_choice == "always"
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     if os.environ.get("TERM") == "dumb":
         return False
     try:
@@ -57,7 +81,7 @@ def table(
     title: str | None = None,
 ) -> None:
     """A table on a terminal; tab-separated lines otherwise."""
-    if not use_colour(stream) and not stream.isatty():
+    if not use_colour(stream) and not _is_terminal(stream):
         if title:
             stream.write(title + "\n")
         stream.write("\t".join(headers) + "\n")
@@ -72,6 +96,13 @@ def table(
     for row in rows:
         t.add_row(*row)
     console(stream).print(t)
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def show_record(record: dict[str, Any], stream: IO[str]) -> None:

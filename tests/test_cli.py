@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -154,8 +164,11 @@ def test_generate_http_format() -> None:
         (["generate", "nope"], "choose from: call_in, chat, mail_in, period, site_visit, status"),
         (["generate"], "name an EVENT"),
         (["generate", "status", "--set", "nope=1"], "has no field 'nope'"),
-        (["generate", "status", "--set", "novalue"], "--set wants FIELD=VALUE"),
-        (["generate", "status", "-f", "xml"], "--format must be one of"),
+        (["generate", "status", "--set", "novalue"], "--set: 'novalue' is not FIELD=VALUE"),
+        (
+            ["generate", "status", "-f", "xml"],
+            "Error: --format: unknown format 'xml'; choose from: form, json, http, curl",
+        ),
         (["generate", "status", "--lead", "--customer"], "choose one entity"),
         (["generate", "status", "--all"], "not both"),
         (["generate", "status", "--kind", "nope"], "unknown kind 'nope'"),
@@ -435,3 +448,365 @@ def test_library_import_is_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
+# -- send and generate as a new user meets them ---------------------------------------
+
+AMODP = [sys.executable, "-m", "amodp"]
+#: stdout to a pipe block-buffered, as a user's shell has it.
+BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+@contextmanager
+def gated_server(open_after: int) -> Iterator[Gate]:
+    """A loopback server that answers 200 and counts; from request ``open_after + 1``
+    on, it answers only once ``gate.opened`` is set (or after 30 s)."""
+    gate = Gate()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive answers without a 40 ms delay
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with gate.lock:
+                gate.count += 1
+                number = gate.count
+            if number > open_after:
+                gate.opened.wait(30)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    gate.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        yield gate
+    finally:
+        gate.opened.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@dataclass
+class Gate:
+    url: str = ""
+    count: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    opened: threading.Event = field(default_factory=threading.Event)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill (if still running) and close the pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_core_errors_speak_of_parameters_not_options() -> None:
+    from amodp.errors import UsageError
+    from amodp.generator import generate, parse_override
+    from amodp.sender import check_url
+
+    with pytest.raises(UsageError) as count:
+        generate("status", count=0)
+    assert str(count.value) == "count must be at least 1, got 0"
+    assert count.value.param == "count"
+    with pytest.raises(UsageError) as pair:
+        parse_override("novalue")
+    assert "'novalue'" in str(pair.value) and "--set" not in str(pair.value)
+    with pytest.raises(UsageError) as url:
+        check_url("ftp://x")
+    assert str(url.value).startswith("URL must be http(s)://host[:port]/path, got 'ftp://x'")
+    assert url.value.param == "url"
+
+
+def test_exit_codes_live_beside_the_errors() -> None:
+    from amodp import errors
+
+    assert ExitCode is errors.ExitCode
+    assert errors.AmodpError.exit_code is ExitCode.USAGE
+    assert errors.NetworkError.exit_code is ExitCode.NETWORK
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 130]
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1", "an IPv6 address without its closing ]"),
+        ("http://127.0.0.1:abc/", "the port is not a number from 1 to 65535"),
+        ("http://127.0.0.1:99999/", "the port is not a number from 1 to 65535"),
+        ("http://:8000/", "no host"),
+        ("ftp://example.com/", "the scheme is 'ftp'"),
+    ],
+)
+def test_send_malformed_url_is_one_line_exit_2(url: str, why: str) -> None:
+    result = run("send", "status", "--url", url)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: --url: URL must be http(s)://host[:port]/path, got {url!r}: {why}\n"
+    )
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0"])
+def test_send_refuses_a_timeout_that_is_not_positive(timeout: str) -> None:
+    result = run("send", "status", "--url", "http://127.0.0.1:9/", "--timeout", timeout)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == (
+        f"Error: --timeout: timeout must be more than 0 seconds, got {timeout}\n"
+    )
+
+
+def _send_error(*args: str) -> str:
+    result = run("send", "status", "--json", *args)
+    assert result.exit_code == ExitCode.NETWORK, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert "ssl:default" not in result.stderr + error
+    assert "Connect call failed" not in result.stderr + error
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith(error.split(": ", 1)[1] + "\n")
+    return error
+
+
+def test_send_network_errors_in_the_users_words() -> None:
+    port = _free_port()
+    assert _send_error("--url", f"http://127.0.0.1:{port}/") == (
+        f"refused: connection refused by 127.0.0.1:{port}"
+    )
+    with recording_server() as server:
+        plain = server.url.removeprefix("http://")
+        assert _send_error("--url", f"https://{plain}/") == (
+            f"tls: {plain} speaks plain HTTP, not HTTPS"
+        )
+    with socket.socket() as silent:  # accepts (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        assert _send_error("--url", url, "--timeout", "0.5") == "timeout: timed out after 0.5 s"
+    # .invalid never resolves (RFC 6761); nothing leaves the machine.
+    assert _send_error("--url", "http://nosuch.invalid/") == (
+        "dns: cannot resolve host nosuch.invalid"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["send", "--nope"], "No such option: --nope"),
+        (["generate", "--nope"], "No such option: --nope"),
+        (["decode", "--nope"], "No such option: --nope"),
+        (["listen", "--nope"], "No such option: --nope"),
+        (["events", "--kind"], "Option '--kind' requires an argument."),
+        (["send", "--url"], "Option '--url' requires an argument."),
+        (
+            ["generate", "--color", "purple"],
+            "--color: unknown colour 'purple'; choose from: auto, always, never",
+        ),
+        (["send", "--repeat", "x"], "--repeat: 'x' is not a valid int"),
+        (["encode", "a", "b"], "unexpected extra argument"),
+    ],
+)
+def test_command_line_mistakes_are_an_error_line_and_a_hint(args: list[str], error: str) -> None:
+    result = run(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    first, hint = result.stderr.splitlines()
+    assert first.startswith("Error: ") and error in first
+    assert hint == f"Try 'amodp {args[0]} --help'."
+
+
+def test_command_line_mistake_in_a_real_process() -> None:
+    done = subprocess.run([*AMODP, "send", "--zzzz"], capture_output=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert done.stderr.decode().endswith(
+        "Error: No such option: --zzzz\nTry 'amodp send --help'.\n"
+    )
+
+
+def test_send_goes_on_when_the_reader_of_stdout_leaves() -> None:
+    # `amodp send ... --json | head -2`: the first lines come out, the reader
+    # leaves, every request is still sent and the exit code is the deliveries'.
+    with gated_server(open_after=100) as gate:
+        cmd = [*AMODP, "send", "status", "--repeat", "300", "--json", "--url", gate.url]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED)
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            lines = [proc.stdout.readline(), proc.stdout.readline()]
+            proc.stdout.close()
+            gate.opened.set()
+            err = proc.stderr.read()
+            code = proc.wait(timeout=60)
+        finally:
+            _stop(proc)
+        assert all(json.loads(line)["status"] == 200 for line in lines)
+        assert (code, gate.count) == (0, 300), err.decode()
+
+
+def test_send_plain_lines_come_out_one_by_one() -> None:
+    # Without --repeat each delivery line is flushed as it happens: a reader
+    # sees the first while the next one is still under way.
+    with gated_server(open_after=1) as gate:
+        cmd = [*AMODP, "send", "--all", "--url", gate.url]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED)
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            seen_while_waiting = gate.count
+            proc.stdout.close()
+            gate.opened.set()
+            code = proc.wait(timeout=60)
+        finally:
+            _stop(proc)
+        assert first.startswith(b"leads.") and b"  200  " in first
+        assert seen_while_waiting <= 2  # the rest waited for the reader
+        assert (code, gate.count) == (0, len(catalog.events("dp")))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_send_interrupted_shows_what_was_sent_and_exits_130(signum: int) -> None:
+    with recording_server() as server:
+        cmd = [*AMODP, "send", "status", "--repeat", "100000", "--concurrency", "20"]
+        cmd += ["--url", server.url + "/hook"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(600):
+                if len(server.requests) >= 100 or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            assert len(server.requests) >= 100
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            _stop(proc)
+        received = len(server.requests)
+    text = err.decode()
+    assert proc.returncode == ExitCode.INTERRUPTED, text
+    assert out == b""
+    rows = dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+    assert 0 < int(rows["sent"]) <= received < 100000
+    assert rows["2xx"] == rows["sent"]
+    for label in ("rate", "latency p50", "latency p95", "latency p99"):
+        assert label in rows
+    assert "(interrupted)" in text
+    assert text.rstrip("\n").endswith(
+        f"Error: interrupted after {rows['sent']} of 100000 deliveries"
+    )
+
+
+def test_generate_all_says_which_events_a_field_skipped() -> None:
+    result = run("generate", "--all", "--seed", "1", "--set", "status_id=142")
+    assert result.exit_code == 0
+    without = [e.name for e in catalog.events("dp") if "status_id" not in e.field_names]
+    assert without  # the customers events have no status_id
+    assert result.stderr == f"Warning: skipped {', '.join(without)}: no field status_id\n"
+    assert len(result.stdout.splitlines()) == len(catalog.events("dp")) - len(without)
+
+
+def test_negative_seed_is_refused() -> None:
+    result = run("generate", "status", "--seed", "-7")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == "Error: --seed: seed must be 0 or more, got -7\n"
+
+
+def test_send_concurrency_without_repeat_prints_each_delivery() -> None:
+    with recording_server() as server:
+        result = run("send", "--all", "--url", server.url, "--concurrency", "5")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(server.requests) == len(catalog.events("dp"))
+    assert all("  200  'ok'  " in line for line in lines)
+    assert result.stderr == ""
+
+
+def _accounts(bodies: list[str | bytes]) -> set[tuple[str, str]]:
+    found = set()
+    for body in bodies:
+        account = decode(body)["account"]
+        found.add((account["id"], account["subdomain"]))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["dp", "account"])
+def test_one_run_is_one_account(kind: str) -> None:
+    result = run("generate", "--all", "--kind", kind, "--count", "3")
+    assert result.exit_code == 0, result.stderr
+    assert len(_accounts(result.stdout.splitlines())) == 1
+    seeded = run("generate", "--all", "--kind", kind, "--seed", "9").stdout
+    assert seeded == run("generate", "--all", "--kind", kind, "--seed", "9").stdout
+    acme = run("generate", "--all", "--kind", kind, "--set", "account[subdomain]=acme")
+    assert {s for _, s in _accounts(acme.stdout.splitlines())} == {"acme"}
+
+
+def test_send_all_is_one_account() -> None:
+    with recording_server() as server:
+        result = run("send", "--all", "--url", server.url)
+    assert result.exit_code == 0, result.stderr
+    assert len(_accounts([r.body for r in server.requests])) == 1
+
+
+def test_demo_is_one_account() -> None:
+    done = subprocess.run([*AMODP, "demo", "--json"], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == len(catalog.events("dp"))
+    assert len(_accounts([r["body"] for r in records])) == 1
+
+
+def test_color_always_colours_a_pipe_and_never_does_not() -> None:
+    args = ["generate", "status", "--seed", "1", "-f", "json"]
+    plain = run(*args).stdout
+    assert "\x1b[" not in plain
+    for coloured in (run(*args, "--color", "always"), run("--color", "always", *args)):
+        assert coloured.exit_code == 0
+        assert "\x1b[" in coloured.stdout
+        assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.stdout) == plain
+    assert run(*args, "--color", "never").stdout == plain
+    assert run(*args).stdout == plain  # the choice does not outlive its command
+
+
+def test_force_color_and_no_color() -> None:
+    cmd = [*AMODP, "decode", "--compact"]
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+
+    def shown(**extra: str) -> str:
+        done = subprocess.run(
+            cmd, input=DP_STATUS, capture_output=True, env={**env, **extra}, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.decode()
+
+    assert "\x1b[" not in shown()
+    assert "\x1b[" in shown(FORCE_COLOR="1")
+    assert "\x1b[" not in shown(FORCE_COLOR="1", NO_COLOR="1")
+
+
+def test_send_all_dry_run_separates_the_requests() -> None:
+    result = run("send", "--all", "--seed", "2", "--url", "http://127.0.0.1:9/h", "--dry-run")
+    assert result.exit_code == 0
+    parts = re.split(r"^### (\S+)\n", result.stdout_bytes.decode(), flags=re.M)
+    assert parts[0] == ""
+    names, requests = parts[1::2], parts[2::2]
+    assert names == [e.name for e in catalog.events("dp")]
+    for request in requests:
+        head, _, body = request.partition("\r\n\r\n")
+        assert head.startswith("POST /h HTTP/1.1\r\n")
+        length = int(re.search(r"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        assert body == body[:length] + "\n"

@@ -156,3 +156,36 @@ def test_http_request_goes_over_a_real_socket() -> None:
     assert headers["X-Amocrm-Requestid"] == hook.request_id
     assert headers["Accept-Encoding"] == "gzip"
     assert headers["Content-Length"] == str(len(hook.body))
+
+
+def test_generate_all_is_one_account_and_still_deterministic() -> None:
+    for kind in catalog.KINDS:
+        hooks = generate_all(kind=kind, count=2)
+        accounts = {(h.json["account"]["id"], h.json["account"]["subdomain"]) for h in hooks}
+        assert len(accounts) == 1, kind
+        again = [h.body for h in generate_all(kind=kind, seed=4)]
+        assert again == [h.body for h in generate_all(kind=kind, seed=4)]
+
+
+def test_generate_all_tells_which_events_it_skipped() -> None:
+    skipped: list[tuple[str, list[str]]] = []
+    hooks = generate_all(
+        seed=1,
+        overrides=[("old_status_id", "1"), ("id", "5")],
+        on_skip=lambda spec, missing: skipped.append((spec.name, missing)),
+    )
+    assert [h.event.name for h in hooks] == ["leads.status"]
+    names = [e.name for e in catalog.events("dp") if e.name != "leads.status"]
+    assert skipped == [(name, ["old_status_id"]) for name in names]
+
+
+def test_errors_name_the_parameter_not_an_option() -> None:
+    with pytest.raises(UsageError) as seed:
+        generate("status", "leads", seed=-7)
+    assert (str(seed.value), seed.value.param) == ("seed must be 0 or more, got -7", "seed")
+    with pytest.raises(UsageError) as count:
+        generate_all(count=0)
+    assert (str(count.value), count.value.param) == ("count must be at least 1, got 0", "count")
+    with pytest.raises(UsageError) as field:
+        generate("status", "leads", overrides=[("nope", "1")])
+    assert field.value.param == "overrides" and "--" not in str(field.value)

@@ -286,7 +286,7 @@ def test_send_dry_run_prints_requests() -> None:
     ("args", "message"),
     [
         (["send", "status"], "--url is required"),
-        (["send", "status", "--url", "ftp://x"], "must be an http:// or https:// URL"),
+        (["send", "status", "--url", "ftp://x"], "URL must be http(s)://host[:port]/path"),
         (["send", "--url", "http://127.0.0.1:9"], "name an EVENT"),
         (["send", "status", "--url", "http://127.0.0.1:9", "-H", "nocolon"], "-H wants"),
         (["send", "--replay", "/nonexistent.jsonl", "--url", "http://127.0.0.1:9"], "no such file"),
