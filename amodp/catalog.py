@@ -6,6 +6,11 @@ realistic value for each, a description and where the shape comes from. The
 account block of each kind lives in ``events/<kind>/_account.json``. Listings,
 ``--all``, shell completion, detection and the tests all read this folder.
 
+A file may name the key its body carries when that is not ``entity[event]``
+(``wire``, ``wire_event``): tasks come as ``task[...]``, companies as
+``contacts[...]`` with ``type=company``, a contact's new responsible user as
+``contacts[update]``. Detection maps a body's key back to the catalog's event.
+
 Standard library only.
 """
 
