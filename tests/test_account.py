@@ -771,3 +771,24 @@ def test_dp_bodies_are_still_dp() -> None:
     dp = (Path(__file__).parent / "data" / "captures" / "dp_leads_status.txt").read_bytes()
     (found,) = catalog.detect(decode(dp))
     assert (found.kind, found.name) == ("dp", "leads.status")
+
+
+@pytest.mark.parametrize(
+    "name", ["leads.add", "contacts.add", "companies.add", "catalogs.add", "unsorted.add"]
+)
+def test_unix_dates_agree_within_an_item_as_captured(name: str) -> None:
+    """date_create is created_at, last_modified (date_modify) is updated_at,
+    in every kept item of these events and so in every generated one."""
+    pairs = [("date_create", "created_at"), ("last_modified", "updated_at")]
+    pairs += [("date_modify", "updated_at")]
+    kept = [item for f in REFERENCE[name] for item in fixture_items(f)]
+    made = [item for s in SEEDS for item in items_of(generated(name, s), name)]
+    checked = 0
+    for a, b in pairs:
+        if not any(a in item for item in kept):
+            continue
+        assert all(item[a] == item[b] for item in kept if a in item), (name, a)
+        for item in made:
+            assert item[a] == item[b], (name, a, item)
+            checked += 1
+    assert checked
