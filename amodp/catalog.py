@@ -13,6 +13,11 @@ query string, and each file also says the method, the content type, the
 signature and the answer amoCRM wants (:attr:`Event.details`). They carry no
 account block and detection does not look for them.
 
+A file may name the key its body carries when that is not ``entity[event]``
+(``wire``, ``wire_event``): tasks come as ``task[...]``, companies as
+``contacts[...]`` with ``type=company``, a contact's new responsible user as
+``contacts[update]``. Detection maps a body's key back to the catalog's event.
+
 Standard library only.
 """
 
@@ -47,16 +52,16 @@ KINDS = ("dp", "account")
 CALLBACK_KINDS = ("chat", "salesbot", "oauth")
 ALL_KINDS = KINDS + CALLBACK_KINDS
 
-#: ``--lead``/``--customer`` and other singular names people type.
+#: ``--lead``/``--customer`` and the other singular or plural names people
+#: type. Tasks and talks are singular on the wire (``task[add]``, ``talk[add]``).
 ENTITY_ALIASES = {
     "lead": "leads",
     "customer": "customers",
     "contact": "contacts",
     "company": "companies",
-    "task": "tasks",
+    "tasks": "task",
     "catalog": "catalogs",
-    "talk": "talks",
-    "message": "message",
+    "talks": "talk",
     "messages": "message",
 }
 
@@ -85,10 +90,31 @@ class Event:
     content_type: str | None = "application/x-www-form-urlencoded"
     #: Callbacks only: user_agent, signature, answer and (Salesbot) claims.
     details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: The body's top-level key and action, when not the entity and event:
+    #: companies come as ``contacts[...]`` (with ``type=company``), a change of
+    #: a contact's responsible user as ``contacts[update]``.
+    wire: str = ""
+    wire_event: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.entity}.{self.event}"
+
+    @property
+    def wire_key(self) -> str:
+        """``entity[event]`` as the body spells it, e.g. ``contacts[update]``;
+        for a callback, how it arrives (``POST application/json``, ``GET ?query``)."""
+        if self.kind in CALLBACK_KINDS:
+            return f"{self.method} {self.content_type or '?query'}"
+        return f"{self.wire or self.entity}[{self.wire_event or self.event}]"
+
+    @property
+    def item_type(self) -> str | None:
+        """The ``type`` every item carries (``contact``, ``company``, ``catalog``), if any."""
+        for f in self.fields:
+            if f.name == "type" and f.gen == "const":
+                return str(f.options["value"])
+        return None
 
     @property
     def field_names(self) -> list[str]:
@@ -101,6 +127,8 @@ class Event:
             "event": self.event,
             "description": self.description,
             "description_ru": self.description_ru,
+            "wire": self.wire_key,
+            "wire_type": self.item_type,
             "fields": self.field_names,
             "source": self.source,
         }
@@ -152,6 +180,8 @@ def events(kind: str = "dp") -> tuple[Event, ...]:
                 method=raw.get("method", "POST"),
                 content_type=raw.get("content_type", "application/x-www-form-urlencoded"),
                 details={k: raw[k] for k in _DETAILS if k in raw},
+                wire=raw.get("wire", raw["entity"]),
+                wire_event=raw.get("wire_event", raw["event"]),
             )
         )
     order = {name: i for i, name in enumerate(_ENTITY_ORDER)}
@@ -166,10 +196,10 @@ _ENTITY_ORDER = (
     "contacts",
     "companies",
     "customers",
-    "tasks",
+    "task",
     "catalogs",
     "unsorted",
-    "talks",
+    "talk",
     "message",
 )
 
@@ -242,6 +272,14 @@ class Detected:
     event: str
     items: list[dict[str, Any]]
     account: dict[str, Any]
+    #: Where the items stand in the body when that is not ``entity[event]``:
+    #: ``contacts[add]`` for companies.
+    wire: str = ""
+    wire_event: str = ""
+
+    def __post_init__(self) -> None:
+        self.wire = self.wire or self.entity
+        self.wire_event = self.wire_event or self.event
 
     @property
     def name(self) -> str:
@@ -276,7 +314,8 @@ def _items(value: Any) -> list[dict[str, Any]] | None:
 
 @cache
 def _known_entities() -> frozenset[str]:
-    return frozenset(e.entity for kind in KINDS for e in events(kind))
+    """The top-level keys a webhook body may have (``task``, ``contacts``, ...)."""
+    return frozenset(e.wire for kind in KINDS for e in events(kind))
 
 
 @cache
@@ -285,13 +324,47 @@ def _by_name() -> dict[tuple[str, str, str], Event]:
 
 
 @cache
+def _by_wire() -> dict[tuple[str, str], tuple[Event, ...]]:
+    """Account-level events by the body's key and action: ``contacts[update]``
+    is a contact's or a company's change, or a change of its responsible user."""
+    found: dict[tuple[str, str], list[Event]] = {}
+    for e in events("account"):
+        found.setdefault((e.wire, e.wire_event), []).append(e)
+    return {key: tuple(value) for key, value in found.items()}
+
+
+@cache
 def _dp_fields(entity: str, action: str) -> frozenset[str]:
     spec = _by_name().get(("dp", entity, action))
     return frozenset(spec.field_names) if spec else frozenset()
 
 
+def _account_event(key: str, action: str, item: dict[str, Any]) -> Event | None:
+    """The account-level event a body's ``key[action]`` item belongs to."""
+    candidates = _by_wire().get((key, action), ())
+    if len(candidates) > 1:
+        # contacts[...] items say what they are: type=contact or type=company
+        # (bodies without a type are contacts).
+        kind = item.get("type") if isinstance(item.get("type"), str) else "contact"
+        typed = [e for e in candidates if e.item_type in (kind, None)]
+        candidates = tuple(typed) or candidates
+    if len(candidates) > 1:
+        # A change of the responsible user comes as an update carrying
+        # old_responsible_user_id; in 2025 every contacts[update] carries it,
+        # equal to responsible_user_id when that did not change.
+        old = item.get("old_responsible_user_id")
+        moved = old is not None and old != item.get("responsible_user_id")
+        chosen = [e for e in candidates if (e.event != e.wire_event) == moved]
+        candidates = tuple(chosen) or candidates
+    return candidates[0] if candidates else None
+
+
 def detect(decoded: Any) -> list[Detected]:
-    """Find the webhook events in a decoded body: ``{entity: {event: [items]}}``."""
+    """Find the webhook events in a decoded body: ``{entity: {event: [items]}}``.
+
+    The event is the catalog's (``companies.update``), the place in the body
+    is ``wire[wire_event]`` (``contacts[update]``); one event per place, named
+    after its first item."""
     if not isinstance(decoded, dict):
         return []
     account = decoded.get("account")
@@ -299,17 +372,21 @@ def detect(decoded: Any) -> list[Detected]:
     known = _known_entities()
     by_name = _by_name()
     found = []
-    for entity, actions in decoded.items():
-        if entity == "account" or not isinstance(actions, dict):
+    for key, actions in decoded.items():
+        if key == "account" or not isinstance(actions, dict):
             continue
         for action, value in actions.items():
             items = _items(value)
-            if items is None or not isinstance(action, str):
+            if items is None or not isinstance(action, str) or not isinstance(key, str):
                 continue
-            if entity not in known and not account:
+            if key not in known and not account:
                 continue
-            kind = _kind_of(entity, action, items, account, by_name)
-            found.append(Detected(kind, entity, action, items, account))
+            spec = _account_event(key, action, items[0])
+            entity, event = (spec.entity, spec.event) if spec else (key, action)
+            kind = _kind_of(key, action, items, account, by_name, spec)
+            if kind == "dp":
+                entity, event = key, action
+            found.append(Detected(kind, entity, event, items, account, key, action))
     return found
 
 
@@ -328,7 +405,10 @@ def detect_events(decoded: Any, shape: object | None = None) -> list[dict[str, A
     if found is not None:
         return found(decoded)
     detected = detect(decoded)
-    if shape is not None:
+    # contacts[update] is a contact's or a company's change by its values
+    # (type, old_responsible_user_id), not by its names.
+    by_values = any(len(_by_wire().get((d.wire, d.wire_event), ())) > 1 for d in detected)
+    if shape is not None and not by_values:
         if len(_SHAPE_EVENTS) > 512:
             _SHAPE_EVENTS.clear()
         _SHAPE_EVENTS[shape] = _compile_events(decoded, detected)
@@ -342,11 +422,11 @@ def _compile_events(
     events, ids included, as :meth:`Detected.as_dict` would."""
     events = []
     for d in detected:
-        container = decoded[d.entity][d.event]
+        container = decoded[d.wire][d.wire_event]
         keys = list(container) if isinstance(container, dict) else range(len(container))
         ids = []
         for key, item in zip(keys, d.items, strict=True):
-            at = f"d[{d.entity!r}][{d.event!r}][{key!r}]"
+            at = f"d[{d.wire!r}][{d.wire_event!r}][{key!r}]"
             path = next((f"[{k!r}]" for k in ("id", "uid", "talk_id") if k in item), None)
             if path is None and isinstance(item.get("note"), dict):
                 path = "['note']['element_id']" if "element_id" in item["note"] else None
@@ -366,9 +446,9 @@ def _kind_of(
     items: list[dict[str, Any]],
     account: dict[str, Any],
     by_name: dict[tuple[str, str, str], Event],
+    acc: Event | None = None,
 ) -> str:
     dp = by_name.get(("dp", entity, action))
-    acc = by_name.get(("account", entity, action))
     if dp and not acc:
         return "dp"
     if acc and not dp:
@@ -385,8 +465,25 @@ def _kind_of(
     return "unknown"
 
 
+def _lookup(item: dict[str, Any], path: str) -> Any:
+    """``a.b.0`` reads ``item["a"]["b"][0]``; ``a|b`` is the first that is there."""
+    for choice in path.split("|"):
+        value: Any = item
+        for step in choice.split("."):
+            if isinstance(value, dict) and step in value:
+                value = value[step]
+            elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+                value = value[int(step)]
+            else:
+                break
+        else:
+            return value
+    return "?"
+
+
 def _fill(template: str, item: dict[str, Any]) -> str:
-    """``{a}`` is a field; ``{a->b}`` is ``a`` when equal to ``b``, else ``a -> b``."""
+    """``{a}`` is a field (``{a.b.0}`` nested, ``{a|b}`` the first there);
+    ``{a->b}`` is ``a`` when equal to ``b``, else ``a -> b``."""
     out = []
     rest = template
     while "{" in rest:
@@ -394,12 +491,13 @@ def _fill(template: str, item: dict[str, Any]) -> str:
         name, _, rest = rest.partition("}")
         out.append(before)
         if "->" in name:
-            old, new = (item.get(n, "?") for n in name.split("->", 1))
+            old, new = (_lookup(item, n) for n in name.split("->", 1))
             out.append(str(new) if old == new else f"{old} -> {new}")
         else:
-            out.append(str(item.get(name, "?")))
+            out.append(str(_lookup(item, name)))
     out.append(rest)
-    return "".join(out)
+    # One line per item, whatever the texts hold.
+    return "".join(out).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def summary_line(found: Detected, item: dict[str, Any]) -> str:
@@ -410,9 +508,13 @@ def summary_line(found: Detected, item: dict[str, Any]) -> str:
         if e.entity == found.entity and e.event == found.event:
             spec = e
             break
+    if found.kind == "account":
+        # Each item of contacts[...] says whether it is a contact or a company.
+        spec = _account_event(found.wire, found.wire_event, item) or spec
+    name = spec.name if spec else found.name
     noun = spec.item if spec else found.entity.rstrip("s")
     ident = item_id(item)
-    head = f"{found.name} ({found.kind})  {noun} {'?' if ident is None else ident}"
+    head = f"{name} ({found.kind})  {noun} {'?' if ident is None else ident}"
     note = item.get("note")
     values = note if isinstance(note, dict) else item
     detail = _fill(spec.summary, values) if spec and spec.summary else ""

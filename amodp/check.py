@@ -69,6 +69,7 @@ TEXT_LONG = "Перезвонить завтра 👍\r\nЦена: 1&nbsp;500 �
 #: generator rules that make a free text (names, messages, tasks)
 TEXT_GENS = {
     "deal_name": TEXT_NAME,
+    "lead_name": TEXT_NAME,
     "person_name": TEXT_NAME,
     "company_name": TEXT_NAME,
     "product_name": TEXT_NAME,
@@ -227,9 +228,10 @@ def _text(spec: catalog.Event, rng: random.Random) -> Case | None:
     if custom:
         # A text area custom field after the generated ones.
         base = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, overrides=overrides)
-        item = base.json[spec.entity][spec.event][0]
+        entity, event = spec.wire or spec.entity, spec.wire_event or spec.event
+        item = base.json[entity][event][0]
         name = custom[0].name
-        at = f"{spec.entity}[{spec.event}][0][{name}][{len(item.get(name, []))}]"
+        at = f"{entity}[{event}][0][{name}][{len(item.get(name, []))}]"
         field_id = rng.randint(100_000, 999_999)
         overrides += [
             (f"{at}[id]", str(field_id)),

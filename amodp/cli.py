@@ -486,13 +486,17 @@ def events(kind: KindOption = "dp", as_json: JsonOption = False) -> None:
         for e in found:
             sys.stdout.write(json.dumps(e.as_dict(), ensure_ascii=False) + "\n")
         return
-    rows = [[e.name, e.description, ", ".join(e.field_names)] for e in found]
+
+    def wire(e: catalog.Event) -> str:
+        return e.wire_key + (f" type={e.item_type}" if e.item_type else "")
+
+    rows = [[e.name, wire(e), e.description, ", ".join(e.field_names)] for e in found]
     acct = catalog.account_block(kind)
     carried = ", ".join(f"account[{f.name}]" for f in acct.fields)
     title = f"{kind} callbacks"
     if carried:
         title = f"{kind} webhooks (every body also carries {carried})"
-    table(["event", "description", "fields"], rows, sys.stdout, title=title)
+    table(["event", "wire key", "description", "fields"], rows, sys.stdout, title=title)
 
 
 # -- generate ----------------------------------------------------------------------

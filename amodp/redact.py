@@ -70,11 +70,11 @@ CATEGORIES = ("name", "phone", "email", "text", "url", "ip")
 
 _NAME_KEYS = frozenset(
     ("name", "first_name", "last_name", "middle_name", "full_name", "fio", "username",
-     "nickname", "contact_name", "company_name", "client_name", "sender_name")
+     "nickname", "contact_name", "company_name", "client_name", "sender_name", "from")
 )  # fmt: skip
 _TEXT_KEYS = frozenset(
     ("text", "subject", "comment", "content_summary", "body", "html", "message", "note",
-     "title", "address", "file_name", "filename", "caption", "description")
+     "title", "address", "file_name", "filename", "caption", "description", "old_text")
 )  # fmt: skip
 _PHONE_KEYS = frozenset(("phone", "phone_number", "tel", "mobile", "msisdn"))
 _EMAIL_KEYS = frozenset(("email", "e-mail", "e_mail", "mail"))

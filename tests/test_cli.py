@@ -293,7 +293,7 @@ def test_decode_summary_one_line_per_item_and_unknown() -> None:
     assert all(line.startswith("customers.period (dp)  customer ") for line in lines)
     account = run("generate", "add", "--kind", "account", "--entity", "tasks", "--seed", "1")
     result = run("decode", "--summary", "--compact", input=account.stdout)
-    assert result.stderr.startswith("tasks.add (account)  task ")
+    assert result.stderr.startswith("task.add (account)  task ")
     other = run("decode", "--summary", input="a=1")
     assert other.exit_code == 0
     assert "no amoCRM webhook event recognised" in other.stderr

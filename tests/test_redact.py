@@ -376,7 +376,7 @@ def _personal(data: Any) -> set[str]:
     for fields in _find(data, "custom_fields"):
         for field in fields:
             if field.get("code") in ("PHONE", "EMAIL", "POSITION"):
-                found |= {v["value"] for v in field["values"]}
+                found |= {v["value"] for v in field.get("values", [])}
     return found
 
 
@@ -435,8 +435,12 @@ def test_generated_personal_values_never_reach_the_output(hook: Any) -> None:
     personal = _personal(hook.json)
     assert (
         personal
-        or hook.event.entity in ("talks", "unsorted", "catalogs")
+        or hook.event.entity in ("talk", "unsorted", "catalogs")
         or (hook.event.event == "delete")
+        # A lead created from a chat has no name yet.
+        or all(
+            item.get("name") == "" for item in hook.json.get("leads", {}).get(hook.event.event, [0])
+        )
     )
     redacted = redact_body(hook.body)
     text = json.dumps(decode(redacted), ensure_ascii=False)
@@ -641,7 +645,8 @@ def test_generate_redact_json() -> None:
     result = run(*GEN, "--redact", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
-    assert json.loads(result.stdout) == redact(_hook().json)
+    # JSON has string keys where PHP has integer ones (linked_leads_id[<id>]).
+    assert json.loads(result.stdout) == json.loads(json.dumps(redact(_hook().json)))
     for secret in _personal(_hook().json):
         assert secret not in result.stdout
 
@@ -670,7 +675,8 @@ def test_generate_redact_all_shares_the_placeholders() -> None:
     redactor = Redactor()
     hooks = amodp.generate_all(kind="account", seed=1)
     lines = result.stdout.splitlines()
-    assert [json.loads(line) for line in lines] == [redactor.redact(h.json) for h in hooks]
+    want = [json.loads(json.dumps(redactor.redact(h.json))) for h in hooks]
+    assert [json.loads(line) for line in lines] == want
     for hook, line in zip(hooks, lines, strict=True):
         for secret in _personal(hook.json):
             assert secret not in line

@@ -487,7 +487,7 @@ def _leaves(value: object) -> list[str]:
 def test_listen_redact_shows_and_saves_no_personal_data(tmp_path: Path) -> None:
     save = tmp_path / "r.jsonl"
     wanted = ("contacts.add", "message.add", "leads.note")
-    by_name = {hook.event.name: hook for hook in generate_all(kind="account", seed=11)}
+    by_name = {hook.event.name: hook for hook in generate_all(kind="account", seed=13)}
     hooks = [by_name[name] for name in wanted]
     # What the generator put in that is personal, read from the unredacted data.
     contact = hooks[0].json["contacts"]["add"][0]
@@ -514,7 +514,7 @@ def test_listen_redact_shows_and_saves_no_personal_data(tmp_path: Path) -> None:
         assert value not in raw
     for record in saved:
         # The saved body is the redacted one: it decodes to the saved JSON.
-        assert decode(record["body"]) == record["decoded"]
+        assert json.loads(json.dumps(decode(record["body"]))) == record["decoded"]
     by_event = {f"{r['events'][0]['entity']}.{r['events'][0]['event']}": r for r in saved}
     got = by_event["contacts.add"]["decoded"]["contacts"]["add"][0]
     assert got["id"] == str(contact["id"])  # ids kept
