@@ -15,6 +15,7 @@ import codecs
 import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -40,9 +41,10 @@ def _unescape(match: re.Match[str]) -> str:
     return bytes.fromhex(match.group().replace("%", "")).decode("latin-1")
 
 
+@lru_cache(maxsize=4096)  # "id", "status", "0"...: the same few, body after body
 def _php_key(segment: str) -> Any:
-    """ "12" and "-3" are integer keys; "012", "-0", "+1", " 1" and numbers
-    outside PHP's 64-bit integers stay strings."""
+    """PHP's array key for a name segment: "12" and "-3" are integers; "012",
+    "-0", "+1", " 1" and numbers outside PHP's 64-bit integers stay strings."""
     digits = segment[1:] if segment[:1] == "-" else segment
     if not (digits.isdigit() and digits.isascii()):
         return segment
@@ -121,11 +123,6 @@ class _Decoder:
         # Raw key prefix ("leads[status][0]") -> the dict it names, so that the
         # common key costs one dict lookup instead of a bracket parse.
         self.nodes: dict[str, dict[Any, Any]] = {}
-        # Name segment -> PHP array key: "id", "status", "0"... repeat in a body.
-        self.keys: dict[str, Any] = {}
-        # The same for a name's last segment, only when it is plain (never "",
-        # " ", "a]b"...): what the fast path in _parse may store under.
-        self.leaves: dict[str, Any] = {}
         self.texts: dict[str, str] = {}
         # id(node) -> (node, len(node) when last appended to, next free index)
         self.next_index: dict[int, tuple[dict[Any, Any], int, int]] = {}
@@ -160,13 +157,6 @@ class _Decoder:
             self.bad_utf8 = True
             return data.encode("latin-1").decode("utf-8", errors)
 
-    def key(self, segment: str) -> Any:
-        """PHP's array key for a name: "12" and "-3" are integers, "012" and "-0" are not."""
-        key = self.keys.get(segment)
-        if key is None:
-            key = self.keys[segment] = _php_key(segment)
-        return key
-
     # -- structure ----------------------------------------------------------
     def append_index(self, node: dict[Any, Any]) -> int | None:
         """The key ``name[]`` gets: one past the largest integer key ever set."""
@@ -194,7 +184,6 @@ class _Decoder:
         """The dict that holds the last segment of a regular ``name``, made
         from its longest cached prefix; None when the slow path must decide."""
         nodes = self.nodes
-        keys = self.keys
         cuts = [cut]
         while True:
             c = name.rfind("[", 0, cuts[-1])
@@ -210,9 +199,7 @@ class _Decoder:
             segment = name[c + 1 : end - 1]
             if segment in _APPEND or "]" in segment:
                 return None
-            key = keys.get(segment)
-            if key is None:
-                key = self.key(segment)
+            key = _php_key(segment)
             child = node.get(key)
             if type(child) is not dict:
                 if child is not None:
@@ -277,11 +264,11 @@ class _Decoder:
             self.depth = levels
 
         if not segments:
-            self.set(self.root, self.key(base), value)
+            self.set(self.root, _php_key(base), value)
             return
         node = self.root
         path = name[:bracket]
-        current: Any = self.key(base)
+        current: Any = _php_key(base)
         for step in segments:
             child = node.get(current)
             if type(child) is not dict:
@@ -298,7 +285,7 @@ class _Decoder:
                     return  # PHP drops a pair whose append index is taken
                 current = index
             else:
-                current = self.key(step)
+                current = _php_key(step)
                 if regular:
                     path = f"{path}[{step}]"
         self.set(node, current, value)
@@ -364,7 +351,6 @@ def _parse(text: str, nul: bool) -> Decoded:
     ``nul``: whether it may hold a NUL."""
     dec = _Decoder()
     nodes = dec.nodes
-    leaves = dec.leaves
     text_of = dec.text
     name_of = dec.name
     assign = dec.assign
@@ -391,12 +377,11 @@ def _parse(text: str, nul: bool) -> Decoded:
                     node = climb(name, cut)
                 if node is not None:
                     leaf = name[cut + 1 : -1]
-                    key = leaves.get(leaf)
-                    if key is None and leaf not in _APPEND and "]" not in leaf:
-                        key = leaves[leaf] = dec.key(leaf)
-                    if key is not None and key not in node:
-                        node[key] = value
-                        continue
+                    if leaf not in _APPEND and "]" not in leaf:
+                        key = _php_key(leaf)
+                        if key not in node:
+                            node[key] = value
+                            continue
         assign(name, value)
 
     # Named pairs, counted without a Python loop: all but the empty ones and
