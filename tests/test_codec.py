@@ -7,6 +7,7 @@ Every expected value comes from PHP (``tests/data/*.json``, written by
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -566,3 +567,21 @@ def test_encode_float_php_formatting(php, number):
 )
 def test_encode_floats_match_php(php, numbers):
     php_encode_check(php, [{"x": n} for n in numbers])
+
+
+# -- the package generates no code --------------------------------------------------
+
+
+def test_no_module_generates_code() -> None:
+    """No call to the builtins eval, exec or compile anywhere in amodp
+    (``re.compile`` and ``ast.literal_eval`` are attribute calls: allowed)."""
+    package = Path(__file__).resolve().parent.parent / "amodp"
+    calls = [
+        f"{path.name}:{node.lineno} {node.func.id}()"
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("eval", "exec", "compile")
+    ]
+    assert calls == []
