@@ -24,9 +24,8 @@ Standard library only.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +153,7 @@ def _fields(raw: list[dict[str, Any]]) -> tuple[Field, ...]:
     )
 
 
-@cache
+@lru_cache(maxsize=len(KINDS))
 def events(kind: str = "dp") -> tuple[Event, ...]:
     """Every event of a kind, in the folder's order (entity, then event)."""
     if kind not in ALL_KINDS:
@@ -204,7 +203,7 @@ _ENTITY_ORDER = (
 )
 
 
-@cache
+@lru_cache(maxsize=len(KINDS))
 def account_block(kind: str = "dp") -> AccountBlock:
     if kind in CALLBACK_KINDS:
         return AccountBlock(kind, "none", (), "callbacks carry no account block")
@@ -312,18 +311,18 @@ def _items(value: Any) -> list[dict[str, Any]] | None:
     return value
 
 
-@cache
+@lru_cache(maxsize=1)
 def _known_entities() -> frozenset[str]:
     """The top-level keys a webhook body may have (``task``, ``contacts``, ...)."""
     return frozenset(e.wire for kind in KINDS for e in events(kind))
 
 
-@cache
+@lru_cache(maxsize=1)
 def _by_name() -> dict[tuple[str, str, str], Event]:
     return {(e.kind, e.entity, e.event): e for kind in KINDS for e in events(kind)}
 
 
-@cache
+@lru_cache(maxsize=1)
 def _by_wire() -> dict[tuple[str, str], tuple[Event, ...]]:
     """Account-level events by the body's key and action: ``contacts[update]``
     is a contact's or a company's change, or a change of its responsible user."""
@@ -331,12 +330,6 @@ def _by_wire() -> dict[tuple[str, str], tuple[Event, ...]]:
     for e in events("account"):
         found.setdefault((e.wire, e.wire_event), []).append(e)
     return {key: tuple(value) for key, value in found.items()}
-
-
-@cache
-def _dp_fields(entity: str, action: str) -> frozenset[str]:
-    spec = _by_name().get(("dp", entity, action))
-    return frozenset(spec.field_names) if spec else frozenset()
 
 
 def _account_event(key: str, action: str, item: dict[str, Any]) -> Event | None:
@@ -390,54 +383,14 @@ def detect(decoded: Any) -> list[Detected]:
     return found
 
 
-_SHAPE_EVENTS: dict[object, Callable[[Any], list[dict[str, Any]]]] = {}
+def detect_events(decoded: Any) -> list[dict[str, Any]]:
+    """``[d.as_dict() for d in detect(decoded)]``: the ``events`` of a capture record.
 
-
-def detect_events(decoded: Any, shape: object | None = None) -> list[dict[str, Any]]:
-    """``[d.as_dict() for d in detect(decoded)]``, for capture records.
-
-    ``shape`` is :attr:`amodp.codec.Decoded.shape`: bodies that share it have
-    the same names, so the same nesting, so the same events, items and keys;
-    only the values differ. For such a body the events are found once and
-    compiled into a function that reads the ids of the next ones straight
-    from where they stand."""
-    found = _SHAPE_EVENTS.get(shape) if shape is not None else None
-    if found is not None:
-        return found(decoded)
-    detected = detect(decoded)
-    # contacts[update] is a contact's or a company's change by its values
-    # (type, old_responsible_user_id), not by its names.
-    by_values = any(len(_by_wire().get((d.wire, d.wire_event), ())) > 1 for d in detected)
-    if shape is not None and not by_values:
-        if len(_SHAPE_EVENTS) > 512:
-            _SHAPE_EVENTS.clear()
-        _SHAPE_EVENTS[shape] = _compile_events(decoded, detected)
-    return [d.as_dict() for d in detected]
-
-
-def _compile_events(
-    decoded: Any, detected: list[Detected]
-) -> Callable[[Any], list[dict[str, Any]]]:
-    """A function of a body of the same shape as ``decoded`` that returns its
-    events, ids included, as :meth:`Detected.as_dict` would."""
-    events = []
-    for d in detected:
-        container = decoded[d.wire][d.wire_event]
-        keys = list(container) if isinstance(container, dict) else range(len(container))
-        ids = []
-        for key, item in zip(keys, d.items, strict=True):
-            at = f"d[{d.wire!r}][{d.wire_event!r}][{key!r}]"
-            path = next((f"[{k!r}]" for k in ("id", "uid", "talk_id") if k in item), None)
-            if path is None and isinstance(item.get("note"), dict):
-                path = "['note']['element_id']" if "element_id" in item["note"] else None
-            ids.append(at + path if path is not None else "None")
-        events.append(
-            f"{{'kind':{d.kind!r},'entity':{d.entity!r},'event':{d.event!r},"
-            f"'ids':[{','.join(ids)}]}}"
-        )
-    code = compile(f"lambda d: [{','.join(events)}]", "<amodp events>", "eval")
-    function: Callable[[Any], list[dict[str, Any]]] = eval(code, {"__builtins__": {}})  # noqa: S307
-    return function
+    >>> detect_events({"leads": {"status": [{"id": "7", "status_id": "142"}]},
+    ...                "account": {"id": "1", "subdomain": "acme"}})
+    [{'kind': 'dp', 'entity': 'leads', 'event': 'status', 'ids': ['7']}]
+    """
+    return [d.as_dict() for d in detect(decoded)]
 
 
 def _kind_of(
@@ -458,7 +411,7 @@ def _kind_of(
         # DP account block has no _links.
         if "_links" in account:
             return "account"
-        allowed = _dp_fields(entity, action)
+        allowed = set(dp.field_names)
         if all(allowed.issuperset(item) for item in items):
             return "dp"
         return "account"

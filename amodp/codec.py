@@ -12,10 +12,10 @@ Standard library only: this module is on the start-up path of ``amodp decode``.
 from __future__ import annotations
 
 import codecs
-import gc
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -30,9 +30,6 @@ PHP_MAX_NESTING = 64
 
 _LONG_MAX = 2**63 - 1
 _LONG_MIN = -(2**63)
-_KEYS: dict[str, Any] = {}  # name segment -> PHP array key, shared by all runs
-_LEAVES: dict[str, Any] = {}  # the same for a name's last segment, when it is plain
-_KEYS_MAX = 100_000
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Index segments that append ("a[]"): PHP skips one isspace() byte before "]".
 _APPEND = frozenset(("", " ", "\t", "\n", "\v", "\f", "\r"))
@@ -44,9 +41,10 @@ def _unescape(match: re.Match[str]) -> str:
     return bytes.fromhex(match.group().replace("%", "")).decode("latin-1")
 
 
+@lru_cache(maxsize=4096)  # "id", "status", "0"...: the same few, body after body
 def _php_key(segment: str) -> Any:
-    """ "12" and "-3" are integer keys; "012", "-0", "+1", " 1" and numbers
-    outside PHP's 64-bit integers stay strings."""
+    """PHP's array key for a name segment: "12" and "-3" are integers; "012",
+    "-0", "+1", " 1" and numbers outside PHP's 64-bit integers stay strings."""
     digits = segment[1:] if segment[:1] == "-" else segment
     if not (digits.isdigit() and digits.isascii()):
         return segment
@@ -100,7 +98,7 @@ class Decoded:
     (A plain class: a dataclass costs start-up time on every ``amodp decode``.)
     """
 
-    __slots__ = ("value", "variables", "depth", "warnings", "shape")
+    __slots__ = ("value", "variables", "depth", "warnings")
 
     def __init__(
         self, value: dict[Any, Any] | list[Any], variables: int = 0, depth: int = 0
@@ -109,10 +107,6 @@ class Decoded:
         self.variables = variables
         self.depth = depth
         self.warnings: list[str] = []
-        #: An object that is the same for every body with the same names (so
-        #: the same nesting), when amodp knows it; else None. What depends on
-        #: the nesting alone can be cached under it.
-        self.shape: object | None = None
 
     def __repr__(self) -> str:
         return (
@@ -122,18 +116,13 @@ class Decoded:
 
 
 class _Decoder:
-    """One decoding run: the tree, the prefix cache and the warnings."""
+    """One decoding run: the tree, what this run has already worked out, and the warnings."""
 
     def __init__(self) -> None:
         self.root: dict[Any, Any] = {}
         # Raw key prefix ("leads[status][0]") -> the dict it names, so that the
         # common key costs one dict lookup instead of a bracket parse.
         self.nodes: dict[str, dict[Any, Any]] = {}
-        # Shared by every run: "id", "status", "0"... repeat across bodies.
-        if len(_KEYS) > _KEYS_MAX or len(_LEAVES) > _KEYS_MAX:
-            _KEYS.clear()
-            _LEAVES.clear()
-        self.keys = _KEYS
         self.texts: dict[str, str] = {}
         # id(node) -> (node, len(node) when last appended to, next free index)
         self.next_index: dict[int, tuple[dict[Any, Any], int, int]] = {}
@@ -168,13 +157,6 @@ class _Decoder:
             self.bad_utf8 = True
             return data.encode("latin-1").decode("utf-8", errors)
 
-    def key(self, segment: str) -> Any:
-        """PHP's array key for a name: "12" and "-3" are integers, "012" and "-0" are not."""
-        key = self.keys.get(segment)
-        if key is None:
-            key = self.keys[segment] = _php_key(segment)
-        return key
-
     # -- structure ----------------------------------------------------------
     def append_index(self, node: dict[Any, Any]) -> int | None:
         """The key ``name[]`` gets: one past the largest integer key ever set."""
@@ -202,7 +184,6 @@ class _Decoder:
         """The dict that holds the last segment of a regular ``name``, made
         from its longest cached prefix; None when the slow path must decide."""
         nodes = self.nodes
-        keys = self.keys
         cuts = [cut]
         while True:
             c = name.rfind("[", 0, cuts[-1])
@@ -218,9 +199,7 @@ class _Decoder:
             segment = name[c + 1 : end - 1]
             if segment in _APPEND or "]" in segment:
                 return None
-            key = keys.get(segment)
-            if key is None:
-                key = self.key(segment)
+            key = _php_key(segment)
             child = node.get(key)
             if type(child) is not dict:
                 if child is not None:
@@ -285,11 +264,11 @@ class _Decoder:
             self.depth = levels
 
         if not segments:
-            self.set(self.root, self.key(base), value)
+            self.set(self.root, _php_key(base), value)
             return
         node = self.root
         path = name[:bracket]
-        current: Any = self.key(base)
+        current: Any = _php_key(base)
         for step in segments:
             child = node.get(current)
             if type(child) is not dict:
@@ -306,7 +285,7 @@ class _Decoder:
                     return  # PHP drops a pair whose append index is taken
                 current = index
             else:
-                current = self.key(step)
+                current = _php_key(step)
                 if regular:
                     path = f"{path}[{step}]"
         self.set(node, current, value)
@@ -350,44 +329,28 @@ def parse(body: str | bytes) -> Decoded:
     lose data (``max_input_vars``, ``max_input_nesting_level``) and when the
     body holds invalid ``%`` escapes or invalid UTF-8 (decoded as U+FFFD the
     way ``json_encode`` substitutes it).
+
+    >>> result = parse("leads[status][0][id]=4831596&a=%FF")
+    >>> result.variables, result.depth, result.warnings
+    (2, 3, ['invalid UTF-8: replaced by U+FFFD, as json_encode does'])
     """
-    return parse_latin1(_latin1(body), body if type(body) is bytes else None)
-
-
-def parse_latin1(text: str, raw: bytes | None = None) -> Decoded:
-    """:func:`parse` of a body already decoded as latin-1 (an ASCII body
-    decoded as UTF-8 is the same); ``raw``: its bytes, when at hand."""
-    if len(text) <= _PLAN_MAX_BYTES:
-        planned = _parse_planned(text, text.encode("latin-1") if raw is None else raw)
-        if planned is not None:
-            return planned
+    text = _latin1(body)
     # "+" is a space and "%5B"/"%5D" are brackets wherever they stand: replacing
     # them in one pass is exactly what per-name percent-decoding would do,
     # because "[" and "]" are neither delimiters nor hex digits.
     if "+" in text:
         text = text.replace("+", " ")
     if "%5" in text:
-        text = _brackets(text)
-    nul = "\x00" in text or "%00" in text
-    # The tree holds no cycles: collecting while it grows is pure cost (~10%).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _parse(text, nul)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
-def _brackets(text: str) -> str:
-    return text.replace("%5B", "[").replace("%5D", "]").replace("%5b", "[").replace("%5d", "]")
+        text = text.replace("%5B", "[").replace("%5D", "]")
+        text = text.replace("%5b", "[").replace("%5d", "]")
+    return _parse(text, "\x00" in text or "%00" in text)
 
 
 def _parse(text: str, nul: bool) -> Decoded:
+    """Decode a body whose "+" and bracket escapes are already replaced;
+    ``nul``: whether it may hold a NUL."""
     dec = _Decoder()
     nodes = dec.nodes
-    # Plain last segments seen (never "", " ", "a]b"...), and their keys.
-    leaves = _LEAVES
     text_of = dec.text
     name_of = dec.name
     assign = dec.assign
@@ -414,12 +377,11 @@ def _parse(text: str, nul: bool) -> Decoded:
                     node = climb(name, cut)
                 if node is not None:
                     leaf = name[cut + 1 : -1]
-                    key = leaves.get(leaf)
-                    if key is None and leaf not in _APPEND and "]" not in leaf:
-                        key = leaves[leaf] = dec.key(leaf)
-                    if key is not None and key not in node:
-                        node[key] = value
-                        continue
+                    if leaf not in _APPEND and "]" not in leaf:
+                        key = _php_key(leaf)
+                        if key not in node:
+                            node[key] = value
+                            continue
         assign(name, value)
 
     # Named pairs, counted without a Python loop: all but the empty ones and
@@ -452,154 +414,14 @@ def _result(
     return result
 
 
-# -- plans: small bodies whose names were seen before -------------------------
-#
-# A listener sees the same few shapes over and over: the same names, other
-# values. The shape of what PHP builds depends on the names alone, so the
-# second time a sequence of names is seen it is decoded once more with a slot
-# number for each value, and the result is compiled into a function that
-# builds the same nesting from the values in one expression. Later bodies with
-# those names cost a regular-expression split and a call.
-
-_PLAN_MAX_BYTES = 64 * 1024
-_PLAN_MAX_PAIRS = 256
-_PLAN_MAX_DEPTH = 32
-_PLANS_MAX = 512
-
-
-class _Slot(int):
-    """Stands for the value of pair number ``self`` while a plan is made."""
-
-
-class _Plan:
-    __slots__ = ("build", "variables", "depth", "bad_escape", "bad_utf8", "unnamed", "plain")
-
-    def __init__(
-        self,
-        build: Callable[[list[str]], Any],
-        variables: int,
-        depth: int,
-        bad_escape: bool,
-        bad_utf8: bool,
-        unnamed: frozenset[int] = frozenset(),
-    ) -> None:
-        self.build = build
-        self.unnamed = unnamed  # pairs PHP skips: their values are not even decoded
-        self.variables = variables
-        self.depth = depth
-        self.bad_escape = bad_escape
-        self.bad_utf8 = bad_utf8
-        #: no warning whatever the values (when they need no decoding)
-        self.plain = not _result({}, variables, depth, bad_escape, bad_utf8).warnings
-
-
-#: names -> their plan; None: seen once so far; _NO_PLAN: too deep to plan
-_PLANS: dict[str, _Plan | None] = {}
-_NO_PLAN = _Plan(lambda values: None, 0, 0, False, False)
-_UNSEEN = object()
-#: bytes.translate(None, this) leaves a body's "&" and "=" alone
-_NOT_DELIMITERS = bytes(b for b in range(256) if b not in b"&=")
-#: ... which for N pairs of one "=" each is the first 2N - 1 bytes of this
-_ALTERNATING = b"=&" * _PLAN_MAX_PAIRS
-
-
-def _parse_planned(text: str, raw: bytes) -> Decoded | None:
-    """Decode with a plan for the body's names, if there is (or now is) one.
-
-    ``text`` is the body as it came (``+`` and ``%5B`` not yet replaced: the
-    plan has done that for the names; the values are decoded one by one, and
-    DP values, digits only, need nothing); ``raw`` is the same as bytes."""
-    delimiters = raw.translate(None, _NOT_DELIMITERS)
-    if delimiters != _ALTERNATING[: len(delimiters)] or len(delimiters) % 2 == 0:
-        return None  # a pair without "=" or with two, too many pairs, or no pair at all
-    parts = text.replace("&", "=").split("=")  # name, value, name, value...
-    names = parts[0::2]
-    values = parts[1::2]
-    key = "&".join(names)
-    plan = _PLANS.get(key, _UNSEEN)
-    if plan is _UNSEEN:
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
-        _PLANS[key] = None  # seen once: a one-off body costs no compiling
-        return None
-    if plan is None:
-        plan = _PLANS[key] = _make_plan(names)
-    if plan is _NO_PLAN:
-        return None
-    assert isinstance(plan, _Plan)
-    joined = "".join(values)
-    if "%" in joined or "+" in joined or not joined.isascii():
-        dec = _Decoder()
-        text_of = dec.text
-        skip = plan.unnamed
-        values = [value if i in skip else _value(value, text_of) for i, value in enumerate(values)]
-        result = _result(
-            plan.build(values),
-            plan.variables,
-            plan.depth,
-            plan.bad_escape or dec.bad_escape,
-            plan.bad_utf8 or dec.bad_utf8,
-        )
-    elif plan.plain:  # the common case: nothing to warn about
-        result = Decoded(plan.build(values), plan.variables, plan.depth)
-    else:
-        result = _result(
-            plan.build(values), plan.variables, plan.depth, plan.bad_escape, plan.bad_utf8
-        )
-    result.shape = plan
-    return result
-
-
 def decode_value(raw: str) -> str:
     """One raw value (latin-1 text, as it stands in a body) decoded as
-    :func:`parse` decodes it: "+" is a space, %-escapes, invalid UTF-8 as U+FFFD."""
-    return _value(raw, _Decoder().text)
+    :func:`parse` decodes it: "+" is a space, %-escapes, invalid UTF-8 as U+FFFD.
 
-
-def _value(value: str, text_of: Callable[[str], str]) -> str:
-    """A raw value as :func:`_parse` sees it: "+" is a space, then %-decoding."""
-    if "+" in value:
-        value = value.replace("+", " ")
-    if "%" in value or not value.isascii():
-        value = text_of(value)
-    return value
-
-
-def _make_plan(names: list[str]) -> _Plan:
-    """Decode raw ``names`` with slots for values; compile the shape into a builder."""
-    dec = _Decoder()
-    for i, name in enumerate(names):
-        if not name:
-            continue
-        if "+" in name:
-            name = name.replace("+", " ")
-        if "%5" in name:
-            name = _brackets(name)
-        if "%" in name or not name.isascii():
-            name = dec.name(name)
-            if "\x00" in name:
-                name = name.partition("\x00")[0]  # PHP names are C strings
-                if not name:
-                    continue
-        dec.assign(name, _Slot(i))  # type: ignore[arg-type]
-    if dec.depth > _PLAN_MAX_DEPTH:
-        return _NO_PLAN
-    shape = _finish(dec.root)
-    code = compile("lambda v: " + _source(shape), "<amodp plan>", "eval")
-    build = eval(code, {"__builtins__": {}})  # noqa: S307 - keys are repr() literals, values v[i]
-    unnamed = frozenset(i for i, name in enumerate(names) if not name)
-    variables = len(names) - len(unnamed)
-    return _Plan(build, variables, dec.depth, dec.bad_escape, dec.bad_utf8, unnamed)
-
-
-def _source(shape: Any) -> str:
-    """A Python expression that builds ``shape`` with ``v[i]`` for each slot.
-    Keys are ints or strs, written with repr(): always a literal of the same value."""
-    if type(shape) is _Slot:
-        return f"v[{int(shape)}]"
-    if type(shape) is dict:
-        return "{" + ",".join(f"{k!r}:{_source(x)}" for k, x in shape.items()) + "}"
-    return "[" + ",".join(_source(x) for x in shape) + "]"
+    >>> decode_value("%D0%BF+1")
+    'п 1'
+    """
+    return _Decoder().text(raw.replace("+", " "))
 
 
 def decode(body: str | bytes) -> dict[Any, Any] | list[Any]:

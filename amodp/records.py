@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
 
-from .codec import parse, parse_latin1, to_json
+from .codec import parse, to_json
 from .errors import InputError
 
 __all__ = [
@@ -146,19 +146,19 @@ def build_record(
         "query": query,
         "headers": headers,
     }
-    text = None
     try:
-        record["body"] = text = body.decode("utf-8")
+        record["body"] = body.decode("utf-8")
     except UnicodeDecodeError:
         record["body_base64"] = base64.b64encode(body).decode("ascii")
     decoded: Any = None
     events: list[dict[str, Any]] = []
     form, why = is_form(content_type, body)
     if decode_body and form:
-        # An ASCII body (every DP one) is its latin-1 text already.
-        result = parse_latin1(text, body) if text is not None and text.isascii() else parse(body)
+        from .catalog import detect_events  # here: only what decodes a body needs the catalog
+
+        result = parse(body)
         decoded = result.value
-        events = _detect_events()(decoded, result.shape)
+        events = detect_events(decoded)
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
     record["decoded"] = decoded
@@ -167,13 +167,6 @@ def build_record(
     if note or why:
         record["note"] = f"{note}; {why}" if note and why else note or why
     return record
-
-
-@cache
-def _detect_events() -> Callable[[Any, object], list[dict[str, Any]]]:
-    from .catalog import detect_events  # here: the catalog loads the event files
-
-    return detect_events
 
 
 def record_line(record: dict[str, Any]) -> str:
