@@ -153,7 +153,7 @@ def _fields(raw: list[dict[str, Any]]) -> tuple[Field, ...]:
     )
 
 
-@lru_cache(maxsize=len(KINDS))
+@lru_cache(maxsize=len(ALL_KINDS))
 def events(kind: str = "dp") -> tuple[Event, ...]:
     """Every event of a kind, in the folder's order (entity, then event)."""
     if kind not in ALL_KINDS:
@@ -203,7 +203,7 @@ _ENTITY_ORDER = (
 )
 
 
-@lru_cache(maxsize=len(KINDS))
+@lru_cache(maxsize=len(ALL_KINDS))
 def account_block(kind: str = "dp") -> AccountBlock:
     if kind in CALLBACK_KINDS:
         return AccountBlock(kind, "none", (), "callbacks carry no account block")
