@@ -1,0 +1,145 @@
+"""``amodp decode`` and ``amodp encode``: bodies to JSON and back."""
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import InputError, UsageError
+from .app import _stderr_line, app, handle_errors, read_input
+from .options import EventOption, IndexOption, RedactOption, RequestIdOption, _record_choice
+
+# -- decode ------------------------------------------------------------------------
+
+FORM_CHOICES = ("auto", "body", "http", "curl", "json", "python", "capture")
+
+
+@app.command()
+@handle_errors
+def decode(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files to read; '-' or nothing reads stdin.", show_default=False),
+    ] = None,
+    form: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="What the input is: auto, body, http, curl, json, python or capture.",
+        ),
+    ] = "auto",
+    compact: Annotated[bool, typer.Option("--compact", help="One line of JSON each.")] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="One human line per event item, on stderr.")
+    ] = False,
+    redact: RedactOption = False,
+    index: IndexOption = None,
+    only_event: EventOption = None,
+    request_id: RequestIdOption = None,
+) -> None:
+    """Decode a captured webhook into JSON, exactly as PHP's $_POST sees it.
+
+    Reads a urlencoded body, a raw HTTP request, a curl command, a JSON object
+    of bracket keys, a logged Python dict or amodp capture records (all of
+    them, or those --index, --event and --request-id choose); gzip is undone.
+    A body typed on the command line goes through a pipe. With --redact,
+    personal data is replaced by placeholders, the same value by the same
+    placeholder across all the inputs, so the output can go in a bug report.
+
+    Example: amodp decode payload.txt --summary
+    """
+    from ..codec import parse, to_json
+    from ..inputs import NotTextError, read_sources
+
+    if form not in FORM_CHOICES:
+        raise UsageError(f"--from must be one of: {', '.join(FORM_CHOICES)}")
+    choose = _record_choice(index, only_event, request_id)
+    redactor = None
+    if redact:
+        from ..redact import Redactor
+
+        redactor = Redactor()
+    names = files or ["-"]
+    for name in names:
+        label = "stdin" if name == "-" else name
+        data = read_input(name, "decode")
+        try:
+            sources = read_sources(data, form, choose)
+        except NotTextError as exc:
+            raise InputError(f"{label} {exc}") from None
+        except InputError as exc:
+            raise InputError(f"{label}: {exc}") from None
+        for source in sources:
+            where = f"{label} ({source.label})" if source.label else label
+            for warning in source.warnings:
+                _stderr_line(f"Warning: {where}: {warning}")
+            decoded = parse(source.body)
+            for warning in decoded.warnings:
+                _stderr_line(f"Warning: {where}: {warning}")
+            value = decoded.value if redactor is None else redactor.redact(decoded.value)
+            text = to_json(value, indent=None if compact else 4)
+            _write_json(text)
+            if summary:
+                _print_summary(value)
+
+
+#: Output longer than this is printed without colour: highlighting builds it
+#: all in memory, many times its size.
+COLOUR_LIMIT = 1 << 20
+
+
+def _write_json(text: str) -> None:
+    from ..render import use_colour, write_json
+
+    if len(text) <= COLOUR_LIMIT and use_colour(sys.stdout):
+        write_json(text)
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _print_summary(value: Any) -> None:
+    from ..catalog import detect, summary_line
+
+    found = detect(value)
+    if not found:
+        _stderr_line("(no amoCRM webhook event recognised)")
+    for item_group in found:
+        for item in item_group.items:
+            _stderr_line(summary_line(item_group, item))
+
+
+# -- encode ------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def encode(
+    file: Annotated[
+        str, typer.Argument(help="A JSON file; '-' or nothing reads stdin.", show_default=False)
+    ] = "-",
+) -> None:
+    """Encode a JSON object as the urlencoded body PHP's http_build_query makes.
+
+    Example: echo '{"leads":{"status":[{"id":"1"}]}}' | amodp encode
+    """
+    from ..codec import encode as encode_body
+    from ..records import looks_like_records
+
+    label = "stdin" if file == "-" else file
+    data = read_input(file, "encode")
+    if not data.strip():
+        raise InputError(f"{label}: empty input")
+    if looks_like_records(data):
+        raise InputError(f"{label} looks like capture records; to read them use amodp decode")
+    try:
+        value = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{label}: not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{label}: the JSON is a {type(value).__name__}, not an object")
+    sys.stdout.write(encode_body(value) + "\n")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

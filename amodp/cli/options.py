@@ -1,0 +1,106 @@
+"""Options that several commands share, each declared once as an ``Annotated`` alias."""
+
+import functools
+from typing import Annotated, Any
+
+import typer
+
+# -- options shared by several commands, each declared once ----------------------
+
+
+def _complete_event(incomplete: str) -> list[str]:
+    from .. import catalog
+
+    names = {e.event for kind in catalog.KINDS for e in catalog.events(kind)}
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
+#: ``--redact`` on decode, generate and listen.
+RedactOption = Annotated[
+    bool,
+    typer.Option(
+        "--redact",
+        help="Names, phones, e-mails and texts as placeholders (<name:1>...), ids kept.",
+    ),
+]
+#: ``--json`` on events, send, listen and demo: JSON Lines on stdout.
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="JSON Lines on stdout, one object each (schema in the README)."),
+]
+#: ``--url`` on generate (shown in the request) and send (where it goes).
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="The receiver: http(s)://host[:port]/path.",
+        show_default=False,
+    ),
+]
+#: ``--kind`` on events, generate and send.
+KindOption = Annotated[str, typer.Option("--kind", help="dp (digital pipeline) or account.")]
+
+# What to generate: generate and send.
+EventArgument = Annotated[
+    str | None,
+    typer.Argument(
+        help="The event, e.g. status, call_in, period (see 'amodp events').",
+        autocompletion=_complete_event,
+        show_default=False,
+    ),
+]
+LeadOption = Annotated[bool, typer.Option("--lead", help="A leads event.")]
+CustomerOption = Annotated[bool, typer.Option("--customer", help="A customers event.")]
+EntityOption = Annotated[
+    str | None, typer.Option("--entity", help="Any entity by name.", show_default=False)
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every entity/event combination.")]
+SeedOption = Annotated[
+    int | None,
+    typer.Option("--seed", help="Same seed (0 or more), same bytes.", show_default=False),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="FIELD=VALUE on every item, or a bracket path: 'account[subdomain]=acme'.",
+        show_default=False,
+    ),
+]
+CountOption = Annotated[int, typer.Option("--count", help="Items in one body.")]
+LocaleOption = Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")]
+
+
+#: ``--index``, ``--event``, ``--request-id`` on decode and send --replay.
+IndexOption = Annotated[
+    int | None,
+    typer.Option(
+        "--index", help="Only the Nth record of a capture file (from 1).", min=1, show_default=False
+    ),
+]
+EventOption = Annotated[
+    str | None,
+    typer.Option(
+        "--event",
+        help="Only the records with this event (status, leads.status...).",
+        show_default=False,
+    ),
+]
+RequestIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--request-id",
+        help="Only the record with this X-Amocrm-Requestid header.",
+        show_default=False,
+    ),
+]
+
+
+def _record_choice(index: int | None, event: str | None, request_id: str | None) -> Any:
+    """What the record options ask for, as a function of the records; None: all."""
+    if index is None and event is None and request_id is None:
+        return None
+    from ..records import select_records
+
+    return functools.partial(select_records, index=index, event=event, request_id=request_id)

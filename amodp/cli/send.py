@@ -1,0 +1,534 @@
+"""``amodp generate`` and ``amodp send``: realistic webhooks, printed or delivered."""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import InputError, UsageError
+from .app import _stderr_line, app, fail, handle_errors, read_input
+from .decode import _write_json
+from .options import (
+    AllOption,
+    CountOption,
+    CustomerOption,
+    EntityOption,
+    EventArgument,
+    EventOption,
+    IndexOption,
+    JsonOption,
+    KindOption,
+    LeadOption,
+    LocaleOption,
+    RedactOption,
+    RequestIdOption,
+    SeedOption,
+    SetOption,
+    UrlOption,
+    _record_choice,
+)
+
+# -- generate ----------------------------------------------------------------------
+
+FORMAT_CHOICES = ("form", "json", "http", "curl")
+
+
+def _entity_choice(lead: bool, customer: bool, entity: str | None) -> str | None:
+    chosen = [name for name, on in (("leads", lead), ("customers", customer)) if on]
+    if entity:
+        chosen.append(entity)
+    if len(chosen) > 1:
+        raise UsageError("choose one entity: --lead, --customer or --entity NAME")
+    return chosen[0] if chosen else None
+
+
+def _make_hooks(
+    event: str | None,
+    *,
+    lead: bool,
+    customer: bool,
+    entity: str | None,
+    kind: str,
+    all_events: bool,
+    seed: int | None,
+    overrides: list[str] | None,
+    count: int,
+    url: str,
+    locale: str,
+    other_ways: str = "or --all",
+) -> list[Any]:
+    """The webhooks generate and send make: one EVENT, or --all of them."""
+    from ..generator import generate as make_one
+    from ..generator import generate_all, parse_override
+
+    _webhook_kind(kind)
+    chosen = _entity_choice(lead, customer, entity)
+    pairs = [parse_override(s) for s in overrides or []]
+    if all_events:
+        if event is not None:
+            raise UsageError("give an EVENT or --all, not both")
+        skipped: dict[tuple[str, ...], list[str]] = {}
+        hooks = generate_all(
+            kind=kind,
+            seed=seed,
+            count=count,
+            overrides=pairs,
+            url=url,
+            entity=chosen,
+            locale=locale,
+            on_skip=lambda spec, missing: skipped.setdefault(tuple(missing), []).append(spec.name),
+        )
+        for missing, names in skipped.items():
+            _stderr_line(f"Warning: skipped {', '.join(names)}: no field {', '.join(missing)}")
+        return hooks
+    if event is None:
+        raise UsageError(f"name an EVENT (see 'amodp events') {other_ways}")
+    hook = make_one(
+        event,
+        _default_entity(event, chosen, kind),
+        kind=kind,
+        seed=seed,
+        count=count,
+        overrides=pairs,
+        url=url,
+        locale=locale,
+    )
+    return [hook]
+
+
+@app.command()
+@handle_errors
+def generate(
+    event: EventArgument = None,
+    lead: LeadOption = False,
+    customer: CustomerOption = False,
+    entity: EntityOption = None,
+    kind: KindOption = "dp",
+    all_events: AllOption = False,
+    seed: SeedOption = None,
+    overrides: SetOption = None,
+    count: CountOption = 1,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="form, json, http or curl.")] = "form",
+    url: UrlOption = None,
+    locale: LocaleOption = "ru",
+    redact: RedactOption = False,
+) -> None:
+    """Print a realistic webhook body, exactly as amoCRM sends it.
+
+    --url is what --format http and curl show (default http://localhost:8000/).
+    With --redact, as 'amodp decode --redact' would show it: the personal
+    values replaced by placeholders in every format (Content-Length follows).
+
+    Example: amodp generate status --lead --seed 7 --set status_id=142
+    """
+    from ..generator import DEFAULT_URL
+
+    if fmt not in FORMAT_CHOICES:
+        choices = ", ".join(FORMAT_CHOICES)
+        raise UsageError(f"unknown format {fmt!r}; choose from: {choices}", param="fmt")
+    if url is not None:
+        from ..sender import check_url
+
+        check_url(url)
+    hooks = _make_hooks(
+        event,
+        lead=lead,
+        customer=customer,
+        entity=entity,
+        kind=kind,
+        all_events=all_events,
+        seed=seed,
+        overrides=overrides,
+        count=count,
+        url=url or DEFAULT_URL,
+        locale=locale,
+    )
+    if redact:
+        from dataclasses import replace
+
+        from ..redact import Redactor
+
+        redactor = Redactor()
+        redacted = []
+        for hook in hooks:
+            body = redactor.redact_body(hook.body)
+            redacted.append(replace(hook, body=body, data=redactor.redact(hook.data)))
+        hooks = redacted
+    out = sys.stdout
+    for hook in hooks:
+        if fmt == "form":
+            out.write(hook.body.decode("ascii") + "\n")
+        elif fmt == "json":
+            from ..codec import to_json
+
+            if all_events:
+                out.write(to_json(hook.json, indent=None) + "\n")
+            else:
+                _write_json(to_json(hook.json))
+        elif fmt == "http":
+            if len(hooks) > 1:
+                out.write(f"### {hook.event.name}\n")
+            out.flush()
+            sys.stdout.buffer.write(hook.http() + b"\n")
+            sys.stdout.buffer.flush()
+        else:
+            out.write(hook.curl() + "\n")
+
+
+# -- send --------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def send(
+    event: EventArgument = None,
+    url: UrlOption = None,
+    lead: LeadOption = False,
+    customer: CustomerOption = False,
+    entity: EntityOption = None,
+    kind: KindOption = "dp",
+    all_events: AllOption = False,
+    seed: SeedOption = None,
+    overrides: SetOption = None,
+    count: CountOption = 1,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header", "-H", help="'Name: value' to add or override.", show_default=False
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per delivery.")] = 10.0,
+    insecure: Annotated[bool, typer.Option("--insecure", "-k", help="Do not verify TLS.")] = False,
+    as_json: JsonOption = False,
+    replay: Annotated[
+        Path | None,
+        typer.Option("--replay", help="Resend the requests of a capture file.", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the requests, send nothing.")
+    ] = False,
+    repeat: Annotated[int, typer.Option("--repeat", help="Send everything N times.", min=1)] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
+    ] = 1,
+    locale: LocaleOption = "ru",
+    index: IndexOption = None,
+    only_event: EventOption = None,
+    request_id: RequestIdOption = None,
+) -> None:
+    """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all got a 2xx.
+
+    One line per delivery on stdout (--json: one JSON object); with --repeat N,
+    a table on stderr instead. Ctrl-C stops the sending, shows what was sent
+    and exits 130.
+
+    Example: amodp send status --lead --url http://127.0.0.1:8000/hook
+    """
+    from ..sender import Request, check_load, check_url, run
+
+    if not url and replay is None:
+        raise UsageError("--url is required")
+    if url:
+        check_url(url)
+    check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
+    extra = [_header(h) for h in header or []]
+    choose = _record_choice(index, only_event, request_id)
+    if replay is not None:
+        if event is not None or all_events:
+            raise UsageError("--replay sends a capture file: no EVENT or --all with it")
+        requests = _replay_requests(replay, url or "", extra, choose)
+    elif choose is not None:
+        raise UsageError("--index, --event and --request-id choose records of --replay FILE")
+    else:
+        assert url is not None  # required above without --replay
+        hooks = _make_hooks(
+            event,
+            lead=lead,
+            customer=customer,
+            entity=entity,
+            kind=kind,
+            all_events=all_events,
+            seed=seed,
+            overrides=overrides,
+            count=count,
+            url=url,
+            locale=locale,
+            other_ways="--all or --replay FILE",
+        )
+        requests = []
+        for hook in hooks:
+            hook.extra_headers = extra
+            requests.append(Request(hook.event.name, "POST", url, hook.headers, hook.body))
+    if dry_run:
+        _print_requests(requests)
+        return
+    load = repeat > 1
+    progress = _progress(len(requests) * repeat) if load and sys.stderr.isatty() else None
+    out = _Stdout(flush_each=not load)
+
+    def on_delivery(delivery: Any) -> None:
+        if as_json:
+            out.write(json.dumps(delivery.as_dict(), ensure_ascii=False) + "\n")
+        elif not load:
+            out.write(_delivery_line(delivery))
+        if progress is not None:
+            progress.advance()
+
+    try:
+        outcome = run(
+            requests,
+            repeat=repeat,
+            concurrency=concurrency,
+            timeout=timeout,
+            insecure=insecure,
+            on_delivery=on_delivery,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    out.flush()
+    if load or outcome.interrupted:
+        _print_load_table(outcome)
+    if outcome.interrupted:
+        planned = len(requests) * repeat
+        raise fail(f"interrupted after {outcome.sent} of {planned} deliveries", outcome.exit_code)
+    if outcome.exit_code:
+        bad = outcome.sent - outcome.ok
+        kinds = sorted(outcome.errors.items())
+        counts = ", ".join(f"{n} {kind}" for kind, n in kinds)
+        reasons = "; ".join(outcome.first_error[kind] for kind, _ in kinds)
+        detail = f" ({counts}): {reasons}" if kinds else ""
+        raise fail(f"{bad} of {outcome.sent} deliveries got no 2xx{detail}", outcome.exit_code)
+
+
+class _Stdout:
+    """stdout for delivery lines: once the reader has gone (``| head -2``),
+    the lines go nowhere and the sending goes on."""
+
+    def __init__(self, flush_each: bool) -> None:
+        self.flush_each = flush_each
+        self.gone = False
+
+    def write(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            sys.stdout.write(text)
+            if self.flush_each:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._reader_left()
+
+    def _reader_left(self) -> None:
+        self.gone = True
+        # What is still buffered goes to /dev/null, also at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(f"-H wants 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _webhook_kind(kind: str) -> None:
+    """Chat, Salesbot and OAuth callbacks are listed by 'events' but made by
+    amodp.callbacks, not by the webhook generator."""
+    from .. import catalog
+
+    if kind in catalog.CALLBACK_KINDS:
+        raise UsageError(f"--kind {kind}: {kind} callbacks are made by amodp.callbacks.generate")
+
+
+def _replay_requests(
+    path: Path, url: str, extra: list[tuple[str, str]], choose: Any = None
+) -> list[Any]:
+    """The requests of a capture file, to ``url`` or, without it, each to the
+    loopback host it was received on."""
+    from ..records import read_records
+
+    name = str(path)
+    label = "stdin" if name == "-" else name
+    data = read_input(name)
+    try:
+        records = read_records(data)
+        if choose is not None:
+            records = choose(records)
+        requests = [_replay_request(record, url, extra) for record in records]
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+    if not url:
+        for base in dict.fromkeys(_origin(r.target) for r in requests):
+            _stderr_line(f"No --url: the requests go to {base}, where the records were received")
+    return requests
+
+
+def _origin(target: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _replay_request(record: Any, url: str, extra: list[tuple[str, str]]) -> Any:
+    """One record as a request; InputError (``record N: why``) when it cannot be sent."""
+    from ..generator import _merge_headers
+    from ..sender import Request, join_url
+
+    where = f"record {record.number}"
+    method, path, query = record.request_line()
+    if not set(method) <= _TOKEN:
+        raise InputError(f"{where}: {method!r} is not an HTTP method")
+    for name, value in record.headers:
+        if not name or not set(name) <= _TOKEN:
+            raise InputError(f"{where}: {name!r} is not a header name")
+        if "\r" in value or "\n" in value or not _latin1(value):
+            raise InputError(
+                f"{where}: the {name} header cannot be sent (line breaks or non-latin-1)"
+            )
+    base = url or _received_on(record)
+    return Request(
+        ", ".join(record.event_names()) or "-",
+        method,
+        join_url(base, path, query),
+        _merge_headers(record.headers, extra),
+        record.body,
+    )
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _received_on(record: Any) -> str:
+    """``http://HOST`` of the record's Host header when it is a loopback address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = record.header("host")
+    where = f"record {record.number}"
+    if not host:
+        raise InputError(f"{where} has no Host header: say where to send it with --url")
+    try:
+        name = urlsplit(f"http://{host}").hostname or ""
+        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InputError(
+            f"{where} was received on {host}, not a loopback address: "
+            "say where to send it with --url"
+        )
+    return f"http://{host}"
+
+
+def _http_text(request: Any) -> bytes:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(request.target)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"{request.method} {target} HTTP/1.1"]
+    names = {k.lower() for k, _ in request.headers}
+    if "host" not in names:
+        lines.append(f"Host: {parts.netloc}")
+    for k, v in request.headers:
+        if k.lower() == "host":
+            v = parts.netloc
+        if k.lower() == "content-length":
+            v = str(len(request.body))
+        lines.append(f"{k}: {v}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
+
+
+def _print_requests(requests: list[Any]) -> None:
+    """--dry-run: each request as it goes over the wire, then a newline; when
+    there are several, each after a ``### EVENT`` line (as .http files separate them)."""
+    out = sys.stdout.buffer
+    for request in requests:
+        if len(requests) > 1:
+            out.write(f"### {request.label}\n".encode())
+        out.write(_http_text(request) + b"\n")
+    out.flush()
+
+
+def _delivery_line(delivery: Any) -> str:
+    if delivery.error:
+        result = delivery.error
+    else:
+        result = f"{delivery.status}  {delivery.response[:60].strip()!r}"
+    return f"{delivery.event}  {result}  {delivery.latency_ms:.1f} ms\n"
+
+
+def _print_load_table(outcome: Any) -> None:
+    from ..render import table
+
+    other = sum(n for s, n in outcome.statuses.items() if not 200 <= s < 300)
+    rate = outcome.sent / outcome.seconds if outcome.seconds else 0.0
+    rows = [
+        ["sent", str(outcome.sent)],
+        ["2xx", str(outcome.ok)],
+        ["other statuses", str(other)],
+        ["errors", str(sum(outcome.errors.values()))],
+        ["rate", f"{rate:.0f}/s"],
+        ["latency p50", f"{outcome.percentile(50):.1f} ms"],
+        ["latency p95", f"{outcome.percentile(95):.1f} ms"],
+        ["latency p99", f"{outcome.percentile(99):.1f} ms"],
+    ]
+    stopped = " (interrupted)" if outcome.interrupted else ""
+    table(
+        ["measure", "value"],
+        rows,
+        sys.stderr,
+        title=f"{outcome.sent} deliveries in {outcome.seconds:.2f} s{stopped}",
+    )
+
+
+class _progress:
+    """A progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        from ..render import console
+
+        self.bar = Progress(console=console(sys.stderr), transient=True)
+        self.task = self.bar.add_task("sending", total=total)
+        self.bar.start()
+
+    def advance(self) -> None:
+        self.bar.advance(self.task)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def _default_entity(event: str, chosen: str | None, kind: str) -> str | None:
+    """An event both entities have (call_in, chat...) means leads unless told."""
+    if chosen is not None:
+        return chosen
+    from .. import catalog
+
+    owners = [e.entity for e in catalog.events(kind) if e.event == event]
+    if len(owners) > 1 and "leads" in owners:
+        return "leads"
+    return None
