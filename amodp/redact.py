@@ -342,6 +342,15 @@ class Redactor:
         return out
 
 
+def _is_form_data(node: Any) -> bool:
+    """Whether ``node`` is a form's fields: a map of maps, each with a ``value``."""
+    return (
+        isinstance(node, dict)
+        and bool(node)
+        and all(isinstance(v, dict) and "value" in v for v in node.values())
+    )
+
+
 class _Walk:
     """One pass over a decoded value.
 
@@ -399,7 +408,25 @@ class _Walk:
             return self.tags(value)
         if key in _FIELD_LISTS:
             return self.fields(value)
+        if key == "data" and _is_form_data(value):
+            return self.form_data(value)
         return self.node(value, key)
+
+    def form_data(self, node: dict[Any, Any]) -> Any:
+        """An incoming lead's form (``source_data[data][name_1][type|id|name|value]``):
+        each ``value`` is what the visitor typed, the rest is the form's own."""
+        out: dict[Any, Any] = {}
+        for k, entry in node.items():
+            field_id = self.original(entry.get("id"))
+            field_id = field_id.upper() if type(field_id) is str else ""
+            code = next((c for c in ("PHONE", "EMAIL") if field_id.startswith(c)), "")
+            out[k] = {
+                ek: self.value(code, ev, False)
+                if ek == "value" and not isinstance(ev, (dict, list))
+                else self.keep(ev)
+                for ek, ev in entry.items()
+            }
+        return out
 
     def keep(self, node: Any) -> Any:
         """A copy, unchanged (the account's own links)."""

@@ -369,10 +369,14 @@ def _personal(data: Any) -> set[str]:
         if not leaf:
             continue
         last = path[-1]
-        if last in ("text", "avatar_url") or (
-            last == "name" and "tags" not in path and path[-2:-1] != ("custom_fields",)
-        ):
+        # An incoming lead's form: source_data[data][name_1][value] is what the
+        # visitor typed; the entry's name ("Phone") is the form's label.
+        in_form = path[:-2][-2:] == ("source_data", "data")
+        if last in ("text", "avatar_url") or (in_form and last == "value"):
             found.add(leaf)
+        elif last == "name" and not in_form and "tags" not in path:
+            if path[-2:-1] != ("custom_fields",):
+                found.add(leaf)
     for fields in _find(data, "custom_fields"):
         for field in fields:
             if field.get("code") in ("PHONE", "EMAIL", "POSITION"):
@@ -686,3 +690,25 @@ def test_generate_redact_dp_changes_nothing() -> None:
     plain = run("generate", "status", "--seed", "7", "-f", "http")
     redacted = run("generate", "status", "--seed", "7", "-f", "http", "--redact")
     assert redacted.exit_code == 0 and redacted.stdout == plain.stdout
+
+
+def test_what_a_visitor_typed_in_a_form_is_redacted() -> None:
+    # Incoming leads from a form carry the visitor's answers in
+    # unsorted[add][i][source_data][data][<field>][value].
+    typed = set()
+    for seed in range(40):
+        hook = amodp.generate("add", "unsorted", kind="account", seed=seed, count=3)
+        answers = [
+            entry["value"]
+            for source in _find(hook.json, "source_data")
+            if isinstance(source.get("data"), dict)  # a form's (a chat's is a list)
+            for entry in source["data"].values()
+            if isinstance(entry, dict) and entry.get("value")
+        ]
+        typed |= set(answers)
+        redacted = redact_body(hook.body)
+        text = json.dumps(decode(redacted), ensure_ascii=False)
+        for answer in answers:
+            assert answer not in text, answer
+            assert quote_plus(answer).encode() not in redacted
+    assert len(typed) > 10  # forms with answers were made
