@@ -342,13 +342,9 @@ class Redactor:
         return out
 
 
-def _is_form_data(node: Any) -> bool:
+def _is_form_data(node: dict[Any, Any]) -> bool:
     """Whether ``node`` is a form's fields: a map of maps, each with a ``value``."""
-    return (
-        isinstance(node, dict)
-        and bool(node)
-        and all(isinstance(v, dict) and "value" in v for v in node.values())
-    )
+    return bool(node) and all(isinstance(v, dict) and "value" in v for v in node.values())
 
 
 class _Walk:
@@ -408,7 +404,7 @@ class _Walk:
             return self.tags(value)
         if key in _FIELD_LISTS:
             return self.fields(value)
-        if key == "data" and _is_form_data(value):
+        if key == "data" and isinstance(value, dict) and _is_form_data(value):
             return self.form_data(value)
         return self.node(value, key)
 
