@@ -559,22 +559,21 @@ class _Display:
     the listener goes on answering and saving."""
 
     def __init__(self, mode: str) -> None:
+        from .render import show_line, show_record
+
         self.mode = mode
         self.gone = False
+        self.readable = show_line if mode == "lines" else show_record
 
     def show(self, record: dict[str, Any], line: bytes, wanted: bool) -> None:
         if self.mode == "quiet" or not wanted or self.gone:
             return
-        from .render import show_line, show_record
-
         try:
             if self.mode == "json":
                 sys.stdout.buffer.write(line)
                 sys.stdout.buffer.flush()
-            elif self.mode == "lines":
-                show_line(record, sys.stdout)
             else:
-                show_record(record, sys.stdout)
+                self.readable(record, sys.stdout)
         except BrokenPipeError:
             self.reader_left()
 

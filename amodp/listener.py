@@ -83,6 +83,9 @@ class Stats:
     unsaved: int = 0
 
 
+#: the ``http.response.start`` and ``http.response.body`` messages of an answer
+AnswerMessages = tuple[dict[str, Any], dict[str, Any]]
+
 #: ``show(record, line, wanted)``: a request was answered; ``line`` is its
 #: record as saved (JSON Line, bytes), ``wanted`` whether it passes the filters
 Show = Callable[[dict[str, Any], bytes, bool], None]
@@ -149,6 +152,9 @@ class Listener:
 
             self.redactor = Redactor()  # one per run: a value keeps its placeholder
         self.fd = open_save_file(options.save) if options.save is not None else None
+        #: the answer to a request that is answered with ``--status`` (uvicorn
+        #: only reads the messages, so one pair serves every request)
+        self.usual_answer = answer_messages(options.status)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -160,6 +166,10 @@ class Listener:
             self.in_flight -= 1
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Read the body, forward it, build the record, save it, answer, show.
+
+        Answered means saved: the answer goes out only once the record is in
+        the save file; a record that cannot be written is answered 503."""
         received_at = now_iso()
         body, status, note = await self.read_body(scope, receive)
         if body is None:
@@ -175,7 +185,7 @@ class Listener:
             record["status"] = status = 503
             record["note"] = "; ".join(filter(None, [record.get("note"), "not saved"]))
             line, reply = record_bytes(record), None
-        await answer(send, status, reply)
+        await self.answer(send, status, reply)
         self.count_and_show(record, line)
 
     async def read_body(
@@ -210,6 +220,14 @@ class Listener:
         if self.options.delay and not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.options.delay)
+
+    async def answer(self, send: Any, status: int, body: bytes | None) -> None:
+        if body is None and status == self.options.status:
+            start, end = self.usual_answer
+        else:
+            start, end = answer_messages(status, body)
+        await send(start)
+        await send(end)
 
     def build(
         self,
@@ -325,8 +343,9 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-async def answer(send: Any, status: int, body: bytes | None = None) -> None:
-    """Send the answer: ``body`` (the forwarded app's), or the status's reason."""
+def answer_messages(status: int, body: bytes | None = None) -> AnswerMessages:
+    """The two ASGI messages of an answer: ``body`` (the forwarded app's), or
+    the status's reason."""
     if body is None:
         body = b"" if status in (204, 304) else reason(status).encode() + b"\n"
     headers = [
@@ -335,8 +354,8 @@ async def answer(send: Any, status: int, body: bytes | None = None) -> None:
     ]
     if status == 408:
         headers.append((b"connection", b"close"))  # the client stalled: do not wait for more
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    start = {"type": "http.response.start", "status": status, "headers": headers}
+    return start, {"type": "http.response.body", "body": body}
 
 
 def reason(status: int) -> str:
