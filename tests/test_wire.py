@@ -319,6 +319,11 @@ def test_non_loopback_host_warns() -> None:
     lines = result.stderr.splitlines()
     assert lines[0].startswith("Listening on http://0.0.0.0:")
     assert lines[1].startswith("Warning: 0.0.0.0 is not a loopback address")
+    port = lines[0].rsplit(":", 1)[1]
+    assert lines[2:] == [
+        f"Try: amodp send status --lead --url http://127.0.0.1:{port}/",
+        "0 requests received",  # and no empty table
+    ]
     assert result.returncode == 0
 
 
