@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 import os
 import signal
@@ -444,7 +445,7 @@ class Serving:
         serving = Serving(app, sock)
         serving.start()          # returns once it accepts connections
         serving.stop()           # stop accepting; answer what is in flight
-        serving.stop(now=True)   # and do not wait for it
+        serving.stop(now=True)   # and do not wait for what is in flight
         serving.finished.wait()
 
     It also stops by itself when ``--expect`` is met or ``--timeout`` passes.
@@ -473,6 +474,7 @@ class Serving:
         self.ready = threading.Event()  # serving, or failed to start
         self.finished = threading.Event()
         self.stop_asked = False
+        self.on_stop: Callable[[int], None] | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="amodp-listener", daemon=True)
 
@@ -525,17 +527,23 @@ class Serving:
     def _stop_soon(self) -> None:
         self.server.should_exit = True
         self.app.stopping.set()
+        told, self.on_stop = self.on_stop, None
+        if told is not None:
+            told(self.app.in_flight)
 
-    def stop(self, now: bool = False) -> int:
-        """Begin stopping (from any thread); the number of requests in flight.
-        ``now``: do not wait for them (they get no answer)."""
+    def stop(self, now: bool = False, told: Callable[[int], None] | None = None) -> None:
+        """Begin stopping (from any thread); ``told(requests in flight)`` is
+        called (in the serving thread) as it begins. ``now``: do not wait for
+        what is in flight (not saved; uvicorn answers it 500, or its
+        connection closes)."""
         self.stop_asked = True
+        if told is not None:
+            self.on_stop = told
         if self.loop is not None and not self.finished.is_set():
             with contextlib.suppress(RuntimeError):  # the loop just closed
                 self.loop.call_soon_threadsafe(self._stop_soon)
                 if now:
                     self.loop.call_soon_threadsafe(setattr, self.server, "force_exit", True)
-        return self.app.in_flight
 
     @property
     def exit_code(self) -> int:
@@ -554,7 +562,8 @@ def run(
     the exit code (see :attr:`Serving.exit_code`).
 
     The first SIGINT or SIGTERM stops gracefully: ``on_stopping(signal,
-    requests in flight)`` is called, the listener stops accepting, cuts
+    requests in flight)`` is called (from the serving thread), the listener
+    stops accepting, cuts
     ``--delay`` short and answers (and saves) what is in flight. A second one
     stops at once."""
     serving = Serving(app, sock)
@@ -564,7 +573,7 @@ def run(
         nonlocal signals
         signals += 1
         if signals == 1:
-            on_stopping(signum, serving.stop())
+            serving.stop(told=functools.partial(on_stopping, signum))
         else:
             serving.stop(now=True)
 

@@ -617,6 +617,24 @@ def reply_status(reply: bytes) -> int:
     return int(reply.split(b" ", 2)[1])
 
 
+def wait_until_read(client: socket.socket, port: int) -> None:
+    """Until the listener on ``port`` has read what ``client`` sent (the
+    kernel's receive queue of its end of the connection is empty)."""
+    tcp = Path("/proc/net/tcp")
+    if not tcp.exists():  # not Linux: give it time instead
+        time.sleep(1)
+        return
+    ours = client.getsockname()[1]
+    for _ in range(2000):
+        for line in tcp.read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+            if (local, remote) == (port, ours) and int(fields[4].split(":")[1], 16) == 0:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the listener did not read the request")
+
+
 def test_ctrl_c_answers_and_saves_the_request_in_flight(tmp_path: Path) -> None:
     """Ctrl-C during a --delay: the request in flight is answered now (not
     after the delay), with the status its record says, and counted."""
@@ -624,7 +642,7 @@ def test_ctrl_c_answers_and_saves_the_request_in_flight(tmp_path: Path) -> None:
     with listening("--delay", "30", "--status", "202", "--save", str(save)) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=20) as client:
             client.sendall(request_bytes("/late", b"leads[status][0][id]=5"))
-            time.sleep(1)  # the listener reads it and starts waiting out the delay
+            wait_until_read(client, server.port)  # and starts waiting out the delay
             server.proc.send_signal(signal.SIGINT)
             reply = client.recv(65536)  # within the socket's 20 s: the 30 s delay was cut
         code, out, err = server.stop(sig=None)
@@ -644,7 +662,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
     with listening("--read-timeout", "120", "--save", str(save)) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=20) as client:
             client.sendall(request_bytes("/stalled", b"a=", length=100))  # the rest never comes
-            time.sleep(1)  # the listener reads the headers and waits for the body
+            wait_until_read(client, server.port)  # and waits for the rest of the body
             server.proc.send_signal(signal.SIGINT)
             assert server.proc.stderr is not None
             while not server.proc.stderr.readline().startswith(b"Stopping: "):
