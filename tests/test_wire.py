@@ -665,8 +665,11 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
             wait_until_read(client, server.port)  # and waits for the rest of the body
             server.proc.send_signal(signal.SIGINT)
             assert server.proc.stderr is not None
-            while not server.proc.stderr.readline().startswith(b"Stopping: "):
-                pass
+            for line in iter(server.proc.stderr.readline, b""):
+                if line.startswith(b"Stopping: waiting for 1 request in flight"):
+                    break
+            else:
+                raise AssertionError("the listener did not say what it waits for")
             server.proc.send_signal(signal.SIGINT)
             code, _, err = server.stop(sig=None, timeout=20)  # not the 120 s of the body
             try:
