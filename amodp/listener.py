@@ -1,10 +1,16 @@
 """``amodp listen``: a throwaway webhook receiver that keeps every request.
 
-An ASGI app served by uvicorn (httptools and uvloop when they are
-installed). Each request is read (bounded in size and time), turned into a
-capture record (:mod:`amodp.records`), appended to the save file and flushed
-*before* the answer goes out, then shown. Nothing is kept in memory but
-counters, so a long run costs no more than a short one.
+:class:`Listener` is a plain ASGI app. For each request it reads the body
+(bounded in size, and in time once the headers are in), relays it to the
+user's app with ``--forward-to``, builds the capture record
+(:mod:`amodp.records`), appends it to the save file and only then answers,
+then shows it. Nothing is kept in memory but counters, so a long run costs no
+more than a short one.
+
+:class:`Serving` runs it under uvicorn (``uvicorn.Config`` and
+``uvicorn.Server``, httptools and uvloop when they are installed) in a thread
+of its own, where uvicorn installs no signal handlers: the signals are
+:func:`run`'s, in the main thread.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import ipaddress
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,11 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import NetworkError, UsageError
 from .records import build_record, now_iso, record_bytes
 
-__all__ = ["Listener", "Options", "bind", "serve"]
+__all__ = ["Background", "Listener", "Options", "Serving", "bind", "run"]
 
 HOP_BY_HOP = {
     "connection",
@@ -42,6 +48,9 @@ HOP_BY_HOP = {
     "host",
     "content-length",
 }
+
+#: seconds a stop waits for the requests in flight before it cancels them
+GRACE = 30
 
 
 @dataclass
@@ -57,8 +66,7 @@ class Options:
     entities: frozenset[str] = frozenset()
     expect: int | None = None
     timeout: float | None = None
-    #: a request not all in (headers and body) this long after the listener
-    #: began waiting for it is dropped (408 once its headers are in)
+    #: seconds for a request's body to arrive once its headers are in (then 408)
     read_timeout: float = 10.0
     forward_timeout: float = 10.0
     #: personal data replaced by placeholders in what is shown and saved
@@ -67,11 +75,21 @@ class Options:
 
 @dataclass
 class Stats:
-    """What the final summary table shows."""
+    """What the final summary shows."""
 
     by_event: Counter[tuple[str, int]] = field(default_factory=Counter)
     total: int = 0
     matched: int = 0
+    #: requests whose record could not be written (answered 503)
+    unsaved: int = 0
+
+
+#: the ``http.response.start`` and ``http.response.body`` messages of an answer
+AnswerMessages = tuple[dict[str, Any], dict[str, Any]]
+
+#: ``show(record, line, wanted)``: a request was answered; ``line`` is its
+#: record as saved (JSON Line, bytes), ``wanted`` whether it passes the filters
+Show = Callable[[dict[str, Any], bytes, bool], None]
 
 
 def matches(record: dict[str, Any], options: Options) -> bool:
@@ -88,238 +106,190 @@ def matches(record: dict[str, Any], options: Options) -> bool:
     return False
 
 
+def check_port(port: int) -> None:
+    if not 0 <= port <= 65535:
+        raise UsageError("--port must be 0..65535")
+
+
+def check_forward_url(url: str) -> None:
+    """An http(s) URL with a host and, if any, a valid port; else a UsageError."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when not a number or out of range
+    except ValueError as exc:
+        raise UsageError(f"--forward-to {url!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"--forward-to {url!r} must be an http:// or https:// URL")
+    if not parts.hostname:
+        raise UsageError(f"--forward-to {url!r} has no host")
+    if port == 0:
+        raise UsageError(f"--forward-to {url!r}: port 0 cannot be connected to")
+
+
 class Listener:
-    """The ASGI app. ``show`` is called with each record after it is answered;
-    its ``_line`` holds the record's JSON line (bytes) as saved (a key with
-    ``_`` is not part of the record).
-    ``flush``, when given, is called after ``show`` has written: once per
-    turn of the event loop when served by :func:`serve`, so that ``show``
-    need not flush its stream itself for every request."""
+    """The ASGI app: answers every request, saving its record first.
+
+    ``show`` is called after each answer (see :data:`Show`);
+    ``on_save_error`` once, with the first error writing the save file.
+    """
 
     def __init__(
         self,
         options: Options,
-        show: Callable[[dict[str, Any], bool], None],
-        flush: Callable[[], None] | None = None,
+        show: Show,
+        on_save_error: Callable[[OSError], None] | None = None,
     ) -> None:
         self.options = options
         self.show = show
+        self.on_save_error = on_save_error
         self.stats = Stats()
-        self.fd: int | None = None
-        self.client: Any = None
-        self.matched = asyncio.Event()
-        self._reading: dict[Any, float] = {}  # task reading a body -> its deadline
-        self._expired: set[Any] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+        self.in_flight = 0
+        self.matched = asyncio.Event()  # --expect met
+        self.stopping = asyncio.Event()  # a stop began: --delay is cut short
+        self.client: Any = None  # the --forward-to session, made on first use
         self.redactor: Any = None
         if options.redact:
             from .redact import Redactor
 
             self.redactor = Redactor()  # one per run: a value keeps its placeholder
-        if options.save is not None:
-            self.fd = open_save_file(options.save)
-        self.batch = _Batch(self.fd, options.save)
-        self.batch.flush_output = flush
-
-    def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        self.batch.save()
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self.client is not None:
-                    await self.client.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def _read_body(
-        self, receive: Any, limit: int, cycle: Any, message: dict[str, Any] | None
-    ) -> tuple[bytes | None, str]:
-        """The body, or (None, why) when it is too big, too slow or abandoned;
-        ``message`` is the first one received, if it was."""
-        if getattr(cycle, "amodp_deadline", False):
-            # The protocol (see _protocol_class) runs one deadline per
-            # connection for headers and body together and marks the request
-            # when it passes: no timer per request.
-            return await self._read_chunks(receive, limit, cycle, message)
-        # Served some other way, the body gets a deadline in a table that one
-        # sweeper task checks.
-        task = asyncio.current_task()
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
-        self._reading[task] = time.monotonic() + self.options.read_timeout
-        try:
-            return await self._read_chunks(receive, limit, None, message)
-        except asyncio.CancelledError:
-            if task not in self._expired:
-                raise
-            self._expired.discard(task)
-            task.uncancel()  # type: ignore[union-attr]
-            return None, self._late()
-        finally:
-            self._reading.pop(task, None)
-
-    async def _read_chunks(
-        self, receive: Any, limit: int, cycle: Any, message: dict[str, Any] | None
-    ) -> tuple[bytes | None, str]:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if message is None:
-                message = await receive()
-            if cycle is not None and getattr(cycle, "amodp_late", False):
-                return None, self._late()
-            if message["type"] == "http.disconnect":
-                return None, "disconnect"
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None, f"body is over --max-body ({limit} bytes): not read"
-            if not message.get("more_body", False):
-                return (b"".join([*chunks, chunk]) if chunks else chunk), ""
-            chunks.append(chunk)
-            message = None
-
-    def _late(self) -> str:
-        return f"body not received within {self.options.read_timeout:g} s"
-
-    async def _sweep(self) -> None:
-        """Cancel the body reads that are past their deadline."""
-        tick = min(max(self.options.read_timeout / 5, 0.01), 0.5)
-        while True:
-            await asyncio.sleep(tick)
-            now = time.monotonic()
-            late = [task for task, deadline in self._reading.items() if deadline <= now]
-            for task in late:
-                del self._reading[task]
-                self._expired.add(task)
-                task.cancel()
+        self.fd = open_save_file(options.save) if options.save is not None else None
+        #: the answer to a request that is answered with ``--status`` (uvicorn
+        #: only reads the messages, so one pair serves every request)
+        self.usual_answer = answer_messages(options.status)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await self._lifespan(receive, send)
             return
-        options = self.options
-        raw = scope["headers"]
-        headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in raw]
-        named = dict(reversed(raw))  # names are lower-case bytes; the first one wins
-        length = named.get(b"content-length", b"")
-        limit = options.max_body
-        cycle = getattr(receive, "__self__", None)  # uvicorn's, when it serves
-        if length.isdigit() and int(length) > limit:
-            body: bytes | None = None
-            why = f"body of {int(length)} bytes is over --max-body ({limit}): not read"
-        elif not getattr(cycle, "amodp_deadline", False):
-            body, why = await self._read_body(receive, limit, cycle, None)
-        else:
-            # Through amodp's protocol (its deadline covers this wait), a body
-            # that came whole, the common case, is taken as it is.
-            message = await receive()
-            body = message.get("body", b"")
-            if (
-                message.get("more_body", True)
-                or message["type"] != "http.request"
-                or len(body) > limit  # type: ignore[arg-type]
-                or getattr(cycle, "amodp_late", False)
-            ):
-                body, why = await self._read_body(receive, limit, cycle, message)
-            else:
-                why = ""
-        if why == "disconnect":
-            return  # nothing was answered: nothing to keep
-        status = options.status
-        note = None
-        forward = None
-        reply = b""
+        self.in_flight += 1
+        try:
+            await self.handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Read the body, forward it, build the record, save it, answer, show.
+
+        Answered means saved: the answer goes out only once the record is in
+        the save file; a record that cannot be written is answered 503."""
+        received_at = now_iso()
+        body, status, note = await self.read_body(scope, receive)
         if body is None:
-            status = 413 if "max-body" in why else 408
-            note = why
-            body = b""
-        elif options.forward_to:
-            forward = await self._forward(scope, headers, body)
-            reply = forward.pop("_body", b"")
+            return  # the client left before its body was in: nothing was answered
+        forward, reply = None, None
+        if note is None and self.options.forward_to:
+            forward, reply = await self.forward(scope, body)
             status = forward["status"] or 502
+        await self.pause()
+        record = self.build(scope, body, status, received_at, note, forward)
+        line = record_bytes(record)
+        if not self.save(line):
+            record["status"] = status = 503
+            record["note"] = "; ".join(filter(None, [record.get("note"), "not saved"]))
+            line, reply = record_bytes(record), None
+        await self.answer(send, status, reply)
+        self.count_and_show(record, line)
+
+    async def read_body(
+        self, scope: dict[str, Any], receive: Any
+    ) -> tuple[bytes | None, int, str | None]:
+        """(body, status to answer, note); body None: the client disconnected."""
+        limit = self.options.max_body
+        length = header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return b"", 413, f"body of {int(length)} bytes is over --max-body ({limit}): not read"
+        chunks = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.options.read_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None, 0, None
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        return b"", 413, f"body is over --max-body ({limit} bytes): not read"
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            return b"", 408, f"body not received within {self.options.read_timeout:g} s"
+        return b"".join(chunks), self.options.status, None
+
+    async def pause(self) -> None:
+        """``--delay``, cut short when a stop begins."""
+        if self.options.delay and not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.options.delay)
+
+    async def answer(self, send: Any, status: int, body: bytes | None) -> None:
+        if body is None and status == self.options.status:
+            start, end = self.usual_answer
+        else:
+            start, end = answer_messages(status, body)
+        await send(start)
+        await send(end)
+
+    def build(
+        self,
+        scope: dict[str, Any],
+        body: bytes,
+        status: int,
+        received_at: str,
+        note: str | None,
+        forward: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         client = scope.get("client")
-        content_type = named.get(b"content-type")
+        content_type = header(scope, b"content-type")
         record = build_record(
             f"{client[0]}:{client[1]}" if client else "",
             scope["method"],
             scope["path"],
             scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            None if content_type is None else content_type.decode("latin-1"),
+            [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]],
+            content_type,
             body,
             status,
-            now_iso(),
+            received_at,
             note,
         )
         if forward is not None:
             record["forward"] = forward
         if self.redactor is not None:
             record = self.redactor.redact_record(record)
-        line = record_bytes(record)
-        # Saved before the answer goes out, so an answered request is never
-        # missing: through amodp's protocol the answer waits for the end of the
-        # turn, when the turn's records are written together (see _Batch).
-        batched = type(getattr(cycle, "transport", None)) is _Corked
-        if self.fd is not None:
-            if batched:
-                self.batch.add(line)
-            elif not self.batch.write(line):
-                return  # not saved: not answered either (uvicorn answers 500)
-        if options.delay:
-            await asyncio.sleep(options.delay)
-        if reply:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(reply)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": reply})
-        else:
-            start, end = _answer(status)
-            await send(start)
-            await send(end)
-        record["_line"] = line  # the saved line, for a caller that prints it as is
-        self._count(record)
-        if self.batch.flush_output is not None:
-            if batched:
-                self.batch.soon()
-            else:
-                self.batch.flush_output()
+        return record
 
-    def _count(self, record: dict[str, Any]) -> None:
+    def save(self, line: bytes) -> bool:
+        """Append the record to the save file (all of it or nothing); False
+        when it could not be written."""
+        if self.fd is None:
+            return True
+        error = write_all(self.fd, line)
+        if error is None:
+            return True
+        self.stats.unsaved += 1
+        if self.stats.unsaved == 1 and self.on_save_error is not None:
+            self.on_save_error(error)
+        return False
+
+    def count_and_show(self, record: dict[str, Any], line: bytes) -> None:
         stats = self.stats
         stats.total += 1
         names = [f"{e['entity']}.{e['event']}" for e in record["events"]] or ["-"]
         for name in names:
             stats.by_event[(name, record["status"])] += 1
-        shown = matches(record, self.options)
-        if shown:
+        wanted = matches(record, self.options)
+        if wanted:
             stats.matched += 1
             if self.options.expect is not None and stats.matched >= self.options.expect:
                 self.matched.set()
-        self.show(record, shown)
+        self.show(record, line, wanted)
 
-    async def _forward(
-        self, scope: dict[str, Any], headers: list[list[str]], body: bytes
-    ) -> dict[str, Any]:
-        """Relay the request (method, path, headers, exact body) to the user's app."""
+    async def forward(
+        self, scope: dict[str, Any], body: bytes
+    ) -> tuple[dict[str, Any], bytes | None]:
+        """Relay the request (method, path, headers, exact body) to the user's
+        app: what the record says of it, and the app's answer body."""
         import aiohttp
 
         from .sender import _describe
@@ -330,53 +300,66 @@ class Listener:
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
                 auto_decompress=False,
             )
-        base = (self.options.forward_to or "").rstrip("/")
-        url = base + scope["path"]
+        url = (self.options.forward_to or "").rstrip("/") + scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         if query:
             url += "?" + query
-        send_headers = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k.decode("latin-1") not in HOP_BY_HOP
+        ]
         started = time.perf_counter()
         try:
             async with self.client.request(
-                scope["method"], url, headers=send_headers, data=body, allow_redirects=False
+                scope["method"], url, headers=headers, data=body, allow_redirects=False
             ) as response:
                 content = await response.read()
                 status = response.status
         except Exception as exc:  # noqa: BLE001 - the app being down is reported, not fatal
-            return {
-                "url": url,
-                "status": None,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                "error": _describe(exc),
-            }
-        return {
-            "url": url,
-            "status": status,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-            "error": None,
-            "_body": content,
-        }
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            failed = {"url": url, "status": None, "latency_ms": latency, "error": _describe(exc)}
+            return failed, None
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        return {"url": url, "status": status, "latency_ms": latency, "error": None}, content
+
+    async def aclose(self) -> None:
+        """Free what the app holds: the forwarding session, the save file."""
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+        self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-@functools.cache
-def _answer(status: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The two ASGI messages of the listener's own answer with ``status``
-    (the messages are only read, so one pair serves every request)."""
-    body = b"" if status == 204 else _reason(status).encode() + b"\n"
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-    }
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    """The first value of a header (``name`` lower-case), as text."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def answer_messages(status: int, body: bytes | None = None) -> AnswerMessages:
+    """The two ASGI messages of an answer: ``body`` (the forwarded app's), or
+    the status's reason."""
+    if body is None:
+        body = b"" if status in (204, 304) else reason(status).encode() + b"\n"
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 408:
+        headers.append((b"connection", b"close"))  # the client stalled: do not wait for more
+    start = {"type": "http.response.start", "status": status, "headers": headers}
     return start, {"type": "http.response.body", "body": body}
 
 
-@functools.cache
-def _reason(status: int) -> str:
+def reason(status: int) -> str:
     from http import HTTPStatus
 
     try:
@@ -393,118 +376,6 @@ def open_save_file(path: Path) -> int:
     except OSError as exc:
         raise UsageError(f"cannot open {path} for saving: {exc.strerror or exc}") from None
     return fd
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; a port in use is a NetworkError (exit 3)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise NetworkError(f"cannot listen on {host}: {exc.strerror}") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise NetworkError(f"port {port} on {host} is already in use") from None
-        raise NetworkError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.setblocking(False)
-    return sock
-
-
-class _Batch:
-    """What waits for the end of the event loop's turn: the capture records
-    made in it are saved (one write for all of them), then the answers made in
-    it go out (one send per connection), then the output is flushed.
-
-    Saving first is what makes "a request that was answered is saved" hold:
-    an answer leaves only through :meth:`_Corked.flush`, which runs after
-    :meth:`save` (or calls it itself, on close). A record that cannot be
-    written holds back the answers of its turn: their connections are reset.
-    """
-
-    __slots__ = (
-        "fd", "path", "lines", "held", "scheduled", "loop", "flush_output", "failed", "lost"
-    )  # fmt: skip
-
-    def __init__(self, fd: int | None, path: Path | None) -> None:
-        self.fd = fd
-        self.path = path
-        self.lines: list[bytes] = []
-        self.held: list[_Corked] = []
-        self.scheduled = False
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.flush_output: Callable[[], None] | None = None
-        self.failed = False  # reported once
-        self.lost = 0  # records that could not be saved (their answers were not sent)
-
-    def add(self, line: bytes) -> None:
-        """A record to save before any answer of this turn goes out."""
-        self.lines.append(line)
-        self.soon()
-
-    def hold(self, corked: _Corked) -> None:
-        """A connection with an answer to send once this turn's records are saved."""
-        self.held.append(corked)
-        self.soon()
-
-    def soon(self) -> None:
-        """Run at the end of this turn (once, however often asked)."""
-        if not self.scheduled:
-            if self.loop is None:
-                self.loop = asyncio.get_running_loop()
-            self.scheduled = True
-            self.loop.call_soon(self.run)
-
-    def save(self) -> bool:
-        """Write the records waiting; False when they could not all be written."""
-        if not self.lines:
-            return True
-        data = b"".join(self.lines)
-        count = len(self.lines)
-        self.lines.clear()
-        return self.write(data, count)
-
-    def write(self, data: bytes, count: int = 1) -> bool:
-        """Append ``count`` records to the save file, all of them or (on an
-        error, said once on stderr until a write succeeds again) none."""
-        if self.fd is None:
-            return True
-        error = write_all(self.fd, data)
-        if error is None:
-            self.failed = False
-            return True
-        self.lost += count
-        if not self.failed:
-            self.failed = True
-            sys.stderr.write(
-                f"Error: cannot save to {self.path}: {error.strerror or error}; "
-                "requests that cannot be saved get no answer\n"
-            )
-            sys.stderr.flush()
-        return False
-
-    def run(self) -> None:
-        self.scheduled = False
-        saved = self.save()
-        held, self.held = self.held, []
-        for corked in held:
-            corked.flush(saved)
-        if self.flush_output is not None:
-            self.flush_output()
 
 
 def write_all(fd: int, data: bytes) -> OSError | None:
@@ -527,235 +398,200 @@ def write_all(fd: int, data: bytes) -> OSError | None:
     return None
 
 
-class _Corked:
-    """A transport whose writes wait for the end of the event loop's turn
-    (see :class:`_Batch`) and then go out together, in one system call."""
-
-    __slots__ = ("_transport", "_batch", "_pending")
-
-    def __init__(self, transport: Any, batch: _Batch) -> None:
-        self._transport = transport
-        self._batch = batch
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._pending:
-            self._batch.hold(self)
-        self._pending.append(data)
-
-    def flush(self, saved: bool = True) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if self._transport.is_closing():
-                return
-            if saved:
-                self._transport.write(data)
-            else:
-                self._transport.abort()  # its record is not saved: no answer either
-
-    def close(self) -> None:
-        self.flush(self._batch.save())
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return bool(self._transport.is_closing())
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-def _protocol_class() -> type:
-    """uvicorn's HTTP protocol, fastest available, with a deadline for headers.
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; a port in use is a NetworkError (exit 3)."""
+    check_port(port)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise NetworkError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise NetworkError(f"port {port} on {host} is already in use") from None
+        raise NetworkError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
 
-    uvicorn times out idle keep-alive connections, but not a client that
-    opens a connection and then sends its headers slowly or never: this
-    closes it after ``read_timeout`` seconds.
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed, else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop does not install everywhere
+        return None
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
+
+
+class Serving:
+    """uvicorn serving a :class:`Listener` on a bound socket, from a thread
+    of its own (where uvicorn installs no signal handlers)::
+
+        serving = Serving(app, sock)
+        serving.start()          # returns once it accepts connections
+        serving.stop()           # stop accepting; answer what is in flight
+        serving.stop(now=True)   # and do not wait for what is in flight
+        serving.finished.wait()
+
+    It also stops by itself when ``--expect`` is met or ``--timeout`` passes.
     """
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
-    except ImportError:  # pragma: no cover - httptools does not install everywhere
-        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
 
-    class Protocol(Base):  # type: ignore[misc, valid-type]
-        header_timeout = 10.0
-        batch: _Batch
+    def __init__(self, app: Listener, sock: socket.socket) -> None:
+        import uvicorn
 
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            # Requests made from now on write through this: one send() per
-            # response instead of one for the head and one for the body, and
-            # only after the records of the same turn are saved.
-            self.transport = _Corked(transport, self.batch)  # type: ignore[assignment]
-            self._header_timer: asyncio.TimerHandle | None = None
-            self._arm()
+        self.app = app
+        self.sock = sock
+        # Documented settings only; no proxy headers: ``remote`` is the peer
+        # that connected (a tunnel's X-Forwarded-For stays in the headers).
+        config = uvicorn.Config(
+            app,
+            lifespan="off",
+            log_config=None,
+            log_level="critical",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=GRACE,
+        )
+        self.server = uvicorn.Server(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.ready = threading.Event()  # serving, or failed to start
+        self.finished = threading.Event()
+        self.stop_asked = False
+        self.on_stop: Callable[[int], None] | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="amodp-listener", daemon=True)
 
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            cycle: Any = self.cycle
-            if cycle is None or cycle.response_complete:
-                self._arm()  # still waiting for a request's headers
-            elif cycle.more_body:
-                # Headers in, body still coming: the same deadline runs on,
-                # and this request's reader knows to look at it.
-                cycle.amodp_deadline = True
-                self._arm()
-            else:
-                cycle.amodp_deadline = True
-                self._disarm()
+    def start(self, seconds: float = 15) -> None:
+        self.thread.start()
+        if not self.ready.wait(seconds):
+            raise NetworkError(f"the listener did not start within {seconds:g} s")
+        if self.error is not None:
+            raise NetworkError(f"the listener could not start: {self.error}")
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+    def _run(self) -> None:
+        try:
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                runner.run(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that started it
+            self.error = exc
+        finally:
+            self.ready.set()
+            self.finished.set()
 
-        def _arm(self) -> None:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(self.header_timeout, self._expire)
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        watcher = asyncio.create_task(self._watch())
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            watcher.cancel()
+            await self.app.aclose()
+            self.sock.close()
 
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _expire(self) -> None:
-            self._header_timer = None
-            cycle: Any = self.cycle
-            if cycle is None or cycle.response_complete:
-                if not self.transport.is_closing():
-                    self.transport.close()  # no headers: nothing to answer
-            elif cycle.more_body and not cycle.disconnected:
-                cycle.amodp_late = True  # the app answers 408 and keeps a record
-                cycle.message_event.set()
-
-    return Protocol
-
-
-def _server_class(uvicorn: Any) -> type:
-    class Server(uvicorn.Server):  # type: ignore[misc, name-defined]
-        """uvicorn's server, minus re-raising SIGINT/SIGTERM after a graceful
-        shutdown (that would kill the process before the summary and the exit
-        code): Ctrl-C and SIGTERM end ``listen`` normally."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Any:
-            if threading.current_thread() is not threading.main_thread():
-                yield
+    async def _watch(self) -> None:
+        """Say when serving; stop once ``--expect`` is met or at ``--timeout``."""
+        while not self.server.started:
+            if self.server.should_exit:
                 return
-            handled = (signal.SIGINT, signal.SIGTERM)
-            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-            try:
-                yield
-            finally:
-                for sig, handler in original.items():
-                    signal.signal(sig, handler)
+            await asyncio.sleep(0.01)
+        self.ready.set()
+        if self.stop_asked:
+            self._stop_soon()
+            return
+        options = self.app.options
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(options.timeout):
+                if options.expect is not None:
+                    await self.app.matched.wait()
+                else:
+                    await asyncio.Event().wait()
+        self._stop_soon()
 
-    return Server
+    def _stop_soon(self) -> None:
+        self.server.should_exit = True
+        self.app.stopping.set()
+        told, self.on_stop = self.on_stop, None
+        if told is not None:
+            told(self.app.in_flight)
+
+    def stop(self, now: bool = False, told: Callable[[int], None] | None = None) -> None:
+        """Begin stopping (from any thread); ``told(requests in flight)`` is
+        called (in the serving thread) as it begins. ``now``: do not wait for
+        what is in flight (not saved; uvicorn answers it 500, or its
+        connection closes)."""
+        self.stop_asked = True
+        if told is not None:
+            self.on_stop = told
+        if self.loop is not None and not self.finished.is_set():
+            with contextlib.suppress(RuntimeError):  # the loop just closed
+                self.loop.call_soon_threadsafe(self._stop_soon)
+                if now:
+                    self.loop.call_soon_threadsafe(setattr, self.server, "force_exit", True)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when ``--expect`` was not met, else 0."""
+        unmet = self.app.options.expect is not None and not self.app.matched.is_set()
+        return 1 if unmet else 0
 
 
-def loop_name() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:  # pragma: no cover
-        return "asyncio"
-    return "uvloop"
-
-
-def uvicorn_config(app: Listener) -> Any:
-    """How uvicorn serves the listener: amodp's protocol, quiet, no proxy
-    headers (``remote`` is the peer that connected; a tunnel's
-    X-Forwarded-For stays in the headers, for the reader to judge)."""
-    import uvicorn
-
-    protocol: Any = _protocol_class()
-    protocol.header_timeout = app.options.read_timeout
-    protocol.batch = app.batch
-    return uvicorn.Config(
-        app,
-        http=protocol,
-        loop="none",
-        lifespan="on",
-        log_config=None,
-        log_level="critical",
-        access_log=False,
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-        proxy_headers=False,
-    )
-
-
-async def serve(
+def run(
     app: Listener,
     sock: socket.socket,
-    *,
-    on_started: Callable[[], None] | None = None,
-    stop: asyncio.Event | None = None,
+    on_started: Callable[[], None],
+    on_stopping: Callable[[int, int], None],
 ) -> int:
-    """Serve until a signal, ``stop``, ``--expect`` met (0) or ``--timeout`` (1 with --expect)."""
-    import uvicorn
+    """Serve in the foreground until ``--expect``, ``--timeout`` or a signal;
+    the exit code (see :attr:`Serving.exit_code`).
 
-    config = uvicorn_config(app)
-    app.batch.loop = asyncio.get_running_loop()
-    server = _server_class(uvicorn)(config)
-    outcome = {"code": 0}
+    The first SIGINT or SIGTERM stops gracefully: ``on_stopping(signal,
+    requests in flight)`` is called (from the serving thread), the listener
+    stops accepting, cuts
+    ``--delay`` short and answers (and saves) what is in flight. A second one
+    stops at once."""
+    serving = Serving(app, sock)
+    signals = 0
 
-    async def watch() -> None:
-        waiters = []
-        if app.options.expect is not None:
-            waiters.append(asyncio.create_task(app.matched.wait()))
-        if stop is not None:
-            waiters.append(asyncio.create_task(stop.wait()))
-        if not waiters and app.options.timeout is None:
-            return
-        done, pending = await asyncio.wait(
-            waiters or [asyncio.create_task(asyncio.sleep(app.options.timeout or 0))],
-            timeout=app.options.timeout,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        for task in pending:
-            task.cancel()
-        if app.options.expect is not None and not app.matched.is_set():
-            outcome["code"] = 1
-        server.should_exit = True
+    def handle(signum: int, frame: object) -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            serving.stop(told=functools.partial(on_stopping, signum))
+        else:
+            serving.stop(now=True)
 
-    async def started() -> None:
-        while not server.started and not server.should_exit:
-            await asyncio.sleep(0.01)
-        if server.started and on_started is not None:
-            on_started()
-
-    watcher = asyncio.create_task(watch())
-    notifier = asyncio.create_task(started())
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, handle) for sig in handled}
     try:
-        await server.serve(sockets=[sock])
+        serving.start()
+        on_started()
+        while not serving.finished.wait(0.2):
+            if signals >= 2:
+                serving.finished.wait(2)  # what stops at once; the rest is not waited for
+                break
     finally:
-        watcher.cancel()
-        notifier.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-        with contextlib.suppress(asyncio.CancelledError):
-            await notifier
-        app.close()
-    if app.options.expect is not None and not app.matched.is_set():
-        outcome["code"] = 1
-    return outcome["code"]
-
-
-def run(app: Listener, sock: socket.socket, on_started: Callable[[], None] | None = None) -> int:
-    """Run :func:`serve` in a new event loop (uvloop when installed).
-
-    For a process of its own (``amodp listen``): what was loaded before
-    serving (the CLI, uvicorn, the event catalog) is frozen out of the
-    garbage collector, which then looks at what requests make only."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    if loop_name() == "uvloop":
-        import uvloop
-
-        return uvloop.run(serve(app, sock, on_started=on_started))
-    return asyncio.run(serve(app, sock, on_started=on_started))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if serving.error is not None:
+        raise NetworkError(f"the listener stopped: {serving.error}")
+    return serving.exit_code
 
 
 class Background:
@@ -765,43 +601,26 @@ class Background:
         ... send to running.url ...
     """
 
-    def __init__(self, options: Options, show: Callable[[dict[str, Any], bool], None]) -> None:
+    def __init__(self, options: Options, show: Show) -> None:
         self.options = options
         self.sock = bind(options.host, options.port)
         host, port = self.sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
         self.app = Listener(options, show)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="amodp-listener", daemon=True)
-        self.exit_code: int | None = None
-
-    def _run(self) -> None:
-        async def main() -> int:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            return await serve(self.app, self.sock, on_started=self._ready.set, stop=self._stop)
-
-        try:
-            self.exit_code = asyncio.run(main())
-        finally:
-            self._ready.set()
+        self.serving = Serving(self.app, self.sock)
 
     def __enter__(self) -> Background:
-        self._thread.start()
-        if not self._ready.wait(15):
-            raise NetworkError("the listener did not start within 15 s")
+        self.serving.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.ident is None:  # never started: nothing serves, free what is held
+        if not self.serving.thread.is_alive() and not self.serving.finished.is_set():
+            # never started: nothing serves, free what is held
             self.sock.close()
             self.app.close()
             return
-        if self._loop is not None and self._stop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
+        self.serving.stop()
+        self.serving.finished.wait(GRACE + 5)
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

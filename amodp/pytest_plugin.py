@@ -176,10 +176,9 @@ class RunningListener:
         #: ``http://127.0.0.1:PORT``, no trailing slash: add any path
         self.url: str = self._background.url
 
-    def _keep(self, record: Record, wanted: bool) -> None:
-        clean = {k: v for k, v in record.items() if not k.startswith("_")}
+    def _keep(self, record: Record, line: bytes, wanted: bool) -> None:
         with self._arrived:
-            self._records.append(clean)
+            self._records.append(record)
             self._arrived.notify_all()
 
     @property

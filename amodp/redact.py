@@ -313,8 +313,7 @@ class Redactor:
             raise InputError(f"a capture record is a JSON object, not a {type(record).__name__}")
         from .records import body_of
 
-        # Private keys ("_line": a record already printed) may hold the original.
-        out = {k: v for k, v in record.items() if not (isinstance(k, str) and k[:1] == "_")}
+        out = dict(record)
         body = body_of(record)
         query = record.get("query")
         if isinstance(query, str) and query:

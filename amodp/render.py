@@ -150,4 +150,44 @@ def show_record(record: dict[str, Any], stream: IO[str]) -> None:
 
 
 def summary_table(rows: Sequence[Sequence[str]], stream: IO[str], title: str) -> None:
+    """The title, then (when there are rows) a table of them."""
+    if not rows:
+        stream.write(title + "\n")
+        return
     table(["event", "status", "count"], rows, stream, title=title)
+
+
+def request_line(record: dict[str, Any]) -> str:
+    """One received request on one line (``listen --lines``): time, method,
+    path, status, then each event recognised with its ids."""
+    when = record["received_at"][11:23]
+    target = record["path"] + (f"?{record['query']}" if record.get("query") else "")
+    events = []
+    for found in record.get("events") or []:
+        ids = ",".join(str(i) for i in found.get("ids") or [])
+        events.append(f"{found['entity']}.{found['event']}" + (f" {ids}" if ids else ""))
+    parts = [when, f"{record['method']} {target}", str(record["status"]), "  ".join(events) or "-"]
+    forward = record.get("forward")
+    if forward:
+        result = forward["status"] if forward["status"] is not None else forward["error"]
+        parts.append(f"-> app {result} in {forward['latency_ms']:g} ms")
+    if record.get("note"):
+        parts.append(f"({record['note']})")
+    return "  ".join(parts)
+
+
+def show_line(record: dict[str, Any], stream: IO[str]) -> None:
+    """:func:`request_line`, its status in colour on a terminal."""
+    text = request_line(record)
+    if not use_colour(stream):
+        stream.write(text + "\n")
+        stream.flush()
+        return
+    from rich.text import Text
+
+    style = "green" if 200 <= record["status"] < 300 else "red"
+    line = Text(text)
+    start = len(record["received_at"][11:23]) + 2
+    start = text.index(f"  {record['status']}", start) + 2
+    line.stylize(style, start, start + len(str(record["status"])))
+    console(stream).print(line)

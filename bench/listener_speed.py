@@ -19,11 +19,12 @@ listener stopped with SIGTERM before the lines are counted). Then a fresh
 listener takes 100,000 requests (or 60 s, whichever comes first) and its
 resident memory (``VmRSS`` in ``/proc/PID/status``) is read.
 
-Goals: listener at least 0.6x the bare app's requests/s, its p99 at most 2x the
-bare app's, no record lost, at most 100 MB resident after 100,000 requests. The
-exit status is 1 when one is missed, so the script can be used as a check by
-hand (it is not a test: a shared, noisy machine can miss it by chance; wrk and
-the server share the cores, nothing is pinned). All traffic goes to 127.0.0.1;
+Goals (floors: above them the simpler code wins): listener at least 0.4x the
+bare app's requests/s, its p99 at most 2.5x the bare app's, no record lost, at
+most 100 MB resident after 100,000 requests. The exit status is 1 when one is
+missed, so the script can be used as a check by hand (it is not a test: a
+shared, noisy machine can miss it by chance; wrk and the server share the
+cores, nothing is pinned). All traffic goes to 127.0.0.1;
 every process started is stopped, also on error.
 
     python bench/listener_speed.py [--rounds 3] [--warmup 3] [--duration 10] [--count 4]
@@ -45,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RPS_GOAL = 0.6  # listener / bare requests per second, at least
-P99_GOAL = 2.0  # listener / bare p99 latency, at most
+RPS_GOAL = 0.4  # listener / bare requests per second, at least
+P99_GOAL = 2.5  # listener / bare p99 latency, at most
 RSS_GOAL_MB = 100.0  # listener resident memory after --mem-requests, at most
 QUIET_LOAD = 0.8  # 1-minute load average under which the machine counts as quiet
 
@@ -229,7 +230,7 @@ class Round:
     exit_code: int | None = None
 
 
-SUMMARY = re.compile(r"(\d+) request\(s\) received")
+SUMMARY = re.compile(r"(\d+) requests? received")
 
 
 def listener_round(procs: Processes, args: argparse.Namespace, script: Path, save: Path) -> Round:
@@ -446,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
 
     goals = [
         (f"listener >= {RPS_GOAL}x bare req/s", rps_ratio >= RPS_GOAL, f"{rps_ratio:.2f}x"),
-        (f"listener p99 <= {P99_GOAL:.0f}x bare p99", p99_ratio <= P99_GOAL, f"{p99_ratio:.2f}x"),
+        (f"listener p99 <= {P99_GOAL:g}x bare p99", p99_ratio <= P99_GOAL, f"{p99_ratio:.2f}x"),
         ("every answered request saved", kept, "yes" if kept else "no"),
         (
             f"RSS <= {RSS_GOAL_MB:.0f} MB after {args.mem_requests} requests",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -49,6 +51,7 @@ def listening(*args: str) -> Iterator[Running]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=dict(os.environ, NO_COLOR="1"),
+        bufsize=0,  # unbuffered: what readline() leaves, communicate() gets
     )
     assert proc.stderr is not None
     first = proc.stderr.readline().decode()
@@ -136,7 +139,12 @@ def test_send_all_arrives_intact_and_saved(tmp_path: Path) -> None:
         assert record["status"] == 200
         assert record["received_at"].endswith("Z")
     assert (save.stat().st_mode & 0o777) == 0o600
-    assert "10 request(s) received" in err and "leads.status" in err
+    assert err.splitlines()[1:4] == [
+        f"Saving every request to {save}",
+        f"Try: amodp send status --lead --url http://127.0.0.1:{server.port}/",
+        "10 requests received",
+    ]
+    assert "leads.status\t200\t1" in err
 
 
 def test_the_wire_request_is_what_generate_http_shows() -> None:
@@ -311,6 +319,11 @@ def test_non_loopback_host_warns() -> None:
     lines = result.stderr.splitlines()
     assert lines[0].startswith("Listening on http://0.0.0.0:")
     assert lines[1].startswith("Warning: 0.0.0.0 is not a loopback address")
+    port = lines[0].rsplit(":", 1)[1]
+    assert lines[2:] == [
+        f"Try: amodp send status --lead --url http://127.0.0.1:{port}/",
+        "0 requests received",  # and no empty table
+    ]
     assert result.returncode == 0
 
 
@@ -360,14 +373,14 @@ def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
             port, b"POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\na=1"
         )
         assert slow.startswith(b"HTTP/1.1 408")
+        # Headers that never end: not answered, not recorded, and they hold
+        # up neither the others nor the stop.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
             idle.sendall(b"POST /idle HTTP/1.1\r\nHo")
-            started = time.monotonic()
-            assert idle.recv(100) == b""  # dropped after --read-timeout
-            assert time.monotonic() - started < 8
-        after = amodp("send", "status", "--url", server.url + "/after")
-        assert after.returncode == 0
-        code, out, _ = server.stop()
+            after = amodp("send", "status", "--url", server.url + "/after")
+            assert after.returncode == 0
+            code, out, _ = server.stop()
+            assert idle.recv(100) == b""  # closed by the stop
     assert code == 0
     saved = records(save)
     assert [json.loads(line) for line in out.splitlines()] == saved
@@ -390,6 +403,7 @@ def test_faults_are_answered_recorded_and_survived(tmp_path: Path) -> None:
     assert by_path["/empty"]["decoded"] is None
     assert base64.b64decode(by_path["/bin"]["body_base64"]) == b"\x00\x01\x02\xff"
     assert by_path["/slow"]["status"] == 408
+    assert by_path["/slow"]["note"].startswith("body not received within 1 s")
     # remote is the peer that connected; what a proxy says stays in the headers
     assert by_path["/proxied"]["remote"].startswith("127.0.0.1:")
     assert ["x-forwarded-for", "203.0.113.9"] in by_path["/proxied"]["headers"]
@@ -439,21 +453,35 @@ def test_sigterm_during_a_burst_loses_no_answered_request(tmp_path: Path) -> Non
     saved = {json.loads(line)["decoded"]["leads"]["status"][0]["id"] for line in lines}
     assert len(answered) >= 200
     assert set(answered) <= saved
-    assert "request(s) received" in err
+    assert "requests received" in err
 
 
-def test_a_save_file_that_cannot_be_written_gets_no_answer_sent(tmp_path: Path) -> None:
-    """Disk full: a request whose record cannot be saved is not answered
-    (its connection is reset), the listener says so once and goes on."""
-    with listening("--save", "/dev/full", "--quiet") as server:
-        first = amodp("send", "status", "--lead", "--url", server.url)
+def test_a_save_file_that_cannot_be_written_gets_503(tmp_path: Path) -> None:
+    """Disk full: a request whose record cannot be saved is answered 503
+    (amoCRM counts it as failed and sends again), on the listener's own
+    answers and on forwarded ones; stderr says so once, the summary counts them."""
+    with (
+        recording_server(status=201) as app,
+        listening("--save", "/dev/full", "--json") as server,
+        listening("--save", "/dev/full", "--forward-to", app.url, "--quiet") as forwarding,
+    ):
+        first = amodp("send", "status", "--lead", "--url", server.url, "--json")
         second = amodp("send", "status", "--lead", "--url", server.url, "--json")
-        code, _, err = server.stop()
-    assert first.returncode == 3, first.stdout + first.stderr
-    assert json.loads(second.stdout)["status"] is None and second.returncode == 3
-    assert code == 0
-    assert err.count("Error: cannot save to /dev/full: No space left on device") == 1, err
-    assert "2 of them not saved" in err and "Traceback" not in err
+        relayed = amodp("send", "status", "--lead", "--url", forwarding.url, "--json")
+        code, out, err = server.stop()
+        forwarded_code, _, forwarded_err = forwarding.stop()
+    for sent in (first, second, relayed):
+        assert json.loads(sent.stdout)["status"] == 503 and sent.returncode == 1, sent.stderr
+    assert len(app.requests) == 1  # the app got it; the listener could not keep it
+    assert code == forwarded_code == 0
+    message = "Error: cannot save to /dev/full: No space left on device; "
+    message += "requests that cannot be saved are answered 503"
+    assert err.count(message) == 1 and forwarded_err.count(message) == 1, err
+    assert "2 not saved: answered 503" in err and "1 not saved: answered 503" in forwarded_err
+    assert "leads.status\t503\t2" in err
+    shown = [json.loads(line) for line in out.splitlines()]
+    assert [r["status"] for r in shown] == [503, 503] and shown[0]["note"] == "not saved"
+    assert "Traceback" not in err + forwarded_err
 
 
 def test_listen_json_goes_on_saving_when_its_reader_leaves(tmp_path: Path) -> None:
@@ -523,16 +551,16 @@ def test_listen_redact_shows_and_saves_no_personal_data(tmp_path: Path) -> None:
     assert text.startswith("<text:")
 
 
-def test_a_stalled_body_gets_408_also_outside_amodps_protocol(tmp_path: Path) -> None:
-    """Served by another ASGI server, the listener app still times out a body
-    that stops coming (its sweeper), answers 408 and keeps the record."""
+def test_the_app_answers_a_stalled_body_408_under_any_asgi_server(tmp_path: Path) -> None:
+    """The listener is a plain ASGI app: called by any server, it times out a
+    body that stops coming, answers 408 and keeps the record."""
     import asyncio
 
     from amodp.listener import Listener, Options
 
     save = tmp_path / "s.jsonl"
     shown: list[dict] = []
-    app = Listener(Options(read_timeout=0.2, save=save), lambda record, _: shown.append(record))
+    app = Listener(Options(read_timeout=0.2, save=save), lambda record, *_: shown.append(record))
     sent: list[dict] = []
     chunks = [{"type": "http.request", "body": b"leads%5Bstatus%5D", "more_body": True}]
 
@@ -565,9 +593,171 @@ def test_a_stalled_body_gets_408_also_outside_amodps_protocol(tmp_path: Path) ->
 def test_a_background_listener_stopped_before_it_started_frees_its_port() -> None:
     from amodp.listener import Background, Options
 
-    running = Background(Options(port=0), lambda record, wanted: None)
+    running = Background(Options(port=0), lambda record, line, wanted: None)
     port = int(running.url.rsplit(":", 1)[1])
     running.stop()
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))  # the port is free again
+
+
+# -- stopping ---------------------------------------------------------------------------
+
+
+def request_bytes(path: str, body: bytes, length: int | None = None) -> bytes:
+    return b"POST %s HTTP/1.1\r\nHost: a\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+        path.encode(),
+        b"application/x-www-form-urlencoded",
+        len(body) if length is None else length,
+        body,
+    )
+
+
+def reply_status(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+def wait_until_read(client: socket.socket, port: int) -> None:
+    """Until the listener on ``port`` has read what ``client`` sent (the
+    kernel's receive queue of its end of the connection is empty)."""
+    tcp = Path("/proc/net/tcp")
+    if not tcp.exists():  # not Linux: give it time instead
+        time.sleep(1)
+        return
+    ours = client.getsockname()[1]
+    for _ in range(2000):
+        for line in tcp.read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+            if (local, remote) == (port, ours) and int(fields[4].split(":")[1], 16) == 0:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the listener did not read the request")
+
+
+def test_ctrl_c_answers_and_saves_the_request_in_flight(tmp_path: Path) -> None:
+    """Ctrl-C during a --delay: the request in flight is answered now (not
+    after the delay), with the status its record says, and counted."""
+    save = tmp_path / "f.jsonl"
+    with listening("--delay", "30", "--status", "202", "--save", str(save)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as client:
+            client.sendall(request_bytes("/late", b"leads[status][0][id]=5"))
+            wait_until_read(client, server.port)  # and starts waiting out the delay
+            server.proc.send_signal(signal.SIGINT)
+            reply = client.recv(65536)  # within the socket's 20 s: the 30 s delay was cut
+        code, out, err = server.stop(sig=None)
+    assert code == 0, err
+    assert "Stopping: waiting for 1 request in flight (Ctrl-C again to stop now)\n" in err
+    assert reply_status(reply) == 202
+    (record,) = records(save)
+    assert record["status"] == 202 and record["path"] == "/late"
+    assert "1 request received\nevent\tstatus\tcount\nleads.status\t202\t1\n" in err
+    assert "Traceback" not in err
+    assert json.loads(json.dumps(record["decoded"])) == {"leads": {"status": [{"id": "5"}]}}
+    assert "leads.status" in out
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
+    save = tmp_path / "f.jsonl"
+    with listening("--read-timeout", "120", "--save", str(save)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as client:
+            client.sendall(request_bytes("/stalled", b"a=", length=100))  # the rest never comes
+            wait_until_read(client, server.port)  # and waits for the rest of the body
+            server.proc.send_signal(signal.SIGINT)
+            assert server.proc.stderr is not None
+            for line in iter(server.proc.stderr.readline, b""):
+                if line.startswith(b"Stopping: waiting for 1 request in flight"):
+                    break
+            else:
+                raise AssertionError("the listener did not say what it waits for")
+            server.proc.send_signal(signal.SIGINT)
+            code, _, err = server.stop(sig=None, timeout=20)  # not the 120 s of the body
+            try:
+                reply = client.recv(100)
+            except ConnectionResetError:
+                reply = b""
+    # Not saved, so not answered, or answered as failed (uvicorn's 500 for a
+    # request cancelled unanswered).
+    assert reply == b"" or reply_status(reply) == 500
+    assert code == 0, err
+    assert err.endswith("0 requests received\n") and "Traceback" not in err
+    assert save.read_bytes() == b""
+
+
+# -- usage and display ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "Error: --port must be 0..65535\n"),
+        (["--port", "-1"], "Error: --port must be 0..65535\n"),
+        (["--forward-to", "http://[::1"], "--forward-to"),
+        (["--forward-to", "http://127.0.0.1:abc/"], "--forward-to"),
+        (["--forward-to", "http://127.0.0.1:99999/"], "--forward-to"),
+        (["--forward-to", "http://:8000/"], "--forward-to"),
+        (["--forward-to", "ftp://x"], "--forward-to"),
+        (["--json", "--lines"], "choose one of --json, --lines and --quiet"),
+    ],
+)
+def test_listen_usage_errors(args: list[str], message: str) -> None:
+    result = amodp("listen", "--timeout", "5", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_lines_show_one_line_per_request(tmp_path: Path) -> None:
+    hook = generate_all(seed=5, url="http://x/")[0]
+    item = hook.json[hook.event.entity][hook.event.event][0]
+    with (
+        recording_server(status=201) as app,
+        listening("--lines", "--forward-to", app.url) as server,
+    ):
+        assert post(server.url + "/hook?k=1", hook.body, hook.headers).status == 201
+        raw_request(server.port, b"GET /ping HTTP/1.1\r\nHost: a\r\n\r\n")
+        code, out, err = server.stop()
+    assert code == 0, err
+    first, second = out.splitlines()
+    assert re.fullmatch(
+        rf"\d\d:\d\d:\d\d\.\d\d\d  POST /hook\?k=1  201  {hook.event.name} {item['id']}"
+        r"  -> app 201 in [\d.]+ ms",
+        first,
+    ), first
+    time_ = r"\d\d:\d\d:\d\d\.\d\d\d"
+    assert re.fullmatch(
+        rf"{time_}  GET /ping  201  -  -> app 201 in [\d.]+ ms  \(empty body\)", second
+    ), second
+    assert err.splitlines()[1:3] == [
+        f"Forwarding to {app.url}",
+        f"Try: amodp send status --lead --url http://127.0.0.1:{server.port}/",
+    ]
+
+
+def test_demo_exits_0_when_its_reader_leaves() -> None:
+    """`amodp demo --json | head -1`, `amodp demo | head -3`: what arrived is
+    judged from what the listener kept, not from what could be shown."""
+    for args in (["--json"], []):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first line
+        try:
+            proc = subprocess.run(
+                [*AMODP, "demo", "--seed", "2", *args],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                timeout=60,
+                env=dict(os.environ, NO_COLOR="1"),
+            )
+        finally:
+            os.close(write)
+        err = proc.stderr.decode()
+        assert proc.returncode == 0, err
+        assert "All 10 digital-pipeline webhooks arrived intact." in err
+        assert "Traceback" not in err and "never arrived" not in err
+    piped = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shlex.join([*AMODP, "demo", "--json"]) + " | head -1"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["status"] == 200

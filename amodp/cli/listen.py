@@ -10,7 +10,7 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from .app import _stderr_line, app, fail, handle_errors
-from .options import RedactOption
+from .options import JsonOption, RedactOption
 
 # -- listen ------------------------------------------------------------------------
 
@@ -24,8 +24,9 @@ def listen(
     delay: Annotated[
         float, typer.Option("--delay", help="Seconds to wait before answering.", min=0)
     ] = 0.0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One capture record per request on stdout.")
+    as_json: JsonOption = False,
+    lines: Annotated[
+        bool, typer.Option("--lines", help="One line per request: time, path, status, events.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show nothing per request.")] = False,
     save: Annotated[
@@ -63,7 +64,7 @@ def listen(
         float,
         typer.Option(
             "--read-timeout",
-            help="Seconds for a request's headers and body to arrive; then 408 or drop.",
+            help="Seconds for a body to arrive once its headers are in; then 408.",
             min=0.01,
         ),
     ] = 10.0,
@@ -79,18 +80,24 @@ def listen(
 ) -> None:
     """Receive webhooks on a local port, show each one decoded and keep them all.
 
+    Ctrl-C (or SIGTERM) stops accepting, answers and saves what is in flight,
+    prints a count per event and status and exits; a second one stops at once.
+
     Example: amodp listen --port 8000 --save hooks.jsonl
     """
+    import signal
+
     from .. import listener
     from ..catalog import canonical_entity
-    from ..render import show_record, summary_table
+    from ..render import summary_table
 
+    listener.check_port(port)
     if status < 100 or status > 599:
         raise UsageError("--status must be an HTTP status (100-599)")
+    if as_json + lines + quiet > 1:
+        raise UsageError("choose one of --json, --lines and --quiet")
     if forward_to is not None:
-        from ..sender import check_url
-
-        check_url(forward_to)
+        listener.check_forward_url(forward_to)
     options = listener.Options(
         host=host,
         port=port,
@@ -109,33 +116,17 @@ def listen(
     sock = listener.bind(host, port)
     real_host, real_port = sock.getsockname()[:2]
     shown_host = f"[{real_host}]" if ":" in real_host else real_host
+    local = real_host if real_host not in ("0.0.0.0", "::") else "127.0.0.1"
+    local = f"[{local}]" if ":" in local else local
+    mode = "json" if as_json else "lines" if lines else "quiet" if quiet else "pretty"
+    display = _Display(mode)
 
-    out = {"gone": False}
-
-    def reader_left() -> None:
-        # `amodp listen --json | head -3`: the reader has left; go on saving.
-        out["gone"] = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-    def show(record: dict[str, Any], wanted: bool) -> None:
-        if quiet or not wanted or out["gone"]:
-            return
-        try:
-            if as_json:
-                sys.stdout.buffer.write(record["_line"])  # flushed once per turn
-            else:
-                show_record(record, sys.stdout)
-        except BrokenPipeError:
-            reader_left()
-
-    def flush() -> None:
-        if not out["gone"]:
-            try:
-                sys.stdout.buffer.flush()
-            except BrokenPipeError:
-                reader_left()
+    def save_failed(error: OSError) -> None:
+        _stderr_line(
+            f"Error: cannot save to {save}: {error.strerror or error}; "
+            "requests that cannot be saved are answered 503"
+        )
+        sys.stderr.flush()
 
     def started() -> None:
         _stderr_line(f"Listening on http://{shown_host}:{real_port}")
@@ -146,26 +137,71 @@ def listen(
             )
         if save is not None:
             _stderr_line(f"Saving every request to {save}")
+        if forward_to is not None:
+            _stderr_line(f"Forwarding to {forward_to}")
+        _stderr_line(f"Try: amodp send status --lead --url http://{local}:{real_port}/")
         sys.stderr.flush()
 
-    app_ = listener.Listener(options, show, flush if as_json and not quiet else None)
-    code = listener.run(app_, sock, on_started=started)
+    stopped = {"by_signal": False}
+
+    def stopping(signum: int, in_flight: int) -> None:
+        stopped["by_signal"] = True
+        if signum == signal.SIGINT and sys.stderr.isatty():
+            _stderr_line("")  # after the terminal's ^C
+        if in_flight:
+            s = "s" if in_flight != 1 else ""
+            _stderr_line(
+                f"Stopping: waiting for {in_flight} request{s} in flight (Ctrl-C again to stop now)"
+            )
+        sys.stderr.flush()
+
+    app_ = listener.Listener(options, display.show, on_save_error=save_failed)
+    code = listener.run(app_, sock, on_started=started, on_stopping=stopping)
     stats = app_.stats
     rows = [
         [name, str(code_), str(count)] for (name, code_), count in sorted(stats.by_event.items())
     ]
-    summary_table(rows, sys.stderr, title=f"{stats.total} request(s) received")
-    if app_.batch.lost:
-        _stderr_line(
-            f"{app_.batch.lost} of them not saved (the save file could not be written): "
-            "their connections were reset, not answered"
-        )
+    noun = "request" if stats.total == 1 else "requests"
+    summary_table(rows, sys.stderr, title=f"{stats.total} {noun} received")
+    if stats.unsaved:
+        _stderr_line(f"{stats.unsaved} not saved: answered 503")
     if code != 0:
-        got = stats.matched
-        raise fail(
-            f"expected {expect} matching webhook(s), got {got} within {timeout:g} s",
-            ExitCode.FAILED,
-        )
+        got = f"expected {expect} matching webhook(s), got {stats.matched}"
+        if stopped["by_signal"] or timeout is None:
+            raise fail(f"{got} before the listener was stopped", ExitCode.FAILED)
+        raise fail(f"{got} within {timeout:g} s", ExitCode.FAILED)
+
+
+class _Display:
+    """What ``listen`` and ``demo`` show on stdout per request: the record
+    readably ("pretty"), one line ("lines"), its JSON line ("json") or nothing
+    ("quiet"). When the reader leaves (``| head -3``), nothing more is shown;
+    the listener goes on answering and saving."""
+
+    def __init__(self, mode: str) -> None:
+        from ..render import show_line, show_record
+
+        self.mode = mode
+        self.gone = False
+        self.readable = show_line if mode == "lines" else show_record
+
+    def show(self, record: dict[str, Any], line: bytes, wanted: bool) -> None:
+        if self.mode == "quiet" or not wanted or self.gone:
+            return
+        try:
+            if self.mode == "json":
+                sys.stdout.buffer.write(line)
+                sys.stdout.buffer.flush()
+            else:
+                self.readable(record, sys.stdout)
+        except BrokenPipeError:
+            self.reader_left()
+
+    def reader_left(self) -> None:
+        self.gone = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+        os.close(devnull)
 
 
 # -- demo --------------------------------------------------------------------------
@@ -177,9 +213,7 @@ def demo(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Same seed, same webhooks.", show_default=False)
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One capture record per webhook.")
-    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Start a listener, send it every digital-pipeline webhook, check each arrived intact.
 
@@ -189,22 +223,17 @@ def demo(
 
     from .. import listener
     from ..generator import generate_all
-    from ..render import show_record
     from ..sender import Request, deliver
 
-    received: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []  # what arrived, whatever could be shown
+    display = _Display("json" if as_json else "pretty")
 
-    def show(record: dict[str, Any], wanted: bool) -> None:
+    def keep(record: dict[str, Any], line: bytes, wanted: bool) -> None:
         received.append(record)
-        if as_json:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(record["_line"])
-            sys.stdout.buffer.flush()
-        else:
-            show_record(record, sys.stdout)
+        display.show(record, line, wanted)
 
     options = listener.Options(host="127.0.0.1", port=0)
-    with listener.Background(options, show) as running:
+    with listener.Background(options, keep) as running:
         _stderr_line(f"Listening on {running.url}")
         hooks = generate_all(seed=seed, url=running.url + "/amo/webhook")
         requests = [Request(h.event.name, "POST", h.url, h.headers, h.body) for h in hooks]
