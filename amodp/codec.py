@@ -433,6 +433,96 @@ def decode(body: str | bytes) -> dict[Any, Any] | list[Any]:
     return parse(body).value
 
 
+_VALUES = re.compile(r"=[^&]*")
+
+
+class Shapes:
+    """:func:`parse` for a receiver that sees the same few body shapes again
+    and again: the listener owns one.
+
+    What PHP builds from a body depends on its names and their order only; the
+    values just fill the leaves. So the first body of a shape is decoded with
+    each value replaced by its pair's number, which gives the shape: the
+    nesting, with at each leaf the number of the pair that won it. A later
+    body with the same names is then its values put in place, without parsing
+    a name again. The result is :func:`parse`'s, warnings included.
+
+    At most ``size`` shapes are kept (then they are forgotten and learnt
+    anew); bodies over ``max_pairs`` pairs are parsed as usual.
+    """
+
+    def __init__(self, size: int = 256, max_pairs: int = 512) -> None:
+        self.size = size
+        self.max_pairs = max_pairs
+        self._shapes: dict[str, tuple[Any, Decoded]] = {}
+
+    def parse(self, body: bytes) -> Decoded:
+        text = body.decode("latin-1")
+        names = _VALUES.sub("", text)  # "a[b]=1&c=2" -> "a[b]&c": the shape's key
+        shape = self._shapes.get(names)
+        if shape is None:
+            pairs = text.count("&") + 1
+            if pairs > self.max_pairs:
+                return parse(body)
+            if len(self._shapes) >= self.size:
+                self._shapes.clear()
+            shape = self._shapes[names] = self._learn(text)
+        template, learnt = shape
+        dec = _Decoder()
+        # A pair with no name is skipped before its value is looked at, as in parse().
+        values = [
+            _value(value, dec) if name else ""
+            for name, _, value in (pair.partition("=") for pair in text.split("&"))
+        ]
+        value = _fill(template, values)
+        return _result(
+            value,
+            learnt.variables,
+            learnt.depth,
+            dec.bad_escape or _names_warn(learnt, "invalid %"),
+            dec.bad_utf8 or _names_warn(learnt, "invalid UTF-8"),
+        )
+
+    @staticmethod
+    def _learn(text: str) -> tuple[Any, Decoded]:
+        marked = "&".join(
+            f"{name}={i}" if name else ""
+            for i, name in enumerate(pair.partition("=")[0] for pair in text.split("&"))
+        )
+        learnt = parse(marked.encode("latin-1"))  # its warnings are the names' own
+        return _template(learnt.value), learnt
+
+
+def _value(raw: str, dec: _Decoder) -> str:
+    """A pair's value as :func:`parse` decodes it."""
+    if "+" in raw:
+        raw = raw.replace("+", " ")
+    if "%" in raw or not raw.isascii():
+        return dec.text(raw)
+    return raw
+
+
+def _names_warn(learnt: Decoded, start: str) -> bool:
+    return any(w.startswith(start) for w in learnt.warnings)
+
+
+def _template(node: Any) -> Any:
+    """A marked decoding with its leaves (pair numbers) as ints."""
+    if type(node) is dict:
+        return {k: _template(v) for k, v in node.items()}
+    if type(node) is list:
+        return [_template(v) for v in node]
+    return int(node)
+
+
+def _fill(node: Any, values: list[str]) -> Any:
+    if type(node) is int:
+        return values[node]
+    if type(node) is list:
+        return [_fill(v, values) for v in node]
+    return {k: _fill(v, values) for k, v in node.items()}
+
+
 # -- encoding ---------------------------------------------------------------
 
 

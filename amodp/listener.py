@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .codec import Shapes
 from .errors import NetworkError, UsageError
 from .records import build_record, now_iso, record_bytes
 
@@ -153,6 +154,8 @@ class Listener:
 
             self.redactor = Redactor()  # one per run: a value keeps its placeholder
         self.fd = open_save_file(options.save) if options.save is not None else None
+        #: the bodies a receiver gets come in a few shapes: each is learnt once
+        self.shapes = Shapes()
         #: the answer to a request that is answered with ``--status`` (uvicorn
         #: only reads the messages, so one pair serves every request)
         self.usual_answer = answer_messages(options.status)
@@ -252,6 +255,7 @@ class Listener:
             status,
             received_at,
             note,
+            parse_body=self.shapes.parse,
         )
         if forward is not None:
             record["forward"] = forward

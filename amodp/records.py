@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
 
-from .codec import parse, to_json
+from .codec import Decoded, parse, to_json
 from .errors import InputError
 
 __all__ = [
@@ -135,9 +135,12 @@ def build_record(
     received_at: str,
     note: str | None = None,
     decode_body: bool = True,
+    parse_body: Callable[[bytes], Decoded] = parse,
 ) -> dict[str, Any]:
     """:func:`make_record` for a caller that has the headers as the record
-    holds them (``headers`` becomes part of the record) and their Content-Type."""
+    holds them (``headers`` becomes part of the record) and their Content-Type;
+    ``parse_body`` decodes a form (the listener passes its
+    :class:`amodp.codec.Shapes`)."""
     record: dict[str, Any] = {
         "received_at": received_at,
         "remote": remote,
@@ -156,7 +159,7 @@ def build_record(
     if decode_body and form:
         from .catalog import detect_events  # here: only what decodes a body needs the catalog
 
-        result = parse(body)
+        result = parse_body(body)
         decoded = result.value
         events = detect_events(decoded)
         if result.warnings:

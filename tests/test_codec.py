@@ -17,7 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from amodp.codec import PHP_MAX_INPUT_VARS, PHP_MAX_NESTING, decode, encode, parse, to_json
+from amodp.codec import (
+    PHP_MAX_INPUT_VARS,
+    PHP_MAX_NESTING,
+    Shapes,
+    decode,
+    encode,
+    parse,
+    to_json,
+)
 from amodp.errors import AmodpError
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -46,12 +54,20 @@ def expected(case: Path, suffix: str) -> str:
 
 
 def mismatches(bodies: list[bytes], php_out: list[str], indent: int | None = None) -> list[str]:
-    """Readable lines for every body where amodp and PHP disagree."""
+    """Readable lines for every body where amodp and PHP disagree: through
+    :func:`decode`, and through one :class:`Shapes` as a listener decodes
+    (the first body of a shape learns it, the next ones fill it)."""
     bad = []
+    shapes = Shapes()
     for body, want in zip(bodies, php_out, strict=True):
-        got = to_json(decode(body), indent=indent)
-        if got != want:
-            bad.append(f"body {body!r}\n  php   {want}\n  amodp {got}")
+        for how, got_value in (
+            ("decode", decode(body)),
+            ("Shapes, learning", shapes.parse(body).value),
+            ("Shapes, filling", shapes.parse(body).value),
+        ):
+            got = to_json(got_value, indent=indent)
+            if got != want:
+                bad.append(f"body {body!r}\n  php   {want}\n  amodp {got} ({how})")
     return bad
 
 
@@ -585,3 +601,36 @@ def test_no_module_generates_code() -> None:
         and node.func.id in ("eval", "exec", "compile")
     ]
     assert calls == []
+
+
+@PROPS
+@given(st.lists(RAW_BODY, min_size=1, max_size=8), st.lists(RAW_BODY, min_size=8, max_size=8))
+def test_shapes_give_what_parse_gives(bodies, others):
+    """Value and warnings, for a body seen first and again, and for its names
+    with other values (a shape learnt from one body fills another)."""
+    shapes = Shapes(size=4)  # small: shapes are forgotten and learnt again too
+    for body, other in zip(bodies, others, strict=False):
+        names = [pair.partition(b"=")[0] for pair in body.split(b"&")]
+        values = [pair.partition(b"=")[2] for pair in other.split(b"&")] or [b""]
+        same_names = b"&".join(
+            n + b"=" + values[i % len(values)].replace(b"&", b"%26") for i, n in enumerate(names)
+        )
+        for sample in (body, body, same_names):
+            want, got = parse(sample), shapes.parse(sample)
+            assert (got.value, got.warnings) == (want.value, want.warnings), sample
+            assert (got.variables, got.depth) == (want.variables, want.depth), sample
+
+
+def test_shapes_keep_a_bounded_number_of_shapes():
+    shapes = Shapes(size=3)
+    for i in range(10):
+        body = f"a{i}[x]=1".encode()
+        assert shapes.parse(body).value == {f"a{i}": {"x": "1"}}
+        assert len(shapes._shapes) <= 3
+
+
+def test_shapes_leave_big_bodies_to_parse():
+    shapes = Shapes(max_pairs=5)
+    body = b"&".join(b"a[]=%d" % i for i in range(6))
+    assert shapes.parse(body).value == {"a": [str(i) for i in range(6)]}
+    assert not shapes._shapes
