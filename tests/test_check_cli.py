@@ -364,3 +364,19 @@ def test_a_passing_case_in_the_table() -> None:
     assert row[:4] == ["dp", "leads.status[batch]", row[2], "200"]
     assert row[2].startswith("3 items, ")
     assert row[5] == "ok" and row[6].endswith(": delivered")
+
+
+def test_the_table_on_a_terminal_shows_the_brackets() -> None:
+    import io
+
+    from amodp.render import choose_colour, table
+
+    choose_colour("always")  # the terminal's table (rich), not tab-separated lines
+    try:
+        out = io.StringIO()
+        table(["case", "reason"], [["leads.status[retry]", "302: [no] redirects"]], out)
+    finally:
+        choose_colour("auto")
+    shown = out.getvalue()
+    assert "┃" in shown or "│" in shown
+    assert "leads.status[retry]" in shown and "302: [no] redirects" in shown

@@ -296,14 +296,27 @@ def test_a_url(amodp_check, amodp_listener):
 """
 
 
+def readme_check_example() -> str:
+    """The README's one-line amodp_check test (its receiver imported as in the first example)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("\n## Testing your receiver with pytest\n")[2]
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "amodp_check(" in b]
+    return "import receiver\n\n\n" + block
+
+
 def test_amodp_check_runs_the_suite(pytester: pytest.Pytester, run: Run) -> None:
-    pytester.makepyfile(receiver=RECEIVER.read_text(encoding="utf-8"), test_check=CHECK)
+    pytester.makepyfile(
+        receiver=RECEIVER.read_text(encoding="utf-8"),
+        test_check=CHECK,
+        test_readme_check=readme_check_example(),
+    )
     result = run("-v")
     result.stdout.fnmatch_lines(
         [
             "*test_check.py::test_the_flask_receiver_passes PASSED*",
             "*test_check.py::test_an_asgi_app_that_fails_some FAILED*",
             "*test_check.py::test_a_url PASSED*",
+            "*test_readme_check.py::test_the_receiver_passes_amodp_check PASSED*",
         ]
     )
     # One line per failed case, with amoCRM's reason (docs/delivery-rules.md).
@@ -320,4 +333,4 @@ def test_amodp_check_runs_the_suite(pytester: pytest.Pytester, run: Run) -> None
         ]
     )
     result.stdout.no_fnmatch_line("*pytest_plugin.py*")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=3, failed=1)
