@@ -910,9 +910,10 @@ def test_send_delivered_on_a_retry_exits_0() -> None:
                      "--time-scale", "0.001")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert len(server.ids) == 2
-    [line] = done.stderr.splitlines()
+    line, total = done.stderr.splitlines()
     assert line.startswith("leads.add  attempt 2 after 5 min (0.3 s scaled): 200 in ")
     assert line.endswith(": delivered")
+    assert total == "1 of 1 failed deliveries got through on a retry"
 
 
 def test_send_says_when_amocrm_would_disable_the_hook() -> None:

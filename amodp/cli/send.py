@@ -314,6 +314,10 @@ def send(
     if outcome.interrupted:
         planned = len(requests) * repeat
         raise fail(f"interrupted after {outcome.sent} of {planned} deliveries", outcome.exit_code)
+    if ladder is not None and outcome.recovered:
+        _stderr_line(
+            f"{outcome.recovered} of {outcome.failed} failed deliveries got through on a retry"
+        )
     if outcome.exit_code and outcome.disabled:
         raise fail("amoCRM would have disabled this hook", outcome.exit_code)
     if outcome.exit_code and outcome.sent == outcome.ok and outcome.late:
