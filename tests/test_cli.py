@@ -979,7 +979,9 @@ def test_send_warns_past_max_input_vars(php) -> None:  # noqa: ANN001
     [
         (["--retries", "always"], "Error: --retries: unknown retries 'always'; choose from: "
          "none, amocrm"),
-        (["--time-scale", "0"], "Error: --time-scale: must be more than 0, got 0"),
+        (["--time-scale", "0", "--retries", "amocrm"],
+         "Error: --time-scale: must be more than 0, got 0"),
+        (["--time-scale", "0.1"], "Error: --time-scale: sets the clock of --retries amocrm"),
     ],
 )  # fmt: skip
 def test_send_bad_retries(args: list[str], error: str) -> None:

@@ -355,6 +355,8 @@ def _retries(choice: str, time_scale: float, kind: str) -> Any:
     if not time_scale > 0:
         raise UsageError(f"must be more than 0, got {time_scale:g}", param="time_scale")
     if choice == "none":
+        if time_scale != 1:
+            raise UsageError("sets the clock of --retries amocrm", param="time_scale")
         return None
     if not rules_for(kind).ladder:
         _stderr_line(f"Note: amoCRM does not retry {rules_for(kind).label}: each is sent once.")
