@@ -29,6 +29,11 @@ point named ``amodp`` (``pytest -p no:amodp`` turns it off)::
     ``@pytest.mark.amodp_listener(status=500, delay=0.5)`` sets its options.
 ``amodp_listener_factory``
     starts more of them: ``amodp_listener_factory(status=503)``.
+``amodp_check``
+    runs ``amodp check``'s suite (:mod:`amodp.check`): ``amodp_check(target,
+    *, kind=None, only=None, seed=None, path=None)`` against a URL, a WSGI app
+    or an ASGI app; fails the test with one line per failed case, else
+    returns the results.
 
 pytest imports this module in every session of everyone who has amodp
 installed, so it imports nothing but pytest and the standard library: the
@@ -48,6 +53,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .catalog import Event
+    from .check import CaseResult
     from .generator import Webhook
     from .listener import Background, Options
     from .testing import Response
@@ -271,6 +277,39 @@ def amodp_listener(
     """A listener on a free port of 127.0.0.1: ``.url``, ``.records``, ``.wait(n, timeout)``."""
     marker = request.node.get_closest_marker("amodp_listener")
     return amodp_listener_factory(**(marker.kwargs if marker else {}))
+
+
+# -- amodp_check: the receiver test suite ------------------------------------------
+
+
+@pytest.fixture
+def amodp_check(request: pytest.FixtureRequest) -> Callable[..., list[CaseResult]]:
+    """Judge a receiver as amoCRM would: ``amodp_check(myapp.app)`` (or a URL)."""
+
+    def check(
+        target: str | Callable[..., Any],
+        *,
+        kind: str | Iterable[str] | None = None,
+        only: str | Iterable[str] | None = None,
+        seed: int | None = None,
+        path: str | None = None,
+    ) -> list[CaseResult]:
+        __tracebackhide__ = True
+        from .check import list_cases, run
+
+        if seed is None:
+            seed = zlib.crc32(request.node.nodeid.encode())
+        kinds = kind if kind is None or isinstance(kind, str) else list(kind)
+        patterns = only if only is None or isinstance(only, str) else list(only)
+        results = run(target, list_cases(kinds, patterns, seed), path=path)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            lines = [f"amodp_check: {len(failed)} of {len(results)} cases failed (seed {seed})"]
+            lines += [f"  {r.case.kind} {r.case.name}: {r.verdict.reason}" for r in failed]
+            pytest.fail("\n".join(lines), pytrace=False)
+        return results
+
+    return check
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -88,13 +88,14 @@ def table(
         for row in rows:
             stream.write("\t".join(row) + "\n")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=title, header_style="bold", show_lines=False)
     for h in headers:
-        t.add_column(h, overflow="fold")
+        t.add_column(escape(h), overflow="fold")
     for row in rows:
-        t.add_row(*row)
+        t.add_row(*(escape(cell) for cell in row))  # "leads.status[retry]" is text
     console(stream).print(t)
 
 

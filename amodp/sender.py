@@ -4,8 +4,12 @@ Built on aiohttp's client: at concurrency 50 it keeps up with a fast local
 server (measured in ``bench/``), where httpx's async pool does not. Each
 delivery reports its status, latency and the start of the answer, or what
 went wrong in the user's words (``refused: connection refused by
-127.0.0.1:8000``); :attr:`Outcome.exit_code` says whether every one got a
-2xx. :func:`run` is :func:`deliver` stopped cleanly by Ctrl-C or SIGTERM.
+127.0.0.1:8000``); given a kind, each answer is also judged by amoCRM's
+delivery rules (:mod:`amodp.rules`: a 2xx after 2 s is no delivery), and
+:attr:`Outcome.exit_code` says whether every one was delivered. With
+:class:`Retries`, a failed delivery is sent again on amoCRM's retry ladder,
+on a clock that can be compressed. :func:`run` is :func:`deliver` stopped
+cleanly by Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,9 +26,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from . import rules
 from .errors import ExitCode, UsageError
 
-__all__ = ["Delivery", "Outcome", "Request", "check_url", "deliver", "join_url", "run"]
+__all__ = [
+    "Delivery",
+    "Outcome",
+    "Request",
+    "Retries",
+    "check_url",
+    "deliver",
+    "join_url",
+    "run",
+]
 
 #: Headers the client computes itself from the URL and the body.
 COMPUTED = {"host", "content-length", "transfer-encoding", "connection"}
@@ -49,10 +63,23 @@ class Delivery:
     latency_ms: float
     response: str
     error: str | None
+    #: amoCRM's verdict on the answer, when the delivery was judged (a kind given)
+    verdict: rules.Verdict | None = None
+    #: 1 for the first delivery, 2 to 5 for amoCRM's retries
+    attempt: int = 1
 
     @property
     def ok(self) -> bool:
+        """Delivered: by amoCRM's rules when judged, else any 2xx."""
+        if self.verdict is not None:
+            return self.verdict.ok
         return self.status is not None and 200 <= self.status < 300
+
+    def judge(self, kind: str) -> None:
+        """Judge the answer by the delivery rules of ``kind`` (dp, account...)."""
+        self.verdict = rules.judge(
+            kind, self.status, self.latency_ms / 1000, self.error, attempt=self.attempt
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +89,23 @@ class Delivery:
             "latency_ms": self.latency_ms,
             "response": self.response,
             "error": self.error,
+            "ok": self.ok,
+            "reason": None if self.verdict is None else self.verdict.reason,
         }
+
+
+@dataclass
+class Retries:
+    """Send a failed delivery again, as amoCRM does: the retry ladder of
+    ``kind`` (:mod:`amodp.rules`), its delays times ``time_scale``
+    (0.001 makes 5 min 0.3 s), and the hook's disabling watched."""
+
+    kind: str = "account"
+    time_scale: float = 1.0
+    #: each later attempt, with the ladder's delay before it (unscaled seconds)
+    on_attempt: Callable[[Delivery, float], None] | None = None
+    #: once, when amoCRM would have disabled the hook
+    on_disabled: Callable[[rules.DisableTracker], None] | None = None
 
 
 @dataclass
@@ -81,18 +124,34 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    #: 2xx answers amoCRM would not take (later than it waits), and the first reason
+    late: int = 0
+    first_late: str = ""
+    #: deliveries that failed at first and got through on a retry (:class:`Retries`)
+    recovered: int = 0
+    #: amoCRM would have disabled the hook (:class:`Retries`)
+    disabled: bool = False
 
     @property
     def ok(self) -> int:
         return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
 
     @property
+    def failed(self) -> int:
+        """First deliveries that amoCRM would not count as delivered."""
+        return self.sent - self.ok + self.late
+
+    @property
     def exit_code(self) -> ExitCode:
         if self.interrupted:
             return ExitCode.INTERRUPTED
+        if self.disabled:
+            return ExitCode.FAILED
+        if self.failed and self.recovered == self.failed:
+            return ExitCode.OK
         if self.errors:
             return ExitCode.NETWORK
-        if self.ok != self.sent:
+        if self.failed:
             return ExitCode.FAILED
         return ExitCode.OK
 
@@ -111,6 +170,10 @@ class Outcome:
             self.first_error.setdefault(kind, message)
         elif delivery.status is not None:
             self.statuses[delivery.status] += 1
+            if 200 <= delivery.status < 300 and not delivery.ok:
+                self.late += 1
+                if not self.first_late and delivery.verdict is not None:
+                    self.first_late = delivery.verdict.reason
         self.latencies.append(delivery.latency_ms)
 
 
@@ -251,12 +314,17 @@ async def deliver(
     insecure: bool = False,
     on_delivery: Callable[[Delivery], None] | None = None,
     outcome: Outcome | None = None,
+    kind: str | None = None,
+    retries: Retries | None = None,
 ) -> Outcome:
     """Send every request ``repeat`` times, ``concurrency`` at once, in order
     when ``concurrency`` is 1.
 
     Each delivery is added to ``outcome`` (a new one unless given) as it
     finishes, so that a caller that cancels this still has what was sent.
+    With ``kind``, each answer is judged by amoCRM's rules for it; with
+    ``retries`` (its kind judges), a failed delivery is sent again on the
+    ladder while the others go on, and this returns after the last retry.
     """
     import aiohttp
 
@@ -271,8 +339,48 @@ async def deliver(
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     # No headers of aiohttp's own: only what amoCRM sends.
     skip = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+    if retries is not None:
+        kind = retries.kind
+        if not retries.time_scale > 0:
+            raise UsageError(
+                f"time scale must be more than 0, got {retries.time_scale:g}", param="time_scale"
+            )
+    if kind is not None:
+        rules.rules_for(kind)
+    tracker = None
+    if retries is not None and kind is not None and rules.rules_for(kind).disable is not None:
+        tracker = rules.DisableTracker(kind, time_scale=retries.time_scale)
+    pending: list[asyncio.Future[None]] = []
     next_index = 0
     started = time.perf_counter()
+
+    def judged(delivery: Delivery) -> None:
+        if kind is None:
+            return
+        delivery.judge(kind)
+        if tracker is not None and tracker.record(delivery.ok) and not outcome.disabled:
+            outcome.disabled = True
+            if retries is not None and retries.on_disabled is not None:
+                retries.on_disabled(tracker)
+
+    async def retry(session: Any, request: Request, first: Delivery) -> None:
+        assert retries is not None and kind is not None
+        done = [rules.Attempt(first.status, first.latency_ms / 1000, first.error)]
+        while not outcome.disabled:
+            delay = rules.next_retry(done, kind)
+            if delay is None:
+                return
+            await asyncio.sleep(delay * retries.time_scale)
+            delivery = await _send_one(session, request, tls, timeout)
+            delivery.attempt = len(done) + 1
+            judged(delivery)
+            done.append(rules.Attempt(delivery.status, delivery.latency_ms / 1000, delivery.error))
+            if retries.on_attempt is not None:
+                retries.on_attempt(delivery, delay)
+            if delivery.ok:
+                outcome.recovered += 1
+                return
+
     try:
         async with aiohttp.ClientSession(
             connector=connector,
@@ -287,12 +395,18 @@ async def deliver(
                     request = requests[next_index % len(requests)]
                     next_index += 1
                     delivery = await _send_one(session, request, tls, timeout)
+                    judged(delivery)
                     outcome.add(delivery)
                     if on_delivery is not None:
                         on_delivery(delivery)
+                    if retries is not None and not delivery.ok:
+                        pending.append(asyncio.ensure_future(retry(session, request, delivery)))
 
             await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))
+            await asyncio.gather(*pending)
     finally:
+        for task in pending:  # stopped early: no retry outlives the session
+            task.cancel()
         outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -305,6 +419,8 @@ def run(
     timeout: float = 10.0,
     insecure: bool = False,
     on_delivery: Callable[[Delivery], None] | None = None,
+    kind: str | None = None,
+    retries: Retries | None = None,
 ) -> Outcome:
     """:func:`deliver` on an event loop of its own, until done or stopped.
 
@@ -326,6 +442,8 @@ def run(
                 insecure=insecure,
                 on_delivery=on_delivery,
                 outcome=outcome,
+                kind=kind,
+                retries=retries,
             )
         )
 

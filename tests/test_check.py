@@ -226,9 +226,9 @@ def test_json_and_rows(broken_run: tuple[list[CaseResult], Any]) -> None:
     json.dumps([r.as_dict() for r in results])
     table = check.rows(results)
     assert len(table) == len(results) and all(len(row) == len(check.COLUMNS) for row in table)
-    assert ("leads.add[single]", "500") == table[
-        [r.case.name for r in results].index("leads.add[single]")
-    ][:2]
+    row = table[[r.case.name for r in results].index("leads.add[single]")]
+    assert (row[0], row[1], row[3], row[5]) == ("account", "leads.add[single]", "500", "FAIL")
+    assert row[2].startswith("1 item, ")
 
 
 def test_junit_report(broken_run: tuple[list[CaseResult], Any], tmp_path: Path) -> None:
@@ -390,6 +390,27 @@ def test_run_from_async_code() -> None:
 
     [result] = asyncio.run(inside())
     assert result.ok and len(result.answers) == 2
+
+
+def test_callback_kinds_are_skipped_with_a_note() -> None:
+    for kind in catalog.CALLBACK_KINDS:
+        note = check.not_built(kind)
+        assert note is not None and kind in note
+        assert list_cases(kind=kind) == []
+    assert check.not_built("dp") is None
+    assert {c.kind for c in list_cases(kind=["chat", "dp"])} == {"dp"}
+    with pytest.raises(UsageError, match="unknown kind 'nope'"):
+        list_cases(kind="nope")
+
+
+def test_on_result_as_each_case_is_judged() -> None:
+    cases = list_cases(kind="account", only=["leads.add[single]", "leads.add[retry]"], seed=1)
+    seen: list[str] = []
+    with broken.serving({}) as receiver:
+        results = run(receiver.url, cases, on_result=lambda r: seen.append(r.case.name))
+    # The single case is judged after its one answer, before the retry's second request.
+    assert seen == ["leads.add[single]", "leads.add[retry]"]
+    assert [r.case.name for r in results] == [c.name for c in cases]
 
 
 def test_exports() -> None:

@@ -810,3 +810,181 @@ def test_send_all_dry_run_separates_the_requests() -> None:
         assert head.startswith("POST /h HTTP/1.1\r\n")
         length = int(re.search(r"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
         assert body == body[:length] + "\n"
+
+
+# -- send: amoCRM's rules and its retry ladder ----------------------------------------
+
+
+@contextmanager
+def failing_server(statuses: list[int]) -> Iterator[Recording]:
+    """Answers the statuses in turn (the last one from then on); keeps the
+    request ids in arrival order."""
+    got = Recording()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with got.lock:
+                got.ids.append(self.headers.get("X-Amocrm-Requestid", ""))
+                status = statuses[min(len(got.ids), len(statuses)) - 1]
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    got.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        yield got
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@dataclass
+class Recording:
+    url: str = ""
+    ids: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _send(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*AMODP, "send", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+
+
+ACCOUNT_ADD = ["add", "--lead", "--kind", "account", "--seed", "4"]
+
+
+def test_send_retries_a_5xx_up_to_attempt_5() -> None:
+    # docs/delivery-rules.md: 5 min, 15 min, then after a 5xx 15 min and 1 h.
+    with failing_server([500]) as server:
+        done = _send(*ACCOUNT_ADD, "--url", server.url, "--retries", "amocrm",
+                     "--time-scale", "0.0001")  # fmt: skip
+    assert done.returncode == 1
+    assert len(server.ids) == 5 and len(set(server.ids)) == 1  # the same request each time
+    assert done.stdout.endswith("  500: amoCRM retries in 5 min\n")
+    assert done.stderr.splitlines() == [
+        "leads.add  attempt 2 after 5 min (0.03 s scaled): 500: amoCRM retries in 15 min",
+        "leads.add  attempt 3 after 15 min (0.09 s scaled): 500: amoCRM retries in 15 min",
+        "leads.add  attempt 4 after 15 min (0.09 s scaled): 500: amoCRM retries in 1 h",
+        "leads.add  attempt 5 after 1 h (0.36 s scaled): 500: amoCRM gives up: this change is lost",
+        "Error: 1 of 1 deliveries got no 2xx",
+    ]
+
+
+def test_send_retries_a_redirect_twice_only() -> None:
+    with failing_server([302]) as server:
+        done = _send(*ACCOUNT_ADD, "--url", server.url, "--retries", "amocrm",
+                     "--time-scale", "0.0001", "--json")  # fmt: skip
+    assert done.returncode == 1
+    assert len(server.ids) == 3
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (record["status"], record["ok"]) == (302, False)
+    assert record["reason"] == (
+        "302: not a success for amoCRM (no redirects followed); retried in 5 min"
+    )
+    assert done.stderr.splitlines()[-2] == (
+        "leads.add  attempt 3 after 15 min (0.09 s scaled): 302: not a success for amoCRM "
+        "(no redirects followed); amoCRM gives up: this change is lost"
+    )
+
+
+def test_send_delivered_on_a_retry_exits_0() -> None:
+    with failing_server([503, 200]) as server:
+        done = _send(*ACCOUNT_ADD, "--url", server.url, "--retries", "amocrm",
+                     "--time-scale", "0.001")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(server.ids) == 2
+    line, total = done.stderr.splitlines()
+    assert line.startswith("leads.add  attempt 2 after 5 min (0.3 s scaled): 200 in ")
+    assert line.endswith(": delivered")
+    assert total == "1 of 1 failed deliveries got through on a retry"
+
+
+def test_send_says_when_amocrm_would_disable_the_hook() -> None:
+    # More than 100 invalid answers within 2 h (7.2 s at this scale), the latest invalid.
+    with failing_server([500]) as server:
+        done = _send(*ACCOUNT_ADD, "--url", server.url, "--retries", "amocrm",
+                     "--time-scale", "0.001", "--repeat", "101", "--concurrency", "20")  # fmt: skip
+    assert done.returncode == 1
+    assert (
+        "amoCRM would have disabled this hook: 101 invalid answers within 2 h "
+        "(7.2 s scaled), more than 100, the latest invalid"
+    ) in done.stderr.splitlines()
+    assert done.stderr.splitlines()[-1] == "Error: amoCRM would have disabled this hook"
+    assert len(server.ids) < 101 * 5  # no retries once disabled
+
+
+def test_send_dp_is_not_retried() -> None:
+    with failing_server([500]) as server:
+        done = _send("status", "--lead", "--url", server.url, "--retries", "amocrm")
+    assert done.returncode == 1
+    assert len(server.ids) == 1
+    assert done.stderr.splitlines()[0] == (
+        "Note: amoCRM does not retry DP webhooks: each is sent once."
+    )
+    assert done.stdout.endswith("  500: DP webhooks are not retried: this change is lost\n")
+
+
+def test_send_a_2xx_later_than_2_s_is_a_failure() -> None:
+    from .receivers import broken
+
+    with broken.serving({"leads.status": "slow"}) as receiver:
+        done = _send("status", "--lead", "--kind", "account", "--url", receiver.url, "--json")
+    assert done.returncode == 1
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (record["status"], record["ok"]) == (200, False)
+    assert record["latency_ms"] >= broken.SLOW_S * 1000
+    assert record["reason"].endswith(": amoCRM gives up after 2 s and retries in 5 min")
+    assert done.stderr == (
+        "Error: 1 of 1 deliveries took longer than amoCRM waits: " + record["reason"] + "\n"
+    )
+
+
+def test_send_warns_past_max_input_vars(php) -> None:  # noqa: ANN001
+    from amodp import generate
+
+    body = generate("status", "leads", seed=3, count=200).body
+    variables = body.count(b"&") + 1
+    assert variables > 1000
+    # What a default PHP receiver keeps of it: the first 1000 variables (parse_str).
+    whole, kept = (json.loads(php.php_decode_many([body], limits=x)[0]) for x in (False, True))
+    assert kept != whole
+    with failing_server([200]) as server:
+        done = _send("status", "--lead", "--count", "200", "--seed", "3", "--url", server.url)
+    assert done.returncode == 0
+    assert done.stderr == (
+        f"Warning: leads.status: {variables} variables in the body; a PHP receiver with "
+        "the default max_input_vars keeps only the first 1000\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--retries", "always"], "Error: --retries: unknown retries 'always'; choose from: "
+         "none, amocrm"),
+        (["--time-scale", "0", "--retries", "amocrm"],
+         "Error: --time-scale: must be more than 0, got 0"),
+        (["--time-scale", "0.1"], "Error: --time-scale: sets the clock of --retries amocrm"),
+    ],
+)  # fmt: skip
+def test_send_bad_retries(args: list[str], error: str) -> None:
+    result = run("send", "status", "--url", "http://127.0.0.1:9/", *args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == error

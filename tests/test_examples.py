@@ -20,6 +20,7 @@ import sys
 import textwrap
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -367,6 +368,7 @@ def test_github_actions_workflow_smoke_test(tmp_path: Path) -> None:
 
     # Nothing listens yet: the send step fails (3: no answer).
     assert step("Send every webhook").returncode == 3
+    assert step("Check the receiver as amoCRM judges it", GITHUB_RUN_NUMBER="7").returncode == 3
     try:
         assert step("Start the receiver").returncode == 0
         assert step("Wait for its port").returncode == 0
@@ -376,6 +378,17 @@ def test_github_actions_workflow_smoke_test(tmp_path: Path) -> None:
         assert [r["status"] for r in records] == [200] * (10 + 35)
         assert {r["url"] for r in records} == {f"http://127.0.0.1:{port}{env['HOOK_PATH']}"}
         assert len((tmp_path / "webhooks.jsonl").read_text().split("\n")) == 45 + 1
+        checked = step("Check the receiver as amoCRM judges it", GITHUB_RUN_NUMBER="7")
+        report = ET.parse(tmp_path / "amodp-check.xml").getroot()
+        assert report.get("tests") == "203", checked.stderr
+        # Only a loaded machine's late answers may fail; none is wrong.
+        wrong = [
+            f.get("message", "")
+            for f in report.iter("failure")
+            if "amoCRM gives up after" not in f.get("message", "")
+        ]
+        assert wrong == [] and report.get("errors") == "0"
+        assert checked.returncode == (1 if report.get("failures") != "0" else 0)
     finally:
         stopped = step("Stop the receiver and show what it logged")
         pid = int((tmp_path / "receiver.pid").read_text())

@@ -260,3 +260,77 @@ def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester, run: Run) -> No
     result = run("-p", "no:amodp")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'amodp_webhook' not found*"])
+
+
+# -- amodp_check ------------------------------------------------------------------
+
+CHECK = r"""
+import receiver  # examples/python/receiver.py: a Flask app
+
+
+def test_the_flask_receiver_passes(amodp_check):
+    results = amodp_check(receiver.app, kind="dp")
+    assert len(results) == 41
+    assert [r.case.name for r in results if r.verdict.warning] == ["leads.status[max_input_vars]"]
+
+
+async def picky(scope, receive, send):
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    status = 500 if b"leads%5Badd%5D" in body else 302 if b"leads%5Bdelete%5D" in body else 200
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_an_asgi_app_that_fails_some(amodp_check):
+    amodp_check(picky, kind="account", only=["leads.add[*", "leads.delete[single]", "task.*"])
+
+
+def test_a_url(amodp_check, amodp_listener):
+    [result] = amodp_check(amodp_listener.url + "/hook", kind="account", only="leads.add[single]")
+    assert result.ok and amodp_listener.wait(1)[0]["path"] == "/hook"
+"""
+
+
+def readme_check_example() -> str:
+    """The README's one-line amodp_check test (its receiver imported as in the first example)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("\n## Testing your receiver with pytest\n")[2]
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "amodp_check(" in b]
+    return "import receiver\n\n\n" + block
+
+
+def test_amodp_check_runs_the_suite(pytester: pytest.Pytester, run: Run) -> None:
+    pytester.makepyfile(
+        receiver=RECEIVER.read_text(encoding="utf-8"),
+        test_check=CHECK,
+        test_readme_check=readme_check_example(),
+    )
+    result = run("-v")
+    result.stdout.fnmatch_lines(
+        [
+            "*test_check.py::test_the_flask_receiver_passes PASSED*",
+            "*test_check.py::test_an_asgi_app_that_fails_some FAILED*",
+            "*test_check.py::test_a_url PASSED*",
+            "*test_readme_check.py::test_the_receiver_passes_amodp_check PASSED*",
+        ]
+    )
+    # One line per failed case, with amoCRM's reason (docs/delivery-rules.md).
+    result.stdout.fnmatch_lines(
+        [
+            "*amodp_check: 6 of * cases failed (seed *)",
+            "  account leads.add[single]: 500: amoCRM retries in 5 min",
+            "  account leads.add[batch]: 500: amoCRM retries in 5 min",
+            "  account leads.add[text]: 500: amoCRM retries in 5 min",
+            "  account leads.add[retry]: the first delivery: 500: amoCRM retries in 5 min",
+            "  account leads.add[account_last]: 500: amoCRM retries in 5 min",
+            "  account leads.delete[single]: 302: not a success for amoCRM "
+            "(no redirects followed); retried in 5 min",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*pytest_plugin.py*")
+    result.assert_outcomes(passed=3, failed=1)

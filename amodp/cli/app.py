@@ -27,7 +27,7 @@ _ClickUsageError: type[Exception] = _CLICK_ERRORS["UsageError"]
 _ClickException: type[Exception] = _CLICK_ERRORS["ClickException"]
 
 #: Commands that colour their output, and so take ``--color`` too.
-COLOURED_COMMANDS = ("decode", "events", "generate", "listen", "send", "demo")
+COLOURED_COMMANDS = ("check", "decode", "events", "generate", "listen", "send", "demo")
 
 #: Command -> {parameter: its option}, to name the option an error is about.
 _OPTIONS: dict[str, dict[str, str]] = {}

@@ -218,12 +218,27 @@ def send(
     index: IndexOption = None,
     only_event: EventOption = None,
     request_id: RequestIdOption = None,
+    retries: Annotated[
+        str,
+        typer.Option(
+            "--retries",
+            metavar="none|amocrm",
+            help="amocrm: after a failed delivery, send again on amoCRM's retry ladder.",
+        ),
+    ] = "none",
+    time_scale: Annotated[
+        float,
+        typer.Option("--time-scale", help="amoCRM's clock for --retries: 0.001 makes 5 min 0.3 s."),
+    ] = 1.0,
 ) -> None:
-    """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all got a 2xx.
+    """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all were delivered.
 
     One line per delivery on stdout (--json: one JSON object); with --repeat N,
-    a table on stderr instead. Ctrl-C stops the sending, shows what was sent
-    and exits 130.
+    a table on stderr instead. Each answer is judged by amoCRM's rules for
+    --kind: a 2xx later than amoCRM waits (2 s) is a failure it would retry.
+    --retries amocrm sends a failed delivery again as amoCRM would (5 min,
+    15 min...; each attempt on stderr). Ctrl-C stops the sending, shows what
+    was sent and exits 130.
 
     Example: amodp send status --lead --url http://127.0.0.1:8000/hook
     """
@@ -234,6 +249,7 @@ def send(
     if url:
         check_url(url)
     check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
+    ladder = _retries(retries, time_scale, kind)
     extra = [_header(h) for h in header or []]
     choose = _record_choice(index, only_event, request_id)
     if replay is not None:
@@ -265,6 +281,7 @@ def send(
     if dry_run:
         _print_requests(requests)
         return
+    _warn_max_input_vars(requests)
     load = repeat > 1
     progress = _progress(len(requests) * repeat) if load and sys.stderr.isatty() else None
     out = _Stdout(flush_each=not load)
@@ -285,6 +302,8 @@ def send(
             timeout=timeout,
             insecure=insecure,
             on_delivery=on_delivery,
+            kind=_judged_kind(kind),
+            retries=ladder,
         )
     finally:
         if progress is not None:
@@ -295,6 +314,18 @@ def send(
     if outcome.interrupted:
         planned = len(requests) * repeat
         raise fail(f"interrupted after {outcome.sent} of {planned} deliveries", outcome.exit_code)
+    if ladder is not None and outcome.recovered:
+        _stderr_line(
+            f"{outcome.recovered} of {outcome.failed} failed deliveries got through on a retry"
+        )
+    if outcome.exit_code and outcome.disabled:
+        raise fail("amoCRM would have disabled this hook", outcome.exit_code)
+    if outcome.exit_code and outcome.sent == outcome.ok and outcome.late:
+        raise fail(
+            f"{outcome.late} of {outcome.sent} deliveries took longer than amoCRM waits: "
+            f"{outcome.first_late}",
+            outcome.exit_code,
+        )
     if outcome.exit_code:
         bad = outcome.sent - outcome.ok
         kinds = sorted(outcome.errors.items())
@@ -302,6 +333,72 @@ def send(
         reasons = "; ".join(outcome.first_error[kind] for kind, _ in kinds)
         detail = f" ({counts}): {reasons}" if kinds else ""
         raise fail(f"{bad} of {outcome.sent} deliveries got no 2xx{detail}", outcome.exit_code)
+
+
+# -- send: amoCRM's rules ------------------------------------------------------------
+
+
+def _judged_kind(kind: str) -> str | None:
+    """The kind whose delivery rules judge the answers (None: a kind without rules)."""
+    from ..rules import RULES
+
+    return kind if kind in RULES else None
+
+
+def _retries(choice: str, time_scale: float, kind: str) -> Any:
+    """--retries and --time-scale as a :class:`amodp.sender.Retries`, or None."""
+    from ..rules import duration, rules_for
+    from ..sender import Retries
+
+    if choice not in ("none", "amocrm"):
+        raise UsageError(f"unknown retries {choice!r}; choose from: none, amocrm", param="retries")
+    if not time_scale > 0:
+        raise UsageError(f"must be more than 0, got {time_scale:g}", param="time_scale")
+    if choice == "none":
+        if time_scale != 1:
+            raise UsageError("sets the clock of --retries amocrm", param="time_scale")
+        return None
+    if not rules_for(kind).ladder:
+        _stderr_line(f"Note: amoCRM does not retry {rules_for(kind).label}: each is sent once.")
+
+    def scaled(seconds: float) -> str:
+        if time_scale == 1:
+            return duration(seconds)
+        return f"{duration(seconds)} ({seconds * time_scale:.3g} s scaled)"
+
+    def on_attempt(delivery: Any, delay: float) -> None:
+        reason = delivery.verdict.reason if delivery.verdict else delivery.error
+        _stderr_line(
+            f"{delivery.event}  attempt {delivery.attempt} after {scaled(delay)}: {reason}"
+        )
+
+    def on_disabled(tracker: Any) -> None:
+        _stderr_line(
+            f"amoCRM would have disabled this hook: {tracker.recent_invalid} invalid answers "
+            f"within {scaled(tracker.rule.window_s)}, more than {tracker.rule.limit}, "
+            "the latest invalid"
+        )
+
+    return Retries(kind, time_scale, on_attempt=on_attempt, on_disabled=on_disabled)
+
+
+def _warn_max_input_vars(requests: list[Any]) -> None:
+    """A urlencoded body past PHP's default max_input_vars: a default PHP
+    receiver keeps only the first 1000 variables, silently."""
+    from ..check import PHP_MAX_INPUT_VARS
+
+    warned = set()
+    for request in requests:
+        form = any(
+            k.lower() == "content-type" and "x-www-form-urlencoded" in v for k, v in request.headers
+        )
+        variables = request.body.count(b"&") + 1 if request.body else 0
+        if form and variables > PHP_MAX_INPUT_VARS and request.label not in warned:
+            warned.add(request.label)
+            _stderr_line(
+                f"Warning: {request.label}: {variables} variables in the body; a PHP receiver "
+                f"with the default max_input_vars keeps only the first {PHP_MAX_INPUT_VARS}"
+            )
 
 
 class _Stdout:
@@ -476,7 +573,10 @@ def _delivery_line(delivery: Any) -> str:
         result = delivery.error
     else:
         result = f"{delivery.status}  {delivery.response[:60].strip()!r}"
-    return f"{delivery.event}  {result}  {delivery.latency_ms:.1f} ms\n"
+    line = f"{delivery.event}  {result}  {delivery.latency_ms:.1f} ms"
+    if delivery.verdict is not None and not delivery.ok:
+        line += f"  {delivery.verdict.reason}"
+    return line + "\n"
 
 
 def _print_load_table(outcome: Any) -> None:

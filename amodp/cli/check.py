@@ -1,0 +1,138 @@
+"""``amodp check``: the receiver test suite (:mod:`amodp.check`), judged as amoCRM judges."""
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import ExitCode, UsageError
+from .app import _stderr_line, app, fail, handle_errors
+from .options import JsonOption, KindOption, SeedOption, UrlOption
+from .send import _Stdout
+
+
+@app.command()
+@handle_errors
+def check(
+    url: UrlOption = None,
+    kind: KindOption = "dp,account",
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            metavar="PATTERN",
+            help="Only the cases matching a glob ('leads.*[retry]') or containing the text.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: SeedOption = None,
+    as_json: JsonOption = False,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit", metavar="FILE", help="Write a JUnit XML report here.", show_default=False
+        ),
+    ] = None,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Print the cases (stdout), send nothing.")
+    ] = False,
+) -> None:
+    """Test a receiver: send it every case of the suite and judge each answer as amoCRM would.
+
+    Every event gets one item, a batch, real-world text, a retry with the same
+    request id and the account block moved; one batch per kind passes PHP's
+    max_input_vars. A table on stderr (case, what was sent, status, time,
+    verdict), then a total; --json: one JSON object per case on stdout;
+    --junit FILE: a JUnit XML report for CI. --kind dp,account by default
+    (comma-separated; chat, salesbot and oauth are not in the suite yet).
+    Without --seed the bodies differ on every run; the seed is printed.
+    Exit 0: every case passed; 1: one failed; 3: the receiver could not be
+    reached at all; 130: Ctrl-C (what was judged so far is shown).
+
+    Example: amodp check --url http://127.0.0.1:8000/amo/hook --junit amodp-check.xml
+    """
+    from .. import check as suite
+
+    kinds = [k.strip() for k in kind.split(",") if k.strip()]
+    if not kinds:
+        raise UsageError("name a kind: dp, account, chat, salesbot or oauth", param="kind")
+    for k in kinds:
+        note = suite.not_built(k)
+        if note is not None:
+            _stderr_line(f"Note: {note}")
+    chosen = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
+    cases = suite.list_cases(kinds, only, chosen)
+    if not cases:
+        raise UsageError(f"no case to run for --kind {kind}")
+    if list_only:
+        _print_cases(cases, as_json)
+        return
+    if not url:
+        raise UsageError("--url is required (or --list to see the cases)")
+    out = _Stdout(flush_each=True)
+    judged: list[Any] = []
+
+    def on_result(result: Any) -> None:
+        judged.append(result)
+        if as_json:
+            out.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+
+    if seed is None:
+        _stderr_line(f"Seed {chosen}: --seed {chosen} sends the same bodies again.")
+    started = time.perf_counter()
+    interrupted = False
+    try:
+        suite.run(url, cases, on_result=on_result)
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = time.perf_counter() - started
+    out.flush()
+    order = {id(c): i for i, c in enumerate(cases)}
+    results = sorted(judged, key=lambda r: order[id(r.case)])
+    _print_results(results, seconds)
+    if junit is not None:
+        suite.write_junit(junit, results, seconds=seconds)
+    if interrupted:
+        raise fail(f"interrupted after {len(results)} of {len(cases)} cases", ExitCode.INTERRUPTED)
+    if suite.unreachable(results):
+        error = results[0].deciding.error or ""
+        raise fail(f"cannot reach {url}: {error.partition(': ')[2]}", ExitCode.NETWORK)
+    if not all(r.ok for r in results):
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def _print_cases(cases: list[Any], as_json: bool) -> None:
+    """--list: one line per case, ``kind  case  what is sent  about``."""
+    for case in cases:
+        if as_json:
+            record = {
+                "case": case.name,
+                "event": case.event,
+                "variant": case.variant,
+                "kind": case.kind,
+                "sent": case.sent,
+                "about": case.about,
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(f"{case.kind}\t{case.name}\t{case.sent}\t{case.about}\n")
+
+
+def _print_results(results: list[Any], seconds: float) -> None:
+    """The table and the total line, on stderr."""
+    from .. import check as suite
+    from ..render import table
+
+    if results:
+        table(list(suite.COLUMNS), suite.rows(results), sys.stderr)
+    failed = sum(1 for r in results if not r.ok)
+    warned = sum(1 for r in results if r.ok and r.verdict.warning)
+    total = f"{len(results)} case{'s' if len(results) != 1 else ''}"
+    warnings = f"{warned} warning{'s' if warned != 1 else ''}"
+    _stderr_line(
+        f"{total}: {len(results) - failed} passed, {failed} failed, {warnings} in {seconds:.1f} s"
+    )
