@@ -42,6 +42,7 @@ from .errors import UsageError
 __all__ = [
     "FLAWS",
     "SALESBOT_ALGORITHM",
+    "SCHEMES",
     "Request",
     "Verdict",
     "amojo_signature",
@@ -161,6 +162,38 @@ class Request:
     body: bytes = b""
     path: str = "/"
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Request:
+        """The request a capture record (:mod:`amodp.records`) holds: its
+        ``method``, ``path``, ``query``, ``headers`` and exact body.
+
+        >>> Request.from_record({"method": "GET", "query": "a=1", "body": ""}).query
+        'a=1'
+        """
+        from .records import body_of
+
+        headers = [
+            (str(h[0]), str(h[1]))
+            for h in record.get("headers") or ()
+            if isinstance(h, (list, tuple)) and len(h) == 2
+        ]
+        return cls(
+            method=str(record.get("method") or "POST"),
+            headers=headers,
+            query=str(record.get("query") or ""),
+            body=body_of(dict(record)) if "body" in record or "body_base64" in record else b"",
+            path=str(record.get("path") or "/"),
+        )
+
+
+#: Where each scheme carries its signature, and how it is made.
+SCHEMES = {
+    "chat": ("X-Signature", "HMAC-SHA1"),
+    "salesbot": ("token", "JWT HS512"),
+    "disabled": ("signature", "HMAC-SHA256"),
+    "amojo": ("X-Signature", "HMAC-SHA1 of method, Content-MD5, type, Date, path"),
+}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -176,11 +209,23 @@ class Verdict:
     def ok(self) -> bool:
         return self.status == "valid"
 
+    @property
+    def where(self) -> str | None:
+        """Where the request carries the signature: ``X-Signature``, ``token``..."""
+        return SCHEMES[self.scheme][0] if self.scheme in SCHEMES else None
+
+    @property
+    def algorithm(self) -> str | None:
+        """How the scheme signs: ``HMAC-SHA1``, ``JWT HS512``..."""
+        return SCHEMES[self.scheme][1] if self.scheme in SCHEMES else None
+
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
             "scheme": self.scheme,
             "status": self.status,
             "reason": self.reason,
+            "where": self.where,
+            "algorithm": self.algorithm,
         }
         if self.claims:
             found["claims"] = self.claims
@@ -199,9 +244,14 @@ def verify(
 
     ``request`` is a :class:`Request` or anything with ``method``,
     ``headers``, ``query`` and ``body`` (and optionally ``path``), such as
-    :class:`amodp.callbacks.Callback`. ``client_uuid``, if given, is the
-    integration the disable hook must name."""
+    :class:`amodp.callbacks.Callback`, or a capture record as
+    :mod:`amodp.records` writes it (a dict: :meth:`Request.from_record`).
+    ``client_uuid``, if given, is the integration the disable hook must name.
+    ``now`` checks a Salesbot token's times against that moment (a record's
+    arrival, say) instead of the clock."""
     key = _key(secret)
+    if isinstance(request, Mapping):
+        request = Request.from_record(request)
     method = str(request.method).upper()
     headers = _headers(request.headers)
     query = _query(request.query)
