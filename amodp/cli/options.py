@@ -39,7 +39,71 @@ UrlOption = Annotated[
     ),
 ]
 #: ``--kind`` on events, generate and send.
-KindOption = Annotated[str, typer.Option("--kind", help="dp (digital pipeline) or account.")]
+KindOption = Annotated[
+    str,
+    typer.Option(
+        "--kind",
+        help="dp (digital pipeline), account; or the callbacks chat, salesbot, oauth.",
+    ),
+]
+
+# Signed callbacks: generate, send and verify.
+SecretOption = Annotated[
+    str | None,
+    typer.Option(
+        "--secret",
+        envvar="AMODP_SECRET",
+        show_envvar=True,
+        metavar="SECRET",
+        show_default=False,
+        help="The channel secret (chat) or client secret (salesbot, oauth); "
+        "better in AMODP_SECRET, out of shell history.",
+    ),
+]
+NowOption = Annotated[
+    float | None,
+    typer.Option(
+        "--now",
+        metavar="UNIX_TIME",
+        show_default=False,
+        help="The clock of Salesbot tokens (iat, nbf, exp): pins them for --seed; "
+        "verify checks them as of then.",
+    ),
+]
+ClientUuidOption = Annotated[
+    str | None,
+    typer.Option(
+        "--client-uuid",
+        metavar="UUID",
+        show_default=False,
+        help="The integration's id: in the token and the disable hook; verify requires it.",
+    ),
+]
+
+# Negative tests and JSON bytes: generate and send.
+BadSignatureOption = Annotated[
+    bool, typer.Option("--bad-signature", help="Sign with another secret (a negative test).")
+]
+ExpiredOption = Annotated[
+    bool, typer.Option("--expired", help="A Salesbot token that expired an hour ago.")
+]
+FlawOption = Annotated[
+    str | None,
+    typer.Option(
+        "--flaw",
+        metavar="NAME",
+        show_default=False,
+        help="Spoil the signature: wrong-secret, body-changed, expired, not-yet-valid.",
+    ),
+]
+JsonStyleOption = Annotated[
+    str,
+    typer.Option(
+        "--json-style",
+        metavar="compact|pretty|php",
+        help="How a callback's JSON body is written: no spaces; indented; PHP's \\/ and \\uXXXX.",
+    ),
+]
 
 # What to generate: generate and send.
 EventArgument = Annotated[
