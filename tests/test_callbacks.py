@@ -742,3 +742,23 @@ def test_decode_summary_names_callbacks() -> None:
     result = CliRunner().invoke(app, ["decode", "--summary"], input=line)
     account = dict(parse_qsl(line.strip().partition("?")[2]))["account_id"]
     assert result.stderr.endswith(f"oauth.disabled (oauth)  account {account}\n")
+
+
+def test_a_short_secret_signs_with_one_warning() -> None:
+    import warnings
+
+    result = cli("generate", "widget_request", "--kind", "salesbot", "--secret", "short")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "Warning: the secret is 5 bytes; amoCRM's client secrets are 64 characters "
+        "(HS512 wants a key of 64 bytes or more)\n"
+    )
+    token = json.loads(result.stdout)["token"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT's own warning about the key's length
+        jwt.decode(token, "short", algorithms=["HS512"], options={"verify_aud": False})
+    checked = CliRunner().invoke(app, ["verify", "--secret", "short"], input=result.stdout)
+    assert (checked.exit_code, checked.stderr) == (
+        0,
+        "salesbot.widget_request: valid (token, JWT HS512)\n",
+    )

@@ -480,6 +480,11 @@ def _make_callbacks(
         raise UsageError(f"name an EVENT (see 'amodp events --kind {kind}') {other_ways}")
     else:
         hooks = [callbacks.generate(event, kind=kind, **options)]
+    if secret and kind == "salesbot" and len(secret.encode()) < 64:
+        _stderr_line(
+            f"Warning: the secret is {len(secret.encode())} bytes; amoCRM's client secrets "
+            "are 64 characters (HS512 wants a key of 64 bytes or more)"
+        )
     signed = [h.event.name for h in hooks if h.event.details.get("signature")]
     if secret is None and signed:
         _stderr_line(
