@@ -219,7 +219,7 @@ def test_an_unsigned_webhook_has_nothing_to_verify() -> None:
     body = b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=1&account%5Bid%5D=2"
     result = run(body)
     assert result.exit_code == 2
-    assert result.stderr.startswith("request: absent: no signature")
+    assert result.stderr.startswith("leads.status: absent: no signature")
 
 
 @pytest.mark.parametrize(

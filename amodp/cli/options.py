@@ -11,7 +11,7 @@ import typer
 def _complete_event(incomplete: str) -> list[str]:
     from .. import catalog
 
-    names = {e.event for kind in catalog.KINDS for e in catalog.events(kind)}
+    names = {e.event for kind in catalog.ALL_KINDS for e in catalog.events(kind)}
     return sorted(n for n in names if n.startswith(incomplete))
 
 
@@ -109,7 +109,8 @@ JsonStyleOption = Annotated[
 EventArgument = Annotated[
     str | None,
     typer.Argument(
-        help="The event, e.g. status, call_in, period (see 'amodp events').",
+        help="The event, e.g. status, call_in, period; message with --kind chat "
+        "(see 'amodp events').",
         autocompletion=_complete_event,
         show_default=False,
     ),

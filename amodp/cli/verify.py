@@ -146,7 +146,15 @@ def _event_of(request: Any) -> str | None:
     elif isinstance(request.query, str) and request.query:
         value = dict(parse_qsl(request.query, keep_blank_values=True))
     found = detect_callback(value)
-    return found.name if found else None
+    if found is not None:
+        return found.name
+    # A webhook amoCRM does not sign: say which.
+    from ..catalog import detect
+    from ..codec import parse
+
+    form = request.body or str(request.query if isinstance(request.query, str) else "").encode()
+    names = [d.name for d in detect(parse(form).value)] if form else []
+    return ", ".join(names) or None
 
 
 def _report(where: str, event: str, verdict: Any, as_json: bool) -> None:
