@@ -462,7 +462,9 @@ def generate(
     claims = spec.details.get("claims", [])
     options.update({f"claims.{c['name']}": c for c in claims})
     world = _World(rng, Fake(rng, locale), url, now, client_uuid, options)
-    key = secret if secret is not None else _throwaway(rng)
+    # Drawn either way, so that a secret changes the signature and nothing else.
+    throwaway = _throwaway(rng)
+    key = secret if secret is not None else throwaway
     request_id = (
         str(uuid.UUID(int=rng.getrandbits(128), version=4)) if seeded else str(uuid.uuid4())
     )

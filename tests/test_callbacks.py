@@ -762,3 +762,16 @@ def test_a_short_secret_signs_with_one_warning() -> None:
         0,
         "salesbot.widget_request: valid (token, JWT HS512)\n",
     )
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_secret_changes_the_signature_and_nothing_else(name: str) -> None:
+    plain = callbacks.generate(name, seed=9, now=NOW)
+    signed = callbacks.generate(name, seed=9, now=NOW, secret=CLIENT_SECRET)
+    assert plain.request_id == signed.request_id
+    if plain.method == "GET":
+        unsigned = [(k, v) for k, v in parse_qsl(plain.query) if k != "signature"]
+        assert unsigned == [(k, v) for k, v in parse_qsl(signed.query) if k != "signature"]
+    else:
+        plain.json.pop("token", None), signed.json.pop("token", None)
+        assert plain.json == signed.json
