@@ -263,3 +263,52 @@ def test_what_generate_prints_verifies(tmp_path: Any) -> None:
         path.write_bytes(made.stdout_bytes)
         assert run(b"", str(path)).exit_code == 0
         assert run(b"", str(path), secret=CLIENT_SECRET).exit_code == 1
+
+
+def test_what_the_listener_saved_verifies(tmp_path: Any) -> None:
+    """``amodp listen --save``, ``amodp send`` and ``amodp verify``: real processes."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    amodp = [sys.executable, "-m", "amodp"]
+    saved = tmp_path / "hooks.jsonl"
+    listen = [*amodp, "listen", "--port", "0", "--save", str(saved), "-q"]
+    with subprocess.Popen(
+        [*listen, "--expect", "5", "--timeout", "60"], stderr=subprocess.PIPE, text=True
+    ) as listener:
+        assert listener.stderr is not None
+        line = listener.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url, line
+        env = dict(os.environ, AMODP_SECRET=CHANNEL_SECRET)
+        for args in (["--all", "--kind", "chat"], ["message", "--kind", "chat", "--bad-signature"]):
+            sent = subprocess.run(
+                [*amodp, "send", *args, "--url", url[0] + "/amo/chat"],
+                env=env,
+                capture_output=True,
+                timeout=60,
+            )
+            assert sent.returncode == 0, sent.stderr
+        assert listener.wait(60) == 0
+    checked = subprocess.run(
+        [*amodp, "verify", str(saved), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 1
+    rows = [json.loads(line) for line in checked.stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["valid"] * 4 + ["invalid"]
+    assert {r["event"] for r in rows} == {
+        "chat.message", "chat.typing", "chat.reaction", "chat.comment_reply"
+    }  # fmt: skip
+    assert checked.stderr.splitlines()[-1].startswith(
+        "record 5 POST /amo/chat: chat.message: invalid"
+    )
+    first = subprocess.run(
+        [*amodp, "verify", str(saved), "--index", "1"], env=env, capture_output=True, timeout=60
+    )
+    assert first.returncode == 0
