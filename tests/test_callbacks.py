@@ -619,8 +619,9 @@ def test_negative_tests_from_the_cli() -> None:
         ),
         (["generate", "message", "--kind", "chat", "--redact"], "--redact is for dp and account"),
         (["generate", "message", "--kind", "chat", "--json-style", "x"], "--json-style must be"),
-        (["generate", "status", "--bad-signature"], "--flaw is for the signed callbacks"),
-        (["generate", "status", "--now", "1"], "--now is for the signed callbacks"),
+        (["generate", "status", "--bad-signature"], "--bad-signature is for the callbacks"),
+        (["generate", "status", "--now", "1"], "--now is for the callbacks"),
+        (["generate", "status", "--json-style", "php"], "--json-style is for the callbacks"),
         (["generate", "--kind", "chat"], "name an EVENT (see 'amodp events --kind chat')"),
         (["generate", "status", "--kind", "chat"], "chat events: comment_reply, message, reaction"),
         (

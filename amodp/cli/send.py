@@ -85,6 +85,7 @@ def _make_hooks(
         for name, given in webhook_only:
             if given:
                 raise UsageError(f"{name} is for dp and account webhooks, not {kind} callbacks")
+        signing.pop("given")
         return _make_callbacks(
             event,
             kind=kind,
@@ -95,10 +96,9 @@ def _make_hooks(
             other_ways=other_ways,
             **signing,
         )
-    for name, value in signing.items():
-        if value is not None and name != "secret":  # AMODP_SECRET may be set for all
-            option = "--json-style" if name == "style" else "--" + name.replace("_", "-")
-            raise UsageError(f"{option} is for the signed callbacks (--kind chat, salesbot, oauth)")
+    given = signing.pop("given")  # not --secret: AMODP_SECRET may be set for everything
+    if given:
+        raise UsageError(f"{given[0]} is for the callbacks (--kind chat, salesbot, oauth)")
     chosen = _entity_choice(lead, customer, entity)
     pairs = [parse_override(s) for s in overrides or []]
     if all_events:
@@ -296,8 +296,9 @@ def send(
     extra = [_header(h) for h in header or []]
     choose = _record_choice(index, only_event, request_id)
     if replay is not None:
-        if event is not None or all_events:
-            raise UsageError("--replay sends a capture file: no EVENT or --all with it")
+        if event is not None or all_events or signing["given"]:
+            extra_option = signing["given"][0] if signing["given"] else "EVENT or --all"
+            raise UsageError(f"--replay sends a capture file: no {extra_option} with it")
         requests = _replay_requests(replay, url or "", extra, choose)
     elif choose is not None:
         raise UsageError("--index, --event and --request-id choose records of --replay FILE")
@@ -434,12 +435,21 @@ def _signing(
         raise UsageError(f"--json-style must be one of: {', '.join(STYLES)}")
     if secret == "":
         raise UsageError("--secret is empty (is AMODP_SECRET set to nothing?)")
+    options = (
+        ("--bad-signature", bad_signature),
+        ("--expired", expired),
+        ("--flaw", flaw is not None),
+        ("--now", now is not None),
+        ("--client-uuid", client_uuid is not None),
+        ("--json-style", style != "compact"),
+    )
     return {
         "secret": secret,
         "flaw": flaws[0] if flaws else None,
         "now": now,
         "client_uuid": client_uuid,
         "style": None if style == "compact" else style,
+        "given": [name for name, on in options if on],
     }
 
 

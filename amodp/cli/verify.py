@@ -46,7 +46,7 @@ def verify(
     parameter (HMAC-SHA256). One line per request on stderr saying why;
     --json: one object per request on stdout.
 
-    Example: amodp verify hook.http --secret "$CHANNEL_SECRET"
+    Example: amodp verify hooks.jsonl   (the secret in AMODP_SECRET)
     """
     from ..signing import verify as check
 
