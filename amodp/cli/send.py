@@ -281,7 +281,8 @@ def send(
 
     One line per delivery on stdout (--json: one JSON object); with --repeat N,
     a table on stderr instead. Ctrl-C stops the sending, shows what was sent
-    and exits 130.
+    and exits 130. Callbacks (--kind chat, salesbot, oauth) go signed with
+    --secret (or AMODP_SECRET), a GET with its query.
 
     Example: amodp send status --lead --url http://127.0.0.1:8000/hook
     """
