@@ -462,7 +462,9 @@ def generate(
     claims = spec.details.get("claims", [])
     options.update({f"claims.{c['name']}": c for c in claims})
     world = _World(rng, Fake(rng, locale), url, now, client_uuid, options)
-    key = secret if secret is not None else _throwaway(rng)
+    # Drawn either way, so that a secret changes the signature and nothing else.
+    throwaway = _throwaway(rng)
+    key = secret if secret is not None else throwaway
     request_id = (
         str(uuid.UUID(int=rng.getrandbits(128), version=4)) if seeded else str(uuid.uuid4())
     )
@@ -531,23 +533,31 @@ def generate_all(
     *,
     seed: int | None = None,
     secret: str | bytes | None = None,
+    flaw: str | None = None,
     url: str = DEFAULT_URL,
     now: float | None = None,
     client_uuid: str | None = None,
     style: str = "compact",
     locale: str = "ru",
 ) -> list[Callback]:
-    """One callback per event of a callback kind."""
+    """One callback per event of a callback kind. ``flaw`` spoils those that
+    can be spoiled so (the signed ones; ``expired`` a Salesbot token) and
+    leaves the others as they are; it is a UsageError when none can."""
     if kind not in catalog.CALLBACK_KINDS:
         raise UsageError(
             f"{kind!r} is not a callback kind; choose from: {', '.join(catalog.CALLBACK_KINDS)}"
         )
+    specs = catalog.events(kind)
+    if flaw is not None and not any(_spoilable(spec, flaw) for spec in specs):
+        # The error generate() gives for the first of them.
+        generate(specs[0].event, kind=kind, flaw=flaw)
     rng = random.Random(seed)
     return [
         generate(
             e.event,
             kind=kind,
             secret=secret,
+            flaw=flaw if flaw is not None and _spoilable(e, flaw) else None,
             url=url,
             now=now,
             client_uuid=client_uuid,
@@ -555,5 +565,11 @@ def generate_all(
             locale=locale,
             rng=rng,
         )
-        for e in catalog.events(kind)
+        for e in specs
     ]
+
+
+def _spoilable(spec: catalog.Event, flaw: str) -> bool:
+    if spec.details.get("signature") is None:
+        return False
+    return flaw not in ("expired", "not-yet-valid") or spec.kind == "salesbot"

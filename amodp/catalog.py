@@ -11,7 +11,8 @@ Salesbot ``widget_request``, the OAuth redirect and the disable hook) live in
 the same form: their fields are dotted paths into a JSON body or names in a
 query string, and each file also says the method, the content type, the
 signature and the answer amoCRM wants (:attr:`Event.details`). They carry no
-account block and detection does not look for them.
+account block; :func:`detect` does not look for them, :func:`detect_callback`
+does (a JSON body, or a query string as a dict).
 
 A file may name the key its body carries when that is not ``entity[event]``
 (``wire``, ``wire_event``): tasks come as ``task[...]``, companies as
@@ -38,6 +39,7 @@ __all__ = [
     "Detected",
     "Event",
     "detect",
+    "detect_callback",
     "detect_events",
     "entities",
     "event",
@@ -453,9 +455,53 @@ def _fill(template: str, item: dict[str, Any]) -> str:
     return "".join(out).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
+# -- callbacks ----------------------------------------------------------------
+
+#: The share of a callback's always-sent fields a body must hold to be taken
+#: for it (optional fields "may not come", and real hooks drop some others).
+_CALLBACK_MATCH = 0.5
+
+
+def _has(value: Any, path: str) -> bool:
+    for step in path.split("."):
+        if not isinstance(value, dict) or step not in value:
+            return False
+        value = value[step]
+    return True
+
+
+def detect_callback(value: Any) -> Detected | None:
+    """The callback (:data:`CALLBACK_KINDS`) a JSON body or a query's
+    parameters are, or None: the event whose top-level names hold all of
+    ``value``'s and whose always-sent fields it has most of.
+
+    >>> detect_callback({"client_uuid": "u", "account_id": "1", "signature": "s"}).name
+    'oauth.disabled'
+    """
+    if not isinstance(value, dict) or not value:
+        return None
+    best: tuple[float, int, Event] | None = None
+    for kind in CALLBACK_KINDS:
+        for spec in events(kind):
+            if not set(value) <= {f.name.split(".")[0] for f in spec.fields}:
+                continue
+            required = [f.name for f in spec.fields if "optional" not in f.options]
+            share = sum(_has(value, path) for path in required) / (len(required) or 1)
+            if share >= _CALLBACK_MATCH and (best is None or (share, len(required)) > best[:2]):
+                best = (share, len(required), spec)
+    if best is None:
+        return None
+    spec = best[2]
+    return Detected(spec.kind, spec.entity, spec.event, [value], {})
+
+
 def summary_line(found: Detected, item: dict[str, Any]) -> str:
     """One human line per item, e.g. ``leads.status (dp)  lead 10754147: stage
-    54435014 -> 54423922 (pipeline 6344290)  account anyor (30307558)``."""
+    54435014 -> 54423922 (pipeline 6344290)  account anyor (30307558)``; for a
+    callback, ``chat.message (chat)  text message 5e0f...``."""
+    if found.kind in CALLBACK_KINDS:
+        callback = event(found.event, found.entity, found.kind)
+        return f"{callback.name} ({callback.kind})  {_fill(callback.summary, item)}"
     spec = None
     for e in events(found.kind) if found.kind in KINDS else ():
         if e.entity == found.entity and e.event == found.event:

@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .codec import encode
@@ -38,6 +38,13 @@ class Source:
     form: str  # which of FORMS (never "auto") it was read as
     label: str = ""  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
     warnings: tuple[str, ...] = ()  # what is odd about the input, and what was done with it
+    # The request around the body, where the input shows it (http, curl,
+    # capture): what checking a signature needs. A GET's data is its query,
+    # which then also stands in ``body``.
+    method: str = field(default="", compare=False, repr=False)
+    path: str = field(default="", compare=False, repr=False)
+    query: str = field(default="", compare=False, repr=False)
+    headers: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
 
 class NotTextError(InputError):
@@ -246,6 +253,7 @@ def _read_http(data: bytes) -> list[Source]:
     pos = text.find(b"\n") + 1 if b"\n" in text else len(text)
     body_at = -1
     headers: dict[bytes, list[bytes]] = {}
+    pairs: list[tuple[str, str]] = []
     while pos < len(text):
         end = text.find(b"\n", pos)
         if end < 0:
@@ -258,6 +266,7 @@ def _read_http(data: bytes) -> list[Source]:
         name, sep, value = line.partition(b":")
         if sep:
             headers.setdefault(name.strip().lower(), []).append(value.strip())
+            pairs.append((_text(name.strip()), _text(value.strip())))
     body = text[body_at:] if 0 <= body_at <= len(text) else b""
 
     encodings = _codings([_text(v) for v in headers.get(b"content-encoding", [])])
@@ -272,13 +281,24 @@ def _read_http(data: bytes) -> list[Source]:
 
     method, target = _text(match[1]), match[2]
     path, _, query = target.partition(b"?")
+    query = query.partition(b"#")[0]
     if not body.strip():
         # A GET webhook as an inspector shows it: the query string is the data.
-        query = query.partition(b"#")[0]
         if not query:
             raise InputError("the request has no body")
         body = query
-    return [Source(body, "http", f"{method} {_text(path)}")]
+    label = f"{method} {_text(path)}"
+    return [
+        Source(
+            body,
+            "http",
+            label,
+            method=method,
+            path=_text(path),
+            query=_text(query),
+            headers=tuple(pairs),
+        )
+    ]
 
 
 def _codings(values: list[str]) -> list[str]:
@@ -365,7 +385,9 @@ _CURL_ARG_OPTIONS = frozenset(
 _CURL_SHORT = {
     "d": "data",
     "F": "form",
-    **{letter: "other" for letter in "AbcCDeEHKmoPQrtTuUwxXyYz"},
+    "H": "header",
+    "X": "request",
+    **{letter: "other" for letter in "AbcCDeEKmoPQrtTuUwxyYz"},
 }
 _CURL_DATA = {"data", "data-ascii", "data-binary", "data-raw", "data-urlencode"}
 
@@ -400,6 +422,8 @@ def _curl_request(args: list[bytes]) -> Source | None:
     """The body a curl command line sends, following curl's option parser."""
     pieces: list[bytes] = []
     url: bytes | None = None
+    method = ""
+    headers: list[tuple[str, str]] = []
     i = 0
     while i < len(args):
         arg = args[i]
@@ -456,11 +480,33 @@ def _curl_request(args: list[bytes]) -> Source | None:
             raise InputError("the curl command sends JSON (--json), not a urlencoded form")
         elif option == "url" and url is None:
             url = value
-    if not pieces:
+        elif option == "header" and b":" in value:
+            key, _, content = value.partition(b":")
+            headers.append((_text(key.strip()), _text(content.strip())))
+        elif option == "request":
+            method = _text(value)
+    from urllib.parse import urlsplit
+
+    where = urlsplit(_text(url)) if url else None
+    query = where.query if where else ""
+    method = method or ("POST" if pieces else "GET")
+    if pieces:
+        # Several data options are joined with "&" in order (-G sends the same
+        # string as the query: still the data).
+        body = b"&".join(pieces)
+    elif query and method in ("GET", "HEAD"):
+        body = query.encode("utf-8")  # a GET callback: its query is the data
+    else:
         return None
-    # Several data options are joined with "&" in order (-G sends the same
-    # string as the query: still the data).
-    return Source(b"&".join(pieces), "curl", _text(url) if url else "")
+    return Source(
+        body,
+        "curl",
+        _text(url) if url else "",
+        method=method,
+        path=(where.path or "/") if where else "",
+        query=query,
+        headers=tuple(headers),
+    )
 
 
 def _curl_data(option: str, value: bytes) -> bytes:
@@ -725,9 +771,19 @@ def _capture_source(record: CaptureRecord) -> Source:
         except InputError:
             pass  # saved already decompressed: keep it as it is
     query = record.fields.get("query")
-    if not body and isinstance(query, str) and query.lstrip("?"):
-        body = query.lstrip("?").encode("utf-8", "surrogatepass")
-    return Source(body, "capture", record.label)
+    query = query.lstrip("?") if isinstance(query, str) else ""
+    if not body and query:
+        body = query.encode("utf-8", "surrogatepass")
+    method, path = record.fields.get("method"), record.fields.get("path")
+    return Source(
+        body,
+        "capture",
+        record.label,
+        method=method if isinstance(method, str) else "",
+        path=path if isinstance(path, str) else "",
+        query=query,
+        headers=tuple(record.headers),
+    )
 
 
 _READERS: dict[str, Callable[[bytes], list[Source]]] = {

@@ -22,7 +22,10 @@ point named ``amodp`` (``pytest -p no:amodp`` turns it off)::
     makes plus ``.post()``. ``fields`` and ``overrides`` are what ``amodp
     generate --set`` takes: ``status_id=142``, ``overrides={"account[subdomain]":
     "acme"}``. Without ``seed`` the seed comes from the test's id, so that a
-    test sends the same bytes on every run.
+    test sends the same bytes on every run. ``kind="chat"``, ``"salesbot"``
+    or ``"oauth"`` makes a callback (:func:`amodp.callbacks.generate`) signed
+    with ``secret=``, spoiled with ``flaw=``; ``now=`` pins a Salesbot
+    token's clock.
 ``amodp_listener``
     a listener (the one ``amodp listen`` runs) on a free port of 127.0.0.1
     for the test's duration: ``.url``, ``.records``, ``.wait(n, timeout)``.
@@ -52,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from .callbacks import Callback
     from .catalog import Event
     from .check import CaseResult
     from .generator import Webhook
@@ -64,15 +68,26 @@ Record = dict[str, Any]
 
 
 class PostableWebhook:
-    """A generated webhook request (:class:`amodp.generator.Webhook`) that can post itself."""
+    """A generated webhook request (:class:`amodp.generator.Webhook`), or a
+    callback (:class:`amodp.callbacks.Callback`), that can post itself."""
 
-    def __init__(self, webhook: Webhook) -> None:
+    def __init__(self, webhook: Webhook | Callback) -> None:
         self.webhook = webhook
 
     @property
     def body(self) -> bytes:
-        """The urlencoded body, byte for byte as amoCRM sends it."""
+        """The body, byte for byte as amoCRM sends it (a GET callback's is empty)."""
         return self.webhook.body
+
+    @property
+    def method(self) -> str:
+        """``POST``; ``GET`` for the OAuth callbacks."""
+        return getattr(self.webhook, "method", "POST")
+
+    @property
+    def query(self) -> str:
+        """The query string the request carries (a GET callback's data)."""
+        return getattr(self.webhook, "query", "")
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -81,7 +96,8 @@ class PostableWebhook:
 
     @property
     def json(self) -> dict[str, Any]:
-        """What the body decodes to: PHP's ``$_POST``, ``amodp.decode(body)``."""
+        """What the body decodes to: PHP's ``$_POST``, ``amodp.decode(body)``;
+        a callback's JSON body parsed, or its query as ``$_GET`` holds it."""
         return self.webhook.json
 
     @property
@@ -111,13 +127,22 @@ class PostableWebhook:
 
         ``path`` (``/amocrm/webhook?key=1``) is where an app receives it, by
         default the path of the webhook's ``url`` (``/``); given with a URL it
-        replaces the URL's path. An exception raised by an app reaches the test.
+        replaces the URL's path. A GET callback carries its query wherever it
+        goes. An exception raised by an app reaches the test.
         """
         from .testing import post
 
         if path is None and not isinstance(target, str):
             path = self.webhook.target
-        return post(target, self.body, self.headers, path=path, timeout=timeout)
+        if self.method == "GET" and self.query:
+            if path is None:  # a URL: its own path and query, then the callback's
+                from urllib.parse import urlsplit
+
+                parts = urlsplit(str(target))
+                path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            if not path.endswith("?" + self.query):
+                path += ("&" if "?" in path else "?") + self.query
+        return post(target, self.body, self.headers, path=path, method=self.method, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"<PostableWebhook {self.event.name} {len(self.body)} bytes>"
@@ -131,7 +156,8 @@ def _text(value: object) -> str:
 
 @pytest.fixture
 def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebhook]:
-    """Make amoCRM webhook requests: ``amodp_webhook("status", entity="leads", status_id=142)``."""
+    """Make amoCRM webhook requests: ``amodp_webhook("status", entity="leads", status_id=142)``;
+    callbacks: ``amodp_webhook("message", kind="chat", secret=CHANNEL_SECRET)``."""
     calls = itertools.count()
 
     def make(
@@ -144,12 +170,40 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
         locale: str = "ru",
         url: str | None = None,
         overrides: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+        secret: str | bytes | None = None,
+        flaw: str | None = None,
+        now: float | None = None,
+        client_uuid: str | None = None,
+        style: str = "compact",
         **fields: object,
     ) -> PostableWebhook:
+        from .catalog import CALLBACK_KINDS
         from .generator import DEFAULT_URL, generate
 
         if seed is None:
             seed = zlib.crc32(f"{request.node.nodeid}#{next(calls)}".encode())
+        if kind in CALLBACK_KINDS:
+            from .callbacks import generate as callback
+            from .errors import UsageError
+
+            if entity is not None or count != 1 or overrides or fields:
+                raise UsageError(
+                    "entity, count, overrides and fields are for dp and account webhooks"
+                )
+            return PostableWebhook(
+                callback(
+                    event,
+                    kind=kind,
+                    seed=seed,
+                    secret=secret,
+                    flaw=flaw,
+                    url=url or DEFAULT_URL,
+                    now=now,
+                    client_uuid=client_uuid,
+                    style=style,
+                    locale=locale,
+                )
+            )
         pairs = list(overrides.items() if isinstance(overrides, Mapping) else overrides)
         pairs += fields.items()
         webhook = generate(

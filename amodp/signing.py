@@ -30,7 +30,9 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -42,6 +44,7 @@ from .errors import UsageError
 __all__ = [
     "FLAWS",
     "SALESBOT_ALGORITHM",
+    "SCHEMES",
     "Request",
     "Verdict",
     "amojo_signature",
@@ -124,13 +127,24 @@ def salesbot_token(
         payload["exp"] = at + 3600 + lifetime
     elif flaw == "wrong-secret":
         key = other_secret(key)
-    token = jwt.encode(payload, key, algorithm=algorithm)
+    with _any_key_length():
+        token = jwt.encode(payload, key, algorithm=algorithm)
     if flaw == "body-changed":
         forged = dict(payload, entity_id=_bump(payload.get("entity_id", 0)))
-        other = jwt.encode(forged, key, algorithm=algorithm)
+        with _any_key_length():
+            other = jwt.encode(forged, key, algorithm=algorithm)
         head, _, signature = token.split(".")
         token = ".".join([head, other.split(".")[1], signature])
     return token
+
+
+@contextmanager
+def _any_key_length() -> Iterator[None]:
+    """PyJWT warns of an HMAC key shorter than the hash (64 bytes for HS512);
+    the secret is the integration's, whatever its length: sign and check with it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The HMAC key is")
+        yield
 
 
 def other_secret(secret: Secret) -> bytes:
@@ -161,6 +175,38 @@ class Request:
     body: bytes = b""
     path: str = "/"
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Request:
+        """The request a capture record (:mod:`amodp.records`) holds: its
+        ``method``, ``path``, ``query``, ``headers`` and exact body.
+
+        >>> Request.from_record({"method": "GET", "query": "a=1", "body": ""}).query
+        'a=1'
+        """
+        from .records import body_of
+
+        headers = [
+            (str(h[0]), str(h[1]))
+            for h in record.get("headers") or ()
+            if isinstance(h, (list, tuple)) and len(h) == 2
+        ]
+        return cls(
+            method=str(record.get("method") or "POST"),
+            headers=headers,
+            query=str(record.get("query") or ""),
+            body=body_of(dict(record)) if "body" in record or "body_base64" in record else b"",
+            path=str(record.get("path") or "/"),
+        )
+
+
+#: Where each scheme carries its signature, and how it is made.
+SCHEMES = {
+    "chat": ("X-Signature", "HMAC-SHA1"),
+    "salesbot": ("token", "JWT HS512"),
+    "disabled": ("signature", "HMAC-SHA256"),
+    "amojo": ("X-Signature", "HMAC-SHA1 of method, Content-MD5, type, Date, path"),
+}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -176,11 +222,23 @@ class Verdict:
     def ok(self) -> bool:
         return self.status == "valid"
 
+    @property
+    def where(self) -> str | None:
+        """Where the request carries the signature: ``X-Signature``, ``token``..."""
+        return SCHEMES[self.scheme][0] if self.scheme in SCHEMES else None
+
+    @property
+    def algorithm(self) -> str | None:
+        """How the scheme signs: ``HMAC-SHA1``, ``JWT HS512``..."""
+        return SCHEMES[self.scheme][1] if self.scheme in SCHEMES else None
+
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
             "scheme": self.scheme,
             "status": self.status,
             "reason": self.reason,
+            "where": self.where,
+            "algorithm": self.algorithm,
         }
         if self.claims:
             found["claims"] = self.claims
@@ -199,9 +257,14 @@ def verify(
 
     ``request`` is a :class:`Request` or anything with ``method``,
     ``headers``, ``query`` and ``body`` (and optionally ``path``), such as
-    :class:`amodp.callbacks.Callback`. ``client_uuid``, if given, is the
-    integration the disable hook must name."""
+    :class:`amodp.callbacks.Callback`, or a capture record as
+    :mod:`amodp.records` writes it (a dict: :meth:`Request.from_record`).
+    ``client_uuid``, if given, is the integration the disable hook must name.
+    ``now`` checks a Salesbot token's times against that moment (a record's
+    arrival, say) instead of the clock."""
     key = _key(secret)
+    if isinstance(request, Mapping):
+        request = Request.from_record(request)
     method = str(request.method).upper()
     headers = _headers(request.headers)
     query = _query(request.query)
@@ -343,7 +406,10 @@ def _verify_salesbot(token: str, key: bytes, now: float | None, leeway: int) -> 
         # PyJWT checks times against the clock; the leeway shifts it to ``now``.
         options["verify_exp"] = options["verify_nbf"] = options["verify_iat"] = False
     try:
-        claims = jwt.decode(token, key, algorithms=_HMAC_ALGORITHMS, options=options, leeway=leeway)
+        with _any_key_length():
+            claims = jwt.decode(
+                token, key, algorithms=_HMAC_ALGORITHMS, options=options, leeway=leeway
+            )
     except jwt.ExpiredSignatureError:
         return Verdict("salesbot", "invalid", _EXPIRED)
     except jwt.ImmatureSignatureError:

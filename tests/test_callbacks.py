@@ -419,16 +419,360 @@ def test_docstrings_and_the_docs_page_run() -> None:
     assert failures == 0 and tries > 0
 
 
+# -- the CLI: generate and send ---------------------------------------------------------
+
+NOW = 1_780_000_000  # pins the Salesbot token's clock (2026-05-28)
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def split_http(data: bytes) -> tuple[str, dict[str, str], bytes]:
+    """(request line, headers, body) of one request as --format http prints it."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    line, *rest = head.decode("latin-1").split("\r\n")
+    headers = dict(h.split(": ", 1) for h in rest)
+    length = int(headers.get("Content-Length", "0"))
+    assert body[length:] == b"\n"  # one newline after each request
+    return line, headers, body[:length]
+
+
+def sha1(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_generate_prints_every_callback_in_every_format(name: str) -> None:
+    kind, _, event = name.partition(".")
+    secret = CHANNEL_SECRET if kind == "chat" else CLIENT_SECRET
+    base = [event, "--kind", kind, "--seed", "3", "--secret", secret, "--now", str(NOW)]
+    url = "http://127.0.0.1:9/cb?x=1"
+    http = cli("generate", *base, "--format", "http", "--url", url)
+    assert (http.exit_code, http.stderr) == (0, "")
+    line, headers, body = split_http(http.stdout_bytes)
+    method, target, version = line.split(" ")
+    assert version == "HTTP/1.1" and target.startswith("/cb?x=1")
+    for fmt in ("form", "json"):
+        shown = cli("generate", *base, "--format", fmt, "--url", url)
+        assert (shown.exit_code, shown.stderr) == (0, "")
+        if method == "GET":
+            assert body == b"" and shown.stdout == f"GET {target}\n"
+        else:
+            # The body bytes as sent, then a newline; JSON in every format.
+            assert shown.stdout_bytes == body + b"\n"
+            assert headers["Content-Type"] == "application/json"
+            assert isinstance(json.loads(body), dict)
+    again = cli("generate", *base, "--format", "http", "--url", url)
+    assert again.stdout_bytes == http.stdout_bytes  # --seed and --now: the same bytes
+    if kind == "chat":
+        assert headers["X-Signature"] == sha1(CHANNEL_SECRET, body)
+
+
+def test_generate_all_of_a_kind() -> None:
+    result = cli("generate", "--all", "--kind", "chat", "--seed", "1", "--secret", CHANNEL_SECRET)
+    assert (result.exit_code, result.stderr) == (0, "")
+    bodies = result.stdout_bytes.splitlines()
+    events = {"message", "typing", "reaction", "comment_reply"}
+    assert len(bodies) == 4
+    found = {catalog.detect_callback(json.loads(b)).event for b in bodies}  # type: ignore[union-attr]
+    assert found == events
+    http = cli(
+        "generate",
+        "--all",
+        "--kind",
+        "chat",
+        "--seed",
+        "1",
+        "--format",
+        "http",
+        "--secret",
+        CHANNEL_SECRET,
+    )
+    chunks = http.stdout_bytes.split(b"### ")[1:]
+    assert [c.split(b"\n", 1)[0].decode() for c in chunks] == [
+        e.name for e in catalog.events("chat")
+    ]
+    for chunk in chunks:
+        _, headers, body = split_http(chunk.split(b"\n", 1)[1])
+        assert body in bodies and headers["X-Signature"] == sha1(CHANNEL_SECRET, body)
+
+
+def test_salesbot_token_from_the_cli_is_valid_now_and_signed_with_the_secret() -> None:
+    result = cli(
+        "generate",
+        "widget_request",
+        "--kind",
+        "salesbot",
+        "--secret",
+        CLIENT_SECRET,
+        "--url",
+        "https://bot.example.com/amo/salesbot",
+    )
+    assert (result.exit_code, result.stderr) == (0, "")
+    body = json.loads(result.stdout)
+    claims = jwt.decode(
+        body["token"], CLIENT_SECRET, algorithms=["HS512"], audience="https://bot.example.com"
+    )
+    assert claims["nbf"] <= time.time() < claims["exp"]
+    assert jwt.get_unverified_header(body["token"])["alg"] == "HS512"
+    account = urlsplit(claims["iss"]).netloc
+    assert account == f"{claims['subdomain']}.amocrm.ru"
+    assert urlsplit(body["return_url"]).netloc == account
+
+
+def test_the_disable_hook_from_the_cli_is_signed() -> None:
+    uuid = "01d01160-d7a0-4087-b4af-6a1bb83fcd1d"
+    args = ["disabled", "--kind", "oauth", "--seed", "2", "--secret", CLIENT_SECRET]
+    result = cli("generate", *args, "--client-uuid", uuid)
+    assert result.exit_code == 0
+    line = result.stdout.strip()
+    assert line.startswith("GET /?client_uuid=01d01160-d7a0-4087-b4af-6a1bb83fcd1d&account_id=")
+    query = dict(parse_qsl(line.partition("?")[2]))
+    message = f"{query['client_uuid']}|{query['account_id']}".encode()
+    assert (
+        query["signature"] == hmac.new(CLIENT_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    )
+
+
+def test_the_secret_comes_from_the_environment_and_is_never_shown() -> None:
+    env = {"AMODP_SECRET": CHANNEL_SECRET}
+    result = cli(
+        "generate", "message", "--kind", "chat", "--seed", "1", "--format", "http", env=env
+    )
+    assert (result.exit_code, result.stderr) == (0, "")
+    _, headers, body = split_http(result.stdout_bytes)
+    assert headers["X-Signature"] == sha1(CHANNEL_SECRET, body)
+    shown = [result.stdout]
+    for args in (
+        ["generate", "--help"],
+        ["send", "--help"],
+        ["verify", "--help"],
+        ["generate", "message", "--kind", "chat", "--format", "curl"],
+        ["generate", "message", "--kind", "chat", "--expired"],
+        ["generate", "message", "--kind", "chat", "--bad-signature", "--expired"],
+        ["generate", "nope", "--kind", "chat"],
+        ["send", "message", "--kind", "chat", "--url", "http://127.0.0.1:99999/"],
+    ):
+        other = cli(*args, env=env)
+        shown += [other.stdout, other.stderr]
+    assert "AMODP_SECRET" in shown[1]
+    assert not [text for text in shown if CHANNEL_SECRET in text]
+
+
+def test_without_a_secret_one_line_says_so() -> None:
+    result = cli("generate", "--all", "--kind", "oauth", "--seed", "1", env={"AMODP_SECRET": None})  # type: ignore[dict-item]
+    assert result.exit_code == 0
+    assert result.stderr.count("\n") == 1 and "oauth.disabled" in result.stderr
+    assert "throwaway key" in result.stderr and "--secret" in result.stderr
+    unsigned = cli("generate", "redirect", "--kind", "oauth", env={"AMODP_SECRET": None})  # type: ignore[dict-item]
+    assert (unsigned.exit_code, unsigned.stderr) == (0, "")  # nothing to sign
+
+
+def test_negative_tests_from_the_cli() -> None:
+    chat = ["message", "--kind", "chat", "--seed", "1", "--secret", CHANNEL_SECRET, "-f", "http"]
+    for flaw in (["--bad-signature"], ["--flaw", "body-changed"]):
+        result = cli("generate", *chat, *flaw)
+        assert result.exit_code == 0
+        _, headers, body = split_http(result.stdout_bytes)
+        assert re.fullmatch(r"[0-9a-f]{40}", headers["X-Signature"])
+        assert headers["X-Signature"] != sha1(CHANNEL_SECRET, body)
+    bot = ["widget_request", "--kind", "salesbot", "--secret", CLIENT_SECRET]
+    options = {"verify_aud": False}
+    expired = json.loads(cli("generate", *bot, "--expired").stdout)["token"]
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(expired, CLIENT_SECRET, algorithms=["HS512"], options=options)
+    early = json.loads(cli("generate", *bot, "--flaw", "not-yet-valid").stdout)["token"]
+    with pytest.raises(jwt.ImmatureSignatureError):
+        jwt.decode(early, CLIENT_SECRET, algorithms=["HS512"], options=options)
+    wrong = json.loads(cli("generate", *bot, "--bad-signature").stdout)["token"]
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(wrong, CLIENT_SECRET, algorithms=["HS512"], options=options)
+    off = cli(
+        "generate", "disabled", "--kind", "oauth", "--secret", CLIENT_SECRET, "--bad-signature"
+    )
+    query = dict(parse_qsl(off.stdout.strip().partition("?")[2]))
+    message = f"{query['client_uuid']}|{query['account_id']}".encode()
+    assert (
+        query["signature"] != hmac.new(CLIENT_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    )
+
+
 @pytest.mark.parametrize(
-    "args",
+    ("args", "error"),
     [
-        ["generate", "message", "--kind", "chat"],
-        ["generate", "--all", "--kind", "oauth"],
-        ["send", "--all", "--kind", "salesbot", "--url", "http://127.0.0.1:9/", "--dry-run"],
+        (
+            ["generate", "message", "--kind", "chat", "--expired"],
+            "only a Salesbot token can be expired",
+        ),
+        (["generate", "redirect", "--kind", "oauth", "--bad-signature"], "is not signed"),
+        (["generate", "message", "--kind", "chat", "--flaw", "nope"], "unknown flaw 'nope'"),
+        (
+            ["generate", "message", "--kind", "chat", "--bad-signature", "--expired"],
+            "choose one of",
+        ),
+        (["generate", "message", "--kind", "chat", "--lead"], "--lead is for dp and account"),
+        (["generate", "message", "--kind", "chat", "--set", "a=1"], "--set is for dp and account"),
+        (
+            ["generate", "message", "--kind", "chat", "--count", "2"],
+            "--count is for dp and account",
+        ),
+        (["generate", "message", "--kind", "chat", "--redact"], "--redact is for dp and account"),
+        (["generate", "message", "--kind", "chat", "--json-style", "x"], "--json-style must be"),
+        (["generate", "status", "--bad-signature"], "--bad-signature is for the callbacks"),
+        (["generate", "status", "--now", "1"], "--now is for the callbacks"),
+        (["generate", "status", "--json-style", "php"], "--json-style is for the callbacks"),
+        (["generate", "--kind", "chat"], "name an EVENT (see 'amodp events --kind chat')"),
+        (["generate", "status", "--kind", "chat"], "chat events: comment_reply, message, reaction"),
+        (
+            [
+                "send",
+                "--all",
+                "--kind",
+                "salesbot",
+                "--expired",
+                "--bad-signature",
+                "--url",
+                "http://127.0.0.1:9/",
+            ],
+            "choose one of",
+        ),
     ],
 )
-def test_webhook_commands_refuse_callback_kinds_in_one_line(args: list[str]) -> None:
-    result = CliRunner().invoke(app, args)
+def test_callback_options_that_do_not_fit_are_one_line_errors(args: list[str], error: str) -> None:
+    result = cli(*args, env={"AMODP_SECRET": None})  # type: ignore[dict-item]
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("Error: --kind ") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert error in result.stderr, result.stderr
+
+
+def test_a_dp_webhook_ignores_amodp_secret() -> None:
+    env = {"AMODP_SECRET": CHANNEL_SECRET}
+    assert (
+        cli("generate", "status", "--seed", "7", env=env).stdout
+        == cli("generate", "status", "--seed", "7").stdout
+    )
+
+
+def test_json_styles_from_the_cli() -> None:
+    base = ["message", "--kind", "chat", "--seed", "4", "--secret", CHANNEL_SECRET, "-f", "http"]
+    bodies = {}
+    for style in ("compact", "pretty", "php"):
+        result = cli("generate", *base, "--json-style", style)
+        _, headers, body = split_http(result.stdout_bytes)
+        assert headers["X-Signature"] == sha1(CHANNEL_SECRET, body)
+        bodies[style] = body
+    assert (
+        json.loads(bodies["compact"]) == json.loads(bodies["pretty"]) == json.loads(bodies["php"])
+    )
+    assert b"\n  " in bodies["pretty"] and bodies["php"].isascii()
+
+
+def test_curl_from_the_cli_sends_the_same_request() -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not on PATH")
+    with recording_server() as server:
+        for args in (["message", "--kind", "chat"], ["disabled", "--kind", "oauth"]):
+            common = [*args, "--seed", "5", "--secret", CHANNEL_SECRET, "--url", server.url + "/cb"]
+            curl = cli("generate", *common, "--format", "curl").stdout
+            assert CHANNEL_SECRET not in curl
+            subprocess.run(["sh", "-c", curl], check=True, capture_output=True, timeout=30)
+            line, headers, body = split_http(
+                cli("generate", *common, "--format", "http").stdout_bytes
+            )
+            got = server.requests[-1]
+            assert f"{got.method} {got.path} HTTP/1.1" == line and got.body == body
+            received = {k.lower(): v for k, v in got.headers}
+            if "X-Signature" in headers:
+                assert received["x-signature"] == sha1(CHANNEL_SECRET, got.body)
+            else:
+                query = dict(parse_qsl(urlsplit(got.path).query))
+                message = f"{query['client_uuid']}|{query['account_id']}".encode()
+                want = hmac.new(CHANNEL_SECRET.encode(), message, hashlib.sha256).hexdigest()
+                assert query["signature"] == want
+
+
+@pytest.mark.parametrize("kind", catalog.CALLBACK_KINDS)
+def test_send_delivers_exactly_what_generate_prints(kind: str) -> None:
+    secret = CHANNEL_SECRET if kind == "chat" else CLIENT_SECRET
+    with recording_server() as server:
+        args = ["--all", "--kind", kind, "--seed", "8", "--now", str(NOW), "--url",
+                server.url + "/amo?k=1", "--secret", secret]  # fmt: skip
+        sent = cli("send", *args, "--json", "-H", "X-Extra: 1")
+        assert sent.exit_code == 0, sent.stderr
+        records = [json.loads(line) for line in sent.stdout.splitlines()]
+        printed = cli("generate", *args, "--format", "http").stdout_bytes
+    expected = [split_http(chunk.split(b"\n", 1)[1]) for chunk in printed.split(b"### ")[1:]] or [
+        split_http(printed)
+    ]
+    assert [r["status"] for r in records] == [200] * len(expected)
+    assert len(server.requests) == len(expected)
+    by_request = {(line, body): headers for line, headers, body in expected}
+    for got in server.requests:
+        headers = by_request.pop((f"{got.method} {got.path} HTTP/1.1", got.body))
+        received = {k.lower(): v for k, v in got.headers}
+        assert received["x-extra"] == "1"
+        for name, value in headers.items():
+            if name not in ("Host", "Content-Length"):
+                assert received[name.lower()] == value, name
+        assert got.method == ("GET" if kind == "oauth" else "POST")
+        if kind == "chat":
+            assert received["x-signature"] == sha1(CHANNEL_SECRET, got.body)
+        if kind == "salesbot":
+            token = json.loads(got.body)["token"]
+            jwt.decode(
+                token,
+                CLIENT_SECRET,
+                algorithms=["HS512"],
+                options={"verify_aud": False, "verify_exp": False},
+            )
+        if kind == "oauth":
+            assert urlsplit(got.path).query.startswith("k=1&")
+
+
+def test_decode_summary_names_callbacks() -> None:
+    for name in ALL:
+        kind, _, event = name.partition(".")
+        for fmt in ("form", "http", "curl"):
+            shown = cli("generate", event, "--kind", kind, "--seed", "2", "--format", fmt)
+            result = CliRunner().invoke(app, ["decode", "--summary"], input=shown.stdout_bytes)
+            assert result.exit_code == 0, result.stderr
+            assert f"\n{name} ({kind})  " in "\n" + result.stderr, (fmt, result.stderr)
+    line = cli("generate", "disabled", "--kind", "oauth", "--seed", "2").stdout
+    result = CliRunner().invoke(app, ["decode", "--summary"], input=line)
+    account = dict(parse_qsl(line.strip().partition("?")[2]))["account_id"]
+    assert result.stderr.endswith(f"oauth.disabled (oauth)  account {account}\n")
+
+
+def test_a_short_secret_signs_with_one_warning() -> None:
+    import warnings
+
+    result = cli("generate", "widget_request", "--kind", "salesbot", "--secret", "short")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "Warning: the secret is 5 bytes; amoCRM's client secrets are 64 characters "
+        "(HS512 wants a key of 64 bytes or more)\n"
+    )
+    token = json.loads(result.stdout)["token"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT's own warning about the key's length
+        jwt.decode(token, "short", algorithms=["HS512"], options={"verify_aud": False})
+    checked = CliRunner().invoke(app, ["verify", "--secret", "short"], input=result.stdout)
+    assert (checked.exit_code, checked.stderr) == (
+        0,
+        "salesbot.widget_request: valid (token, JWT HS512)\n",
+    )
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_secret_changes_the_signature_and_nothing_else(name: str) -> None:
+    plain = callbacks.generate(name, seed=9, now=NOW)
+    signed = callbacks.generate(name, seed=9, now=NOW, secret=CLIENT_SECRET)
+    assert plain.request_id == signed.request_id
+    if plain.method == "GET":
+        unsigned = [(k, v) for k, v in parse_qsl(plain.query) if k != "signature"]
+        assert unsigned == [(k, v) for k, v in parse_qsl(signed.query) if k != "signature"]
+    else:
+        plain.json.pop("token", None), signed.json.pop("token", None)
+        assert plain.json == signed.json

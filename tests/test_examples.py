@@ -200,6 +200,112 @@ def test_flask_receiver_keeps_and_logs_what_amodp_decodes(
     assert logged(tmp_path) == [expected(body) for body in bodies]
 
 
+# -- Python: Flask checking the callbacks' signatures -------------------------
+
+CHANNEL_SECRET = "5a44c5dff55f3c15a4cce8d7c4cc27e207c7e189"
+CLIENT_SECRET = "Xq3vT9sLk2mN8pR4wY6zB1cD5fG7hJ0aQeUiOtSrVbNmKlJhGfDsApOiUyTrEwQz"
+CLIENT_ID = "01d01160-d7a0-4087-b4af-6a1bb83fcd1d"
+
+
+@pytest.fixture
+def callbacks_receiver(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[Any, str]]:
+    """examples/python/callbacks_receiver.py served by werkzeug in a thread: (module, url)."""
+    pytest.importorskip("flask", reason="Flask comes with amodp's test extra")
+    from werkzeug.serving import make_server
+
+    monkeypatch.setenv("WEBHOOK_LOG", str(tmp_path / "log"))
+    monkeypatch.setenv("CHANNEL_SECRET", CHANNEL_SECRET)
+    monkeypatch.setenv("CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("CLIENT_ID", CLIENT_ID)
+    path = EXAMPLES / "python" / "callbacks_receiver.py"
+    spec = importlib.util.spec_from_file_location("example_callbacks_receiver", path)
+    assert spec is not None and spec.loader is not None
+    receiver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(receiver)
+    server = make_server("127.0.0.1", 0, receiver.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def send_callbacks(url: str, secret: str, *args: str) -> tuple[int, list[dict[str, Any]]]:
+    """``amodp send ARGS --json`` with the secret in AMODP_SECRET."""
+    result = subprocess.run(
+        [*AMODP, "send", *args, "--url", url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, AMODP_SECRET=secret),
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records, result.stderr
+    assert secret not in result.stdout + result.stderr
+    return result.returncode, records
+
+
+def test_callbacks_receiver_accepts_signed_chat_hooks(callbacks_receiver: tuple[Any, str]) -> None:
+    from amodp import callbacks
+
+    receiver, url = callbacks_receiver
+    code, records = send_callbacks(
+        f"{url}/amo/chat", CHANNEL_SECRET, "--all", "--kind", "chat", "--seed", "1"
+    )
+    assert (code, [r["status"] for r in records]) == (0, [200] * 4)
+    sent = callbacks.generate_all("chat", seed=1, secret=CHANNEL_SECRET)
+    assert list(receiver.RECEIVED) == [("chat", hook.json) for hook in sent]
+    # The raw body is hashed: any JSON layout passes; another secret or a body
+    # changed on the way gets 401, and nothing is kept.
+    for args, status in (
+        (["--json-style", "pretty"], 200),
+        (["--bad-signature"], 401),
+        (["--flaw", "body-changed"], 401),
+    ):
+        chat = ["message", "--kind", "chat", *args]
+        code, records = send_callbacks(f"{url}/amo/chat", CHANNEL_SECRET, *chat)
+        assert [r["status"] for r in records] == [status], args
+    code, records = send_callbacks(f"{url}/amo/chat", CLIENT_SECRET, "typing", "--kind", "chat")
+    assert (code, records[0]["status"], records[0]["response"]) == (1, 401, "bad X-Signature")
+    assert len(receiver.RECEIVED) == 5
+
+
+def test_callbacks_receiver_checks_the_salesbot_token(callbacks_receiver: tuple[Any, str]) -> None:
+    receiver, url = callbacks_receiver
+    bot = ["widget_request", "--kind", "salesbot", "--client-uuid", CLIENT_ID]
+    code, records = send_callbacks(f"{url}/amo/salesbot", CLIENT_SECRET, *bot)
+    assert (code, records[0]["status"]) == (0, 200)
+    [(kind, kept)] = receiver.RECEIVED
+    assert kind == "salesbot" and kept["claims"]["client_uuid"] == CLIENT_ID
+    for args, reason in (
+        (["--expired"], "token expired"),
+        (["--bad-signature"], "bad token: Signature verification failed"),
+        (["--flaw", "not-yet-valid"], "bad token: The token is not yet valid (nbf)"),
+    ):
+        code, records = send_callbacks(f"{url}/amo/salesbot", CLIENT_SECRET, *bot, *args)
+        assert (code, records[0]["status"], records[0]["response"]) == (1, 401, reason)
+    assert len(receiver.RECEIVED) == 1
+
+
+def test_callbacks_receiver_checks_the_disable_hook(callbacks_receiver: tuple[Any, str]) -> None:
+    receiver, url = callbacks_receiver
+    off = ["disabled", "--kind", "oauth", "--client-uuid", CLIENT_ID]
+    code, records = send_callbacks(f"{url}/amo/disabled", CLIENT_SECRET, *off, "--seed", "2")
+    assert (code, records[0]["status"]) == (0, 200)
+    [(kind, kept)] = receiver.RECEIVED
+    assert kind == "disabled" and kept["client_uuid"] == CLIENT_ID
+    code, records = send_callbacks(f"{url}/amo/disabled", CLIENT_SECRET, *off, "--bad-signature")
+    assert (code, records[0]["status"], records[0]["response"]) == (1, 401, "bad signature")
+    other = ["disabled", "--kind", "oauth", "--client-uuid", "another"]
+    code, records = send_callbacks(f"{url}/amo/disabled", CLIENT_SECRET, *other)
+    assert (records[0]["status"], records[0]["response"]) == (401, "another integration's hook")
+
+
 # -- Node: Express with urlencoded({extended: true}) (qs) -----------------------
 
 

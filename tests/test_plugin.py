@@ -334,3 +334,124 @@ def test_amodp_check_runs_the_suite(pytester: pytest.Pytester, run: Run) -> None
     )
     result.stdout.no_fnmatch_line("*pytest_plugin.py*")
     result.assert_outcomes(passed=3, failed=1)
+
+
+CALLBACKS = r'''
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+import pytest
+
+CHANNEL = "5a44c5dff55f3c15a4cce8d7c4cc27e207c7e189"
+CLIENT = "Xq3vT9sLk2mN8pR4wY6zB1cD5fG7hJ0aQeUiOtSrVbNmKlJhGfDsApOiUyTrEwQz"
+
+
+def chat_app(environ, start_response):
+    """A WSGI receiver checking X-Signature as the documentation does."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    sent = environ.get("HTTP_X_SIGNATURE", "")
+    ok = hmac.compare_digest(hmac.new(CHANNEL.encode(), body, hashlib.sha1).hexdigest(), sent)
+    start_response("200 OK" if ok else "401 Unauthorized", [("Content-Type", "text/plain")])
+    return [environ["REQUEST_METHOD"].encode()]
+
+
+async def bot_app(scope, receive, send):
+    """An ASGI receiver checking the Salesbot token with PyJWT."""
+    message = await receive()
+    token = json.loads(message["body"])["token"]
+    try:
+        jwt.decode(token, CLIENT, algorithms=["HS512"], options={"verify_aud": False})
+        status = 200
+    except jwt.InvalidTokenError:
+        status = 401
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def disabled_ok(query):
+    signed = f"{query['client_uuid']}|{query['account_id']}".encode()
+    want = hmac.new(CLIENT.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, query.get("signature", ""))
+
+
+def off_app(environ, start_response):
+    query = dict(parse_qsl(environ["QUERY_STRING"]))
+    ok = environ["REQUEST_METHOD"] == "GET" and disabled_ok(query)
+    start_response("200 OK" if ok else "401 Unauthorized", [])
+    return [environ["PATH_INFO"].encode()]
+
+
+def test_chat_signed_with_the_secret(amodp_webhook):
+    hook = amodp_webhook("message", kind="chat", secret=CHANNEL)
+    assert dict(hook.headers)["X-Signature"] == hmac.new(
+        CHANNEL.encode(), hook.body, hashlib.sha1).hexdigest()
+    assert (hook.method, hook.event.name) == ("POST", "chat.message")
+    assert hook.post(chat_app).status == 200
+    bad = amodp_webhook("message", kind="chat", secret=CHANNEL, flaw="wrong-secret")
+    assert bad.post(chat_app).status == 401
+    assert amodp_webhook("typing", kind="chat").post(chat_app).status == 401  # no secret
+
+
+def test_salesbot_token(amodp_webhook):
+    hook = amodp_webhook("widget_request", kind="salesbot", secret=CLIENT)
+    assert hook.post(bot_app).status == 200
+    assert amodp_webhook("widget_request", kind="salesbot", secret=CLIENT,
+                         flaw="expired").post(bot_app).status == 401
+
+
+def test_the_disable_hook_is_a_get_with_its_query(amodp_webhook):
+    hook = amodp_webhook("disabled", kind="oauth", secret=CLIENT)
+    assert hook.method == "GET" and hook.body == b"" and "signature=" in hook.query
+    response = hook.post(off_app, path="/amo/off")
+    assert (response.status, response.body) == (200, b"/amo/off")
+    assert amodp_webhook("disabled", kind="oauth", secret="x" * 64).post(off_app).status == 401
+
+
+def test_a_get_over_a_socket(amodp_webhook):
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            ok = disabled_ok(dict(parse_qsl(urlsplit(self.path).query)))
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/off?k=1"
+        hook = amodp_webhook("disabled", kind="oauth", secret=CLIENT, seed=3)
+        assert hook.post(url).status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [f"/off?k=1&{hook.query}"]
+
+
+def test_same_seed_same_callback(amodp_webhook):
+    first = amodp_webhook("message", kind="chat", secret=CHANNEL, seed=4)
+    assert first.body == amodp_webhook("message", kind="chat", secret=CHANNEL, seed=4).body
+
+
+def test_webhook_options_do_not_fit_a_callback(amodp_webhook):
+    from amodp.errors import UsageError
+
+    with pytest.raises(UsageError):
+        amodp_webhook("message", kind="chat", status_id=142)
+'''
+
+
+def test_callbacks_signed_with_a_secret(pytester: pytest.Pytester, run: Run) -> None:
+    pytester.makepyfile(test_callbacks=CALLBACKS)
+    result = run("-v")
+    result.assert_outcomes(passed=6)

@@ -81,7 +81,7 @@ def decode(
             text = to_json(value, indent=None if compact else 4)
             _write_json(text)
             if summary:
-                _print_summary(value)
+                _print_summary(value, source.body)
 
 
 #: Output longer than this is printed without colour: highlighting builds it
@@ -98,10 +98,21 @@ def _write_json(text: str) -> None:
         sys.stdout.write(text + "\n")
 
 
-def _print_summary(value: Any) -> None:
-    from ..catalog import detect, summary_line
+def _print_summary(value: Any, body: bytes = b"") -> None:
+    from ..catalog import detect, detect_callback, summary_line
 
     found = detect(value)
+    if not found:
+        # A callback: a JSON body (as sent, in a request or a record), or a
+        # query string decoded as a form.
+        parsed = value
+        if body.lstrip().startswith(b"{"):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                pass
+        callback = detect_callback(parsed)
+        found = [callback] if callback else []
     if not found:
         _stderr_line("(no amoCRM webhook event recognised)")
     for item_group in found:

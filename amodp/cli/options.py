@@ -11,7 +11,7 @@ import typer
 def _complete_event(incomplete: str) -> list[str]:
     from .. import catalog
 
-    names = {e.event for kind in catalog.KINDS for e in catalog.events(kind)}
+    names = {e.event for kind in catalog.ALL_KINDS for e in catalog.events(kind)}
     return sorted(n for n in names if n.startswith(incomplete))
 
 
@@ -39,13 +39,78 @@ UrlOption = Annotated[
     ),
 ]
 #: ``--kind`` on events, generate and send.
-KindOption = Annotated[str, typer.Option("--kind", help="dp (digital pipeline) or account.")]
+KindOption = Annotated[
+    str,
+    typer.Option(
+        "--kind",
+        help="dp (digital pipeline), account; or the callbacks chat, salesbot, oauth.",
+    ),
+]
+
+# Signed callbacks: generate, send and verify.
+SecretOption = Annotated[
+    str | None,
+    typer.Option(
+        "--secret",
+        envvar="AMODP_SECRET",
+        show_envvar=True,
+        metavar="SECRET",
+        show_default=False,
+        help="The channel secret (chat) or client secret (salesbot, oauth); "
+        "better in AMODP_SECRET, out of shell history.",
+    ),
+]
+NowOption = Annotated[
+    float | None,
+    typer.Option(
+        "--now",
+        metavar="UNIX_TIME",
+        show_default=False,
+        help="The clock of Salesbot tokens (iat, nbf, exp): pins them for --seed; "
+        "verify checks them as of then.",
+    ),
+]
+ClientUuidOption = Annotated[
+    str | None,
+    typer.Option(
+        "--client-uuid",
+        metavar="UUID",
+        show_default=False,
+        help="The integration's id: in the token and the disable hook; verify requires it.",
+    ),
+]
+
+# Negative tests and JSON bytes: generate and send.
+BadSignatureOption = Annotated[
+    bool, typer.Option("--bad-signature", help="Sign with another secret (a negative test).")
+]
+ExpiredOption = Annotated[
+    bool, typer.Option("--expired", help="A Salesbot token that expired an hour ago.")
+]
+FlawOption = Annotated[
+    str | None,
+    typer.Option(
+        "--flaw",
+        metavar="NAME",
+        show_default=False,
+        help="Spoil the signature: wrong-secret, body-changed, expired, not-yet-valid.",
+    ),
+]
+JsonStyleOption = Annotated[
+    str,
+    typer.Option(
+        "--json-style",
+        metavar="compact|pretty|php",
+        help="How a callback's JSON body is written: no spaces; indented; PHP's \\/ and \\uXXXX.",
+    ),
+]
 
 # What to generate: generate and send.
 EventArgument = Annotated[
     str | None,
     typer.Argument(
-        help="The event, e.g. status, call_in, period (see 'amodp events').",
+        help="The event, e.g. status, call_in, period; message with --kind chat "
+        "(see 'amodp events').",
         autocompletion=_complete_event,
         show_default=False,
     ),

@@ -13,18 +13,25 @@ from .app import _stderr_line, app, fail, handle_errors, read_input
 from .decode import _write_json
 from .options import (
     AllOption,
+    BadSignatureOption,
+    ClientUuidOption,
     CountOption,
     CustomerOption,
     EntityOption,
     EventArgument,
     EventOption,
+    ExpiredOption,
+    FlawOption,
     IndexOption,
     JsonOption,
+    JsonStyleOption,
     KindOption,
     LeadOption,
     LocaleOption,
+    NowOption,
     RedactOption,
     RequestIdOption,
+    SecretOption,
     SeedOption,
     SetOption,
     UrlOption,
@@ -58,13 +65,40 @@ def _make_hooks(
     count: int,
     url: str,
     locale: str,
+    signing: dict[str, Any],
     other_ways: str = "or --all",
 ) -> list[Any]:
-    """The webhooks generate and send make: one EVENT, or --all of them."""
+    """The webhooks generate and send make: one EVENT, or --all of them;
+    for a callback kind, the callbacks (see _make_callbacks)."""
+    from .. import catalog
     from ..generator import generate as make_one
     from ..generator import generate_all, parse_override
 
-    _webhook_kind(kind)
+    if kind in catalog.CALLBACK_KINDS:
+        webhook_only = [
+            ("--lead", lead),
+            ("--customer", customer),
+            ("--entity", entity),
+            ("--set", overrides),
+            ("--count", count != 1),
+        ]
+        for name, given in webhook_only:
+            if given:
+                raise UsageError(f"{name} is for dp and account webhooks, not {kind} callbacks")
+        signing.pop("given")
+        return _make_callbacks(
+            event,
+            kind=kind,
+            all_events=all_events,
+            seed=seed,
+            url=url,
+            locale=locale,
+            other_ways=other_ways,
+            **signing,
+        )
+    given = signing.pop("given")  # not --secret: AMODP_SECRET may be set for everything
+    if given:
+        raise UsageError(f"{given[0]} is for the callbacks (--kind chat, salesbot, oauth)")
     chosen = _entity_choice(lead, customer, entity)
     pairs = [parse_override(s) for s in overrides or []]
     if all_events:
@@ -115,6 +149,13 @@ def generate(
     url: UrlOption = None,
     locale: LocaleOption = "ru",
     redact: RedactOption = False,
+    secret: SecretOption = None,
+    bad_signature: BadSignatureOption = False,
+    expired: ExpiredOption = False,
+    flaw: FlawOption = None,
+    now: NowOption = None,
+    client_uuid: ClientUuidOption = None,
+    json_style: JsonStyleOption = "compact",
 ) -> None:
     """Print a realistic webhook body, exactly as amoCRM sends it.
 
@@ -122,10 +163,17 @@ def generate(
     With --redact, as 'amodp decode --redact' would show it: the personal
     values replaced by placeholders in every format (Content-Length follows).
 
+    Callbacks (--kind chat, salesbot, oauth) come signed with --secret (or
+    AMODP_SECRET); form and json print a JSON body as sent, a GET as its
+    request line. A Salesbot token is valid from now on: --now pins it.
+
     Example: amodp generate status --lead --seed 7 --set status_id=142
     """
     from ..generator import DEFAULT_URL
 
+    signing = _signing(secret, bad_signature, expired, flaw, now, client_uuid, json_style)
+    if redact and kind in _callback_kinds():
+        raise UsageError(f"--redact is for dp and account webhooks, not {kind} callbacks")
     if fmt not in FORMAT_CHOICES:
         choices = ", ".join(FORMAT_CHOICES)
         raise UsageError(f"unknown format {fmt!r}; choose from: {choices}", param="fmt")
@@ -145,6 +193,7 @@ def generate(
         count=count,
         url=url or DEFAULT_URL,
         locale=locale,
+        signing=signing,
     )
     if redact:
         from dataclasses import replace
@@ -159,7 +208,9 @@ def generate(
         hooks = redacted
     out = sys.stdout
     for hook in hooks:
-        if fmt == "form":
+        if fmt in ("form", "json") and hasattr(hook, "method"):
+            _write_callback(hook)
+        elif fmt == "form":
             out.write(hook.body.decode("ascii") + "\n")
         elif fmt == "json":
             from ..codec import to_json
@@ -230,6 +281,13 @@ def send(
         float,
         typer.Option("--time-scale", help="amoCRM's clock for --retries: 0.001 makes 5 min 0.3 s."),
     ] = 1.0,
+    secret: SecretOption = None,
+    bad_signature: BadSignatureOption = False,
+    expired: ExpiredOption = False,
+    flaw: FlawOption = None,
+    now: NowOption = None,
+    client_uuid: ClientUuidOption = None,
+    json_style: JsonStyleOption = "compact",
 ) -> None:
     """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all were delivered.
 
@@ -238,12 +296,14 @@ def send(
     --kind: a 2xx later than amoCRM waits (2 s) is a failure it would retry.
     --retries amocrm sends a failed delivery again as amoCRM would (5 min,
     15 min...; each attempt on stderr). Ctrl-C stops the sending, shows what
-    was sent and exits 130.
+    was sent and exits 130. Callbacks (--kind chat, salesbot, oauth) go signed
+    with --secret (or AMODP_SECRET), a GET with its query.
 
     Example: amodp send status --lead --url http://127.0.0.1:8000/hook
     """
     from ..sender import Request, check_load, check_url, run
 
+    signing = _signing(secret, bad_signature, expired, flaw, now, client_uuid, json_style)
     if not url and replay is None:
         raise UsageError("--url is required")
     if url:
@@ -253,8 +313,9 @@ def send(
     extra = [_header(h) for h in header or []]
     choose = _record_choice(index, only_event, request_id)
     if replay is not None:
-        if event is not None or all_events:
-            raise UsageError("--replay sends a capture file: no EVENT or --all with it")
+        if event is not None or all_events or signing["given"]:
+            extra_option = signing["given"][0] if signing["given"] else "EVENT or --all"
+            raise UsageError(f"--replay sends a capture file: no {extra_option} with it")
         requests = _replay_requests(replay, url or "", extra, choose)
     elif choose is not None:
         raise UsageError("--index, --event and --request-id choose records of --replay FILE")
@@ -272,12 +333,15 @@ def send(
             count=count,
             url=url,
             locale=locale,
+            signing=signing,
             other_ways="--all or --replay FILE",
         )
         requests = []
         for hook in hooks:
             hook.extra_headers = extra
-            requests.append(Request(hook.event.name, "POST", url, hook.headers, hook.body))
+            # A callback's URL is where it goes: its query, its :scope_id filled in.
+            method, target = getattr(hook, "method", "POST"), getattr(hook, "url", url)
+            requests.append(Request(hook.event.name, method, target, hook.headers, hook.body))
     if dry_run:
         _print_requests(requests)
         return
@@ -441,13 +505,112 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _webhook_kind(kind: str) -> None:
-    """Chat, Salesbot and OAuth callbacks are listed by 'events' but made by
-    amodp.callbacks, not by the webhook generator."""
+def _callback_kinds() -> tuple[str, ...]:
     from .. import catalog
 
-    if kind in catalog.CALLBACK_KINDS:
-        raise UsageError(f"--kind {kind}: {kind} callbacks are made by amodp.callbacks.generate")
+    return catalog.CALLBACK_KINDS
+
+
+def _signing(
+    secret: str | None,
+    bad_signature: bool,
+    expired: bool,
+    flaw: str | None,
+    now: float | None,
+    client_uuid: str | None,
+    style: str,
+) -> dict[str, Any]:
+    """What --secret and the options about signatures ask of amodp.callbacks;
+    each None unless given."""
+    from ..callbacks import STYLES
+
+    flaws = [f for f, on in (("wrong-secret", bad_signature), ("expired", expired)) if on]
+    if flaw is not None:
+        flaws.append(flaw)
+    if len(flaws) > 1:
+        raise UsageError("choose one of --bad-signature, --expired and --flaw NAME")
+    if style not in STYLES:
+        raise UsageError(f"--json-style must be one of: {', '.join(STYLES)}")
+    if secret == "":
+        raise UsageError("--secret is empty (is AMODP_SECRET set to nothing?)")
+    options = (
+        ("--bad-signature", bad_signature),
+        ("--expired", expired),
+        ("--flaw", flaw is not None),
+        ("--now", now is not None),
+        ("--client-uuid", client_uuid is not None),
+        ("--json-style", style != "compact"),
+    )
+    return {
+        "secret": secret,
+        "flaw": flaws[0] if flaws else None,
+        "now": now,
+        "client_uuid": client_uuid,
+        "style": None if style == "compact" else style,
+        "given": [name for name, on in options if on],
+    }
+
+
+def _make_callbacks(
+    event: str | None,
+    *,
+    kind: str,
+    all_events: bool,
+    seed: int | None,
+    url: str,
+    locale: str,
+    other_ways: str,
+    secret: str | None,
+    flaw: str | None,
+    now: float | None,
+    client_uuid: str | None,
+    style: str | None,
+) -> list[Any]:
+    """The callbacks generate and send make, and one line on stderr when they
+    cannot be signed for real (no secret)."""
+    from .. import callbacks
+
+    options: dict[str, Any] = {
+        "seed": seed,
+        "secret": secret,
+        "flaw": flaw,
+        "url": url,
+        "now": now,
+        "client_uuid": client_uuid,
+        "style": style or "compact",
+        "locale": locale,
+    }
+    if all_events:
+        if event is not None:
+            raise UsageError("give an EVENT or --all, not both")
+        hooks = callbacks.generate_all(kind, **options)
+    elif event is None:
+        raise UsageError(f"name an EVENT (see 'amodp events --kind {kind}') {other_ways}")
+    else:
+        hooks = [callbacks.generate(event, kind=kind, **options)]
+    if secret and kind == "salesbot" and len(secret.encode()) < 64:
+        _stderr_line(
+            f"Warning: the secret is {len(secret.encode())} bytes; amoCRM's client secrets "
+            "are 64 characters (HS512 wants a key of 64 bytes or more)"
+        )
+    signed = [h.event.name for h in hooks if h.event.details.get("signature")]
+    if secret is None and signed:
+        _stderr_line(
+            f"Note: no --secret (or AMODP_SECRET): {', '.join(signed)} signed with a throwaway "
+            "key, which no receiver accepts"
+        )
+    return hooks
+
+
+def _write_callback(hook: Any) -> None:
+    """A callback in --format form or json: a JSON body as sent; a GET, which
+    has no body, as its request line."""
+    if hook.method == "GET":
+        sys.stdout.write(f"GET {hook.target}\n")
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(hook.body + b"\n")
+    sys.stdout.buffer.flush()
 
 
 def _replay_requests(
