@@ -21,6 +21,7 @@ import jwt
 
 from amodp.callbacks import generate
 
+from .servers import recording_server
 from .test_wire import amodp, listening, records
 
 SECRET = "k" * 64  # amoCRM's client secrets are 64 characters
@@ -133,6 +134,27 @@ def test_reject_invalid_answers_401_and_saves_401(tmp_path: Path) -> None:
     ]
     assert "invalid ones are answered 401" in err
     assert "leads.status\t200\t1" in err
+
+
+def test_reject_invalid_does_not_forward_what_it_rejects(tmp_path: Path) -> None:
+    save = tmp_path / "hooks.jsonl"
+    good, good_headers = chat_hook(SECRET)
+    forged, forged_headers = chat_hook("another secret")
+    with (
+        recording_server(status=201) as app,
+        listening(
+            "--secret", SECRET, "--reject-invalid", "--forward-to", app.url, "--save", str(save)
+        ) as running,
+    ):
+        assert post(running.port, "/chat", forged, forged_headers) == 401
+        assert post(running.port, "/chat", good, good_headers) == 201
+        code, out, err = running.stop()
+    assert code == 0, err
+    [got] = app.requests
+    assert got.body == good
+    forged_record, good_record = records(save)
+    assert forged_record["status"] == 401 and "forward" not in forged_record
+    assert good_record["status"] == 201 and good_record["forward"]["status"] == 201
 
 
 def test_reject_invalid_needs_a_secret() -> None:
