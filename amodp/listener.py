@@ -21,6 +21,7 @@ import errno
 import functools
 import ipaddress
 import os
+import re
 import signal
 import socket
 import threading
@@ -29,12 +30,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .codec import Shapes
 from .errors import NetworkError, UsageError
 from .records import build_record, now_iso, record_bytes
+
+if TYPE_CHECKING:
+    from .signing import Verdict
 
 __all__ = ["Background", "Listener", "Options", "Serving", "bind", "run"]
 
@@ -72,6 +76,10 @@ class Options:
     forward_timeout: float = 10.0
     #: personal data replaced by placeholders in what is shown and saved
     redact: bool = False
+    #: the channel or client secret: each record says whether its signature is valid
+    secret: str | None = field(default=None, repr=False)
+    #: with ``secret``: a request whose signature is invalid is answered 401
+    reject_invalid: bool = False
 
 
 @dataclass
@@ -178,12 +186,15 @@ class Listener:
         body, status, note = await self.read_body(scope, receive)
         if body is None:
             return  # the client left before its body was in: nothing was answered
+        verdict = self.check_signature(scope, body) if note is None else None
+        if verdict is not None and verdict.status == "invalid" and self.options.reject_invalid:
+            status = 401  # not forwarded: the app is spared what amoCRM did not sign
         forward, reply = None, None
-        if note is None and self.options.forward_to:
+        if note is None and status != 401 and self.options.forward_to:
             forward, reply = await self.forward(scope, body)
             status = forward["status"] or 502
         await self.pause()
-        record = self.build(scope, body, status, received_at, note, forward)
+        record = self.build(scope, body, status, received_at, note, forward, verdict)
         line = record_bytes(record)
         if not self.save(line):
             record["status"] = status = 503
@@ -219,6 +230,22 @@ class Listener:
             return b"", 408, f"body not received within {self.options.read_timeout:g} s"
         return b"".join(chunks), self.options.status, None
 
+    def check_signature(self, scope: dict[str, Any], body: bytes) -> Verdict | None:
+        """With ``--secret``: what :func:`amodp.signing.verify` finds in the
+        request, exactly as it arrived (before any redaction)."""
+        if self.options.secret is None:
+            return None
+        from .signing import Request, verify  # here: PyJWT only when signatures are checked
+
+        request = Request(
+            method=scope["method"],
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            body=body,
+            path=scope["path"],
+        )
+        return verify(request, self.options.secret)
+
     async def pause(self) -> None:
         """``--delay``, cut short when a stop begins."""
         if self.options.delay and not self.stopping.is_set():
@@ -241,6 +268,7 @@ class Listener:
         received_at: str,
         note: str | None,
         forward: dict[str, Any] | None,
+        verdict: Verdict | None = None,
     ) -> dict[str, Any]:
         client = scope.get("client")
         content_type = header(scope, b"content-type")
@@ -257,6 +285,15 @@ class Listener:
             note,
             parse_body=self.shapes.parse,
         )
+        continued = continuation_event(scope["path"])
+        if continued is not None and scope["method"] == "POST":
+            record["events"] = [continued]
+        if verdict is not None:
+            record["signature"] = verdict.status
+            if verdict.scheme is not None:
+                record["signature_scheme"] = verdict.scheme
+            if verdict.status == "invalid":
+                record["signature_reason"] = verdict.reason
         if forward is not None:
             record["forward"] = forward
         if self.redactor is not None:
@@ -338,6 +375,24 @@ class Listener:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+#: the path of a Salesbot's ``return_url``: where the receiver of a
+#: ``widget_request`` POSTs its result for the bot to go on
+CONTINUATION = re.compile(r"/api/v4/(salesbot|marketingbot)/([^/]+)/continue/([^/]+)/?")
+
+
+def continuation_event(path: str) -> dict[str, Any] | None:
+    """The event a POST to a Salesbot ``return_url`` path is: the bot's
+    continuation, its id (the path's last part) in ``ids``.
+
+    >>> continuation_event("/api/v4/salesbot/321/continue/9876")
+    {'kind': 'salesbot', 'entity': 'salesbot', 'event': 'continue', 'ids': ['9876']}
+    """
+    found = CONTINUATION.fullmatch(path)
+    if found is None:
+        return None
+    return {"kind": "salesbot", "entity": found[1], "event": "continue", "ids": [found[3]]}
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:

@@ -14,6 +14,9 @@ what ``amodp decode`` reads back and what ``amodp send --replay`` resends::
     status       the HTTP status the listener answered
     note         why the body was not decoded, or what went wrong (optional)
     forward      {"url", "status", "latency_ms", "error"} with --forward-to (optional)
+    signature    "valid", "invalid" or "absent" with listen --secret (else no such key)
+    signature_scheme  "chat", "salesbot", "disabled" or "amojo": the scheme found (optional)
+    signature_reason  why the signature is invalid (only when it is)
 
 One writer (:func:`record_bytes`, :func:`record_line`) and one reader
 (:func:`read_records`), which every command uses: a capture file is JSON

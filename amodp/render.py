@@ -114,7 +114,9 @@ def show_record(record: dict[str, Any], stream: IO[str]) -> None:
     when = record["received_at"][11:23]
     target = record["path"] + (f"?{record['query']}" if record.get("query") else "")
     found = detect(record.get("decoded"))
-    names = ", ".join(f"{f.name} ({f.kind})" for f in found) or "-"
+    continued = continuation_of(record)
+    names = ", ".join(f"{f.name} ({f.kind})" for f in found)
+    names = names or ("salesbot.continue (salesbot)" if continued else "-")
     heading = f"{when}  {record['method']} {target}  {record['status']}  {names}"
     forward = record.get("forward")
     if forward:
@@ -123,6 +125,10 @@ def show_record(record: dict[str, Any], stream: IO[str]) -> None:
     lines = []
     for group in found:
         lines += [summary_line(group, item) for item in group.items]
+    if continued:
+        lines.append(continuation_line(record, continued))
+    if "signature" in record:
+        lines.append(signature_text(record))
     if record.get("note"):
         lines.append(f"note: {record['note']}")
     if record.get("decoded") is not None:
@@ -142,12 +148,66 @@ def show_record(record: dict[str, Any], stream: IO[str]) -> None:
     style = "bold green" if 200 <= record["status"] < 300 else "bold red"
     out.print(Text(heading, style=style))
     for line in lines:
-        out.print(Text(line, style="cyan" if not line.startswith("note:") else "yellow"))
+        out.print(Text(line, style=_line_style(line)))
     if record.get("decoded") is not None:
         out.print(JSONHighlighter()(Text(body_text)))
     else:
         out.print(Text(body_text))
     out.print()
+
+
+def _line_style(line: str) -> str:
+    if line.startswith("note:"):
+        return "yellow"
+    if line.startswith("signature "):
+        return "green" if line.startswith("signature valid") else "red"
+    return "cyan"
+
+
+def signature_text(record: dict[str, Any]) -> str:
+    """``signature valid (chat)``, ``signature invalid (salesbot): why`` or
+    ``signature absent``: what ``listen --secret`` found."""
+    text = f"signature {record['signature']}"
+    if record.get("signature_scheme"):
+        text += f" ({record['signature_scheme']})"
+    if record.get("signature_reason"):
+        text += f": {record['signature_reason']}"
+    return text
+
+
+def continuation_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``salesbot.continue`` event of a record, if it is one."""
+    for found in record.get("events") or []:
+        if found.get("kind") == "salesbot" and found.get("event") == "continue":
+            return dict(found)
+    return None
+
+
+def continuation_line(record: dict[str, Any], event: dict[str, Any]) -> str:
+    """``salesbot continue 9876: data {...}; handlers show, goto``: what a
+    Salesbot's receiver sent back to its ``return_url``."""
+    import json
+
+    ids = ",".join(str(i) for i in event.get("ids") or [])
+    head = f"{event['entity']} continue {ids}: "
+    try:
+        sent = json.loads(record.get("body") or "")
+    except ValueError:
+        if "body redacted" in (record.get("note") or ""):
+            return head + "(body redacted)"
+        return (
+            head + 'the body is not JSON (amoCRM expects {"data": ..., "execute_handlers": [...]})'
+        )
+    if not isinstance(sent, dict):
+        return head + f"the body is a JSON {type(sent).__name__}, not an object"
+    parts = []
+    if "data" in sent:
+        parts.append("data " + json.dumps(sent["data"], ensure_ascii=False, separators=(",", ":")))
+    handlers = sent.get("execute_handlers")
+    if isinstance(handlers, list):
+        names = [h.get("handler", "?") if isinstance(h, dict) else "?" for h in handlers]
+        parts.append(f"handlers {', '.join(map(str, names)) or 'none'}")
+    return head + ("; ".join(parts) or "no data, no execute_handlers")
 
 
 def summary_table(rows: Sequence[Sequence[str]], stream: IO[str], title: str) -> None:
@@ -172,6 +232,8 @@ def request_line(record: dict[str, Any]) -> str:
     if forward:
         result = forward["status"] if forward["status"] is not None else forward["error"]
         parts.append(f"-> app {result} in {forward['latency_ms']:g} ms")
+    if "signature" in record:
+        parts.append(signature_text(record))
     if record.get("note"):
         parts.append(f"({record['note']})")
     return "  ".join(parts)

@@ -44,13 +44,14 @@ class Running:
 
 
 @contextmanager
-def listening(*args: str) -> Iterator[Running]:
-    """``amodp listen --port 0 ARGS`` in a subprocess; stopped with SIGTERM at the end."""
+def listening(*args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
+    """``amodp listen --port 0 ARGS`` in a subprocess (``env`` added to its
+    environment); stopped with SIGTERM at the end."""
     proc = subprocess.Popen(
         [*AMODP, "listen", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=dict(os.environ, NO_COLOR="1"),
+        env=dict(os.environ, NO_COLOR="1", **(env or {})),
         bufsize=0,  # unbuffered: what readline() leaves, communicate() gets
     )
     assert proc.stderr is not None

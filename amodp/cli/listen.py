@@ -10,7 +10,7 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from .app import _stderr_line, app, fail, handle_errors
-from .options import JsonOption, RedactOption
+from .options import JsonOption, RedactOption, SecretOption
 
 # -- listen ------------------------------------------------------------------------
 
@@ -77,8 +77,18 @@ def listen(
         ),
     ] = None,
     redact: RedactOption = False,
+    secret: SecretOption = None,
+    reject_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--reject-invalid", help="Answer 401 to a request whose signature is invalid."
+        ),
+    ] = False,
 ) -> None:
     """Receive webhooks on a local port, show each one decoded and keep them all.
+
+    With --secret, each record says whether its signature (Chats API,
+    Salesbot token, disable hook) is valid, invalid or absent.
 
     Ctrl-C (or SIGTERM) stops accepting, answers and saves what is in flight,
     prints a count per event and status and exits; a second one stops at once.
@@ -98,6 +108,10 @@ def listen(
         raise UsageError("choose one of --json, --lines and --quiet")
     if forward_to is not None:
         listener.check_forward_url(forward_to)
+    if reject_invalid and not secret:
+        raise UsageError("--reject-invalid needs --secret (or AMODP_SECRET)")
+    if secret == "":
+        raise UsageError("the secret is empty")
     options = listener.Options(
         host=host,
         port=port,
@@ -112,6 +126,8 @@ def listen(
         timeout=timeout,
         read_timeout=read_timeout,
         redact=redact,
+        secret=secret,
+        reject_invalid=reject_invalid,
     )
     sock = listener.bind(host, port)
     real_host, real_port = sock.getsockname()[:2]
@@ -139,6 +155,9 @@ def listen(
             _stderr_line(f"Saving every request to {save}")
         if forward_to is not None:
             _stderr_line(f"Forwarding to {forward_to}")
+        if secret is not None:
+            rejecting = ": invalid ones are answered 401" if reject_invalid else ""
+            _stderr_line(f"Checking signatures with the secret given{rejecting}")
         _stderr_line(f"Try: amodp send status --lead --url http://{local}:{real_port}/")
         sys.stderr.flush()
 
