@@ -13,7 +13,16 @@ event or kind joins the suite by its data file alone:
 * ``account_last`` (or ``account_first``): the account block where older (or
   newer) bodies put it, the other side of the catalog's order;
 
-and one event per kind a ``max_input_vars`` case: a batch past PHP's default
+The callbacks (:data:`amodp.catalog.CALLBACK_KINDS`: Chats API hooks,
+Salesbot calls, the OAuth redirect and disable hook) get ``single`` (one
+valid callback, signed with the secret given) and, for a signed event,
+``bad-signature`` (signed with another secret) and for the Salesbot
+``expired`` (a token past its ``exp``): a receiver must reject those with a
+4xx; a 2xx fails. The callback kinds sign their requests, so they need the
+receiver's secret: without one they are left out (:func:`needs_secret`), and
+the default suite is then the webhooks' alone.
+
+And one event per kind a ``max_input_vars`` case: a batch past PHP's default
 ``max_input_vars`` (1000), which a default PHP receiver answers 200 while
 ``$_POST`` silently loses the rest. A 2xx there cannot tell whether the data
 was kept, so it passes with a warning; any other answer fails as usual.
@@ -53,6 +62,7 @@ __all__ = [
     "Post",
     "junit_xml",
     "list_cases",
+    "needs_secret",
     "not_built",
     "rows",
     "run",
@@ -60,8 +70,8 @@ __all__ = [
     "write_junit",
 ]
 
-#: the kinds checked unless told: the webhooks (callback kinds join when named)
-DEFAULT_KINDS = catalog.KINDS
+#: the kinds checked unless told: every kind, webhooks and callbacks
+DEFAULT_KINDS = catalog.ALL_KINDS
 
 #: what a default PHP receiver keeps of a body (php.ini's max_input_vars)
 PHP_MAX_INPUT_VARS = 1000
@@ -89,10 +99,13 @@ UNREACHABLE = ("refused", "dns")
 
 @dataclass(frozen=True)
 class Post:
-    """One request of a case: amoCRM's headers (no Host, no Content-Length) and body."""
+    """One request of a case: amoCRM's headers (no Host, no Content-Length),
+    body, method and the query it adds to the receiver's URL."""
 
     body: bytes
     headers: tuple[tuple[str, str], ...]
+    method: str = "POST"
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,8 @@ class Case:
     variant: str  # "single", "batch", ...
     posts: tuple[Post, ...]
     about: str
+    #: "deliver": judged by amoCRM's rules; "reject": a 4xx passes, a 2xx fails
+    expect: str = "deliver"
 
     @property
     def name(self) -> str:
@@ -112,10 +127,12 @@ class Case:
     @property
     def sent(self) -> str:
         """What was sent, short: ``3 items, 2.1 kB``, ``1 item, 812 B ×2``."""
-        size = len(self.posts[0].body)
+        first = self.posts[0]
+        size = len(first.body) if first.body or not first.query else len(first.query)
         weight = f"{size / 1000:.1f} kB" if size >= 1000 else f"{size} B"
         items = {"batch": f"{BATCH} items", "max_input_vars": f"{self.variables} vars"}
-        text = f"{items.get(self.variant, '1 item')}, {weight}"
+        what = "query" if not first.body and first.query else "1 item"
+        text = f"{items.get(self.variant, what)}, {weight}"
         return text + (f" ×{len(self.posts)}" if len(self.posts) > 1 else "")
 
     @property
@@ -173,28 +190,36 @@ class CaseResult:
 
 
 def not_built(kind: str) -> str | None:
-    """Why the suite has no cases for ``kind`` yet, or None when it has.
-
-    The callback kinds (Chats API hooks, Salesbot calls, the OAuth redirect)
-    are JSON or query-string callbacks made by :mod:`amodp.callbacks`, not
-    webhook bodies; the variants here do not fit them yet.
-    """
+    """Why the suite has no cases for ``kind``, or None when it has (every
+    kind of the catalog has); a UsageError for a kind the catalog lacks."""
     if kind not in catalog.ALL_KINDS:
         kinds = ", ".join(catalog.ALL_KINDS)
         raise UsageError(f"unknown kind {kind!r}; choose from: {kinds}", param="kind")
-    if kind in catalog.CALLBACK_KINDS:
-        return f"{kind} callbacks are not in the suite yet: skipped"
     return None
+
+
+def needs_secret(kind: str | Sequence[str] | None = None) -> list[str]:
+    """The kinds of ``kind`` (:data:`DEFAULT_KINDS` when None) whose cases
+    need the receiver's secret: the callback kinds, each of which signs its
+    requests. Without the secret a valid callback cannot be made, so
+    :func:`list_cases` leaves these kinds out."""
+    kinds = DEFAULT_KINDS if kind is None else (kind,) if isinstance(kind, str) else tuple(kind)
+    return [k for k in kinds if k in catalog.CALLBACK_KINDS]
+
+
+def _signed(spec: catalog.Event) -> bool:
+    return spec.details.get("signature") is not None
 
 
 def list_cases(
     kind: str | Sequence[str] | None = None,
     only: str | Sequence[str] | None = None,
     seed: int = 0,
+    secret: str | None = None,
 ) -> list[Case]:
     """Every case of ``kind`` (a kind or several; :data:`DEFAULT_KINDS` when
-    None), in catalog order. Kinds the suite cannot build yet
-    (:func:`not_built`) are skipped.
+    None), in catalog order. Callbacks are signed with ``secret``, the
+    receiver's; without it the callback kinds are left out (:func:`needs_secret`).
 
     ``only`` keeps the cases whose name matches a pattern: a glob with ``*``
     and ``?`` (brackets are literal: ``leads.*[retry]``), else a substring.
@@ -209,6 +234,17 @@ def list_cases(
             continue
         rules.rules_for(k)  # a kind without delivery rules cannot be judged
         specs = catalog.events(k)
+        if k in catalog.CALLBACK_KINDS:
+            if secret is None:
+                continue
+            for spec in specs:
+                for called, flaw, expect in _callback_variants(spec):
+                    name = f"{spec.name}[{called}]"
+                    if matchers and not any(m(name) for m in matchers):
+                        continue
+                    rng = random.Random(f"{seed}/{name}")
+                    cases.append(_callback(spec, called, flaw, expect, secret, rng))
+            continue
         big = next((s for s in specs if s.name == "leads.status"), specs[0] if specs else None)
         for spec in specs:
             for variant, build in _VARIANTS:
@@ -328,6 +364,40 @@ def _max_input_vars(spec: catalog.Event, rng: random.Random) -> Case | None:
     return Case(spec.kind, spec.name, "max_input_vars", (_post(hook),), about)
 
 
+def _callback_variants(spec: catalog.Event) -> list[tuple[str, str | None, str]]:
+    """(variant, flaw, expect) of a callback event."""
+    variants: list[tuple[str, str | None, str]] = [("single", None, "deliver")]
+    if _signed(spec):
+        variants.append(("bad-signature", "wrong-secret", "reject"))
+    if spec.kind == "salesbot":
+        variants.append(("expired", "expired", "reject"))
+    return variants
+
+
+_CALLBACK_ABOUT = {
+    "single": "one valid callback",
+    "bad-signature": "signed with another secret: must be rejected with a 4xx",
+    "expired": "a token past its exp: must be rejected with a 4xx",
+}
+
+
+def _callback(
+    spec: catalog.Event,
+    variant: str,
+    flaw: str | None,
+    expect: str,
+    secret: str | None,
+    rng: random.Random,
+) -> Case:
+    from .callbacks import generate as generate_callback
+
+    hook = generate_callback(spec.event, kind=spec.kind, secret=secret, flaw=flaw, rng=rng)
+    skip = {"host", "content-length"}
+    headers = tuple((k, v) for k, v in hook.headers if k.lower() not in skip)
+    post = Post(hook.body, headers, hook.method, hook.query)
+    return Case(spec.kind, spec.name, variant, (post,), _CALLBACK_ABOUT[variant], expect)
+
+
 _VARIANTS: list[
     tuple[Callable[[catalog.Event], str], Callable[[catalog.Event, random.Random], Case | None]]
 ] = [
@@ -393,8 +463,10 @@ def unreachable(results: Sequence[CaseResult]) -> bool:
     )
 
 
-def _answer(kind: str, status: int | None, latency_s: float, error: str | None, n: int) -> Answer:
-    return Answer(status, latency_s, error, rules.judge(kind, status, latency_s, error, attempt=n))
+def _answer(case: Case, status: int | None, latency_s: float, error: str | None, n: int) -> Answer:
+    event = case.event if case.kind in catalog.CALLBACK_KINDS else None
+    verdict = rules.judge(case.kind, status, latency_s, error, attempt=n, event=event)
+    return Answer(status, latency_s, error, verdict)
 
 
 def _run_url(
@@ -411,7 +483,7 @@ def _run_url(
 
         def keep(i: int, status: int | None, latency_s: float, error: str | None) -> None:
             n = len(answers[i]) + 1
-            answers[i].append(_answer(cases[i].kind, status, latency_s, error, n))
+            answers[i].append(_answer(cases[i], status, latency_s, error, n))
             if n == len(cases[i].posts):
                 judged(i, answers[i])
 
@@ -445,10 +517,22 @@ async def _send_wave(
     def kept(delivery: Delivery) -> None:
         keep(int(delivery.event), delivery.status, delivery.latency_ms / 1000, delivery.error)
 
-    requests = [Request(str(i), "POST", url, list(p.headers), p.body) for i, p in posts.items()]
+    requests = [
+        Request(str(i), p.method, _with_query(url, p.query), list(p.headers), p.body)
+        for i, p in posts.items()
+    ]
     await deliver(
         requests, concurrency=concurrency, timeout=timeout, insecure=insecure, on_delivery=kept
     )
+
+
+def _with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` added to its own query, if any."""
+    if not query:
+        return url
+    base, hash_, fragment = url.partition("#")
+    joined = f"{base}&{query}" if "?" in base else f"{base}?{query}"
+    return joined + hash_ + fragment
 
 
 def _run_app(
@@ -468,7 +552,14 @@ def _run_app(
             error: str | None = None
             app_error: str | None = None
             try:
-                status = post(app, sent.body, sent.headers, path=path, timeout=timeout).status
+                status = post(
+                    app,
+                    sent.body,
+                    sent.headers,
+                    path=_with_query(path or "/", sent.query),
+                    method=sent.method,
+                    timeout=timeout,
+                ).status
             except NetworkError as exc:
                 error = f"timeout: {exc}"
             except AmodpError as exc:
@@ -477,7 +568,7 @@ def _run_app(
                 status = 500
                 app_error = f"{type(exc).__name__}: {exc}"
             latency = time.perf_counter() - started
-            answer = _answer(case.kind, status, latency, error, n)
+            answer = _answer(case, status, latency, error, n)
             if app_error is not None:
                 verdict = answer.verdict
                 reason = f"{verdict.reason} (the app raised {app_error})"
@@ -487,6 +578,8 @@ def _run_app(
 
 
 def _case_verdict(case: Case, answers: Sequence[Answer]) -> rules.Verdict:
+    if case.expect == "reject":
+        return _rejected(case, answers[0])
     failed = next((a for a in answers if not a.verdict.ok), None)
     if failed is not None:
         if len(answers) > 1:
@@ -509,6 +602,21 @@ def _case_verdict(case: Case, answers: Sequence[Answer]) -> rules.Verdict:
             "(process a request id once)",
         )
     return first.verdict
+
+
+def _rejected(case: Case, answer: Answer) -> rules.Verdict:
+    """A request a receiver must refuse: a 4xx passes; anything else fails."""
+    what = "an expired token" if case.variant == "expired" else "a wrong signature"
+    status = answer.status
+    if status is not None and 400 <= status < 500:
+        return rules.Verdict(True, f"{status}: rejected {what}")
+    if status is not None and 200 <= status < 300:
+        return rules.Verdict(False, f"{status}: accepted a request with {what}")
+    if status is None:
+        return rules.Verdict(
+            False, f"{answer.verdict.reason.partition(';')[0]}: {what} needs a 4xx"
+        )
+    return rules.Verdict(False, f"{status}: {what} should be rejected with a 4xx")
 
 
 # -- reports -----------------------------------------------------------------------

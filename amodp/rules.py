@@ -7,8 +7,9 @@ ladder is a table of :class:`Step` rows; ``next_retry()`` walks it for the
 outcomes so far. :class:`DisableTracker` counts invalid answers as amoCRM does
 before it switches a hook off, on a clock that can be compressed for tests.
 
-Adding a kind is one row in :data:`RULES`. The sources of every number are in
-docs/delivery-rules.md.
+Adding a kind is one row in :data:`RULES`; an event amoCRM treats apart from
+the rest of its kind, one row in :data:`EVENT_RULES`. The sources of every
+number are in docs/delivery-rules.md.
 
 Standard library only.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "Attempt",
     "DisableRule",
     "DisableTracker",
+    "EVENT_RULES",
     "RULES",
     "Rules",
     "Step",
@@ -143,10 +145,43 @@ RULES: dict[str, Rules] = {
         lost="the bot does not go on",
         success_text="200 exactly",
     ),
+    # The hook sent when an account disables the integration: what amoCRM does
+    # with the answer is not documented; a 2xx within 2 s is assumed.
+    "oauth": Rules(
+        kind="oauth",
+        label="OAuth disable hooks",
+        success=range(200, 300),
+        timeout_s=2.0,
+        lost="the account is not told again",
+        success_text="a 2xx (assumed: not documented)",
+    ),
+}
+
+_REDIRECT = Rules(
+    kind="oauth",
+    label="OAuth redirects",
+    success=range(200, 400),
+    timeout_s=3.0,
+    lost="the code is not sent again",
+    success_text="a 2xx or 3xx",
+)
+
+#: Events judged apart from their kind, as ``"<kind>.<event>"``: the OAuth
+#: redirect (and its refusal) reaches the Redirect URI, which may answer with
+#: a page or a redirect; the widget install hook waits 3 s for it.
+EVENT_RULES: dict[str, Rules] = {
+    "oauth.redirect": _REDIRECT,
+    "oauth.denied": _REDIRECT,
 }
 
 
-def rules_for(kind: str) -> Rules:
+def rules_for(kind: str, event: str | None = None) -> Rules:
+    """The rules of ``kind``, or of one of its events (``"redirect"``) when
+    :data:`EVENT_RULES` has a row for it."""
+    if event is not None:
+        name = event if event.startswith(f"{kind}.") else f"{kind}.{event}"
+        if name in EVENT_RULES:
+            return EVENT_RULES[name]
     try:
         return RULES[kind]
     except KeyError:
@@ -162,15 +197,16 @@ def judge(
     error: str | None = None,
     *,
     attempt: int = 1,
+    event: str | None = None,
 ) -> Verdict:
-    """``rules_for(kind).judge(...)``.
+    """``rules_for(kind, event).judge(...)``.
 
     >>> judge("account", 500, 0.01).reason
     '500: amoCRM retries in 5 min'
     >>> judge("dp", 500, 0.01).reason
     '500: DP webhooks are not retried: this change is lost'
     """
-    return rules_for(kind).judge(status, latency_s, error, attempt=attempt)
+    return rules_for(kind, event).judge(status, latency_s, error, attempt=attempt)
 
 
 def next_retry(

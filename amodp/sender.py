@@ -268,6 +268,10 @@ def _describe(exc: BaseException, url: str | None = None, timeout: float | None 
     return f"network: {where}: {str(exc) or type(exc).__name__}"
 
 
+#: methods whose requests carry no body
+_NO_BODY = frozenset({"GET", "HEAD"})
+
+
 async def _send_one(session: Any, request: Request, tls: Any, timeout: float) -> Delivery:
     started = time.perf_counter()
     try:
@@ -275,7 +279,8 @@ async def _send_one(session: Any, request: Request, tls: Any, timeout: float) ->
             request.method,
             request.target,
             headers=[(k, v) for k, v in request.headers if k.lower() not in COMPUTED],
-            data=request.body,
+            # A GET or HEAD goes without a body: no Content-Length: 0 either.
+            data=request.body if request.body or request.method not in _NO_BODY else None,
             ssl=tls,
             allow_redirects=False,
         ) as response:

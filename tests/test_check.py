@@ -13,6 +13,8 @@ import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -392,15 +394,178 @@ def test_run_from_async_code() -> None:
     assert result.ok and len(result.answers) == 2
 
 
-def test_callback_kinds_are_skipped_with_a_note() -> None:
+def test_callback_kinds_need_a_secret() -> None:
+    assert check.needs_secret() == list(catalog.CALLBACK_KINDS)
+    assert check.needs_secret(["dp", "chat"]) == ["chat"]
+    for kind in catalog.ALL_KINDS:
+        assert check.not_built(kind) is None
+    # Without the receiver's secret a valid callback cannot be made: left out.
     for kind in catalog.CALLBACK_KINDS:
-        note = check.not_built(kind)
-        assert note is not None and kind in note
         assert list_cases(kind=kind) == []
-    assert check.not_built("dp") is None
     assert {c.kind for c in list_cases(kind=["chat", "dp"])} == {"dp"}
+    assert {c.kind for c in list_cases(seed=1)} == set(catalog.KINDS)
+    assert {c.kind for c in list_cases(seed=1, secret="S")} == set(catalog.ALL_KINDS)
     with pytest.raises(UsageError, match="unknown kind 'nope'"):
         list_cases(kind="nope")
+
+
+def test_every_callback_event_has_its_cases() -> None:
+    names = {(c.name, c.expect) for c in list_cases(catalog.CALLBACK_KINDS, secret="S")}
+    for kind in catalog.CALLBACK_KINDS:
+        for spec in catalog.events(kind):
+            assert (f"{spec.name}[single]", "deliver") in names
+            signed = spec.details.get("signature") is not None
+            assert ((f"{spec.name}[bad-signature]", "reject") in names) == signed
+    assert ("salesbot.widget_request[expired]", "reject") in names
+    assert ("chat.message[expired]", "reject") not in names
+
+
+# -- callbacks against receivers that check signatures -------------------------------
+
+#: 64 bytes: PyJWT warns of shorter HS512 keys
+SECRET = "receiver-secret-" * 4
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.url = ""
+        #: (method, path with query, headers, body) of every request
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+
+
+def _signed_right(method: str, target: str, headers: Any, body: bytes) -> bool:
+    """The receiver's own check, written from amoCRM's documentation with hmac and PyJWT."""
+    import hashlib
+    import hmac
+    from urllib.parse import parse_qs, urlsplit
+
+    import jwt
+
+    if method == "GET":
+        query = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
+        if "signature" not in query:
+            return True  # the OAuth redirect is not signed
+        message = f"{query['client_uuid']}|{query['account_id']}".encode()
+        want = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(want, query["signature"])
+    data = json.loads(body)
+    if "token" in data:
+        try:
+            jwt.decode(data["token"], SECRET, algorithms=["HS512"], options={"verify_aud": False})
+        except jwt.PyJWTError:
+            return False
+        return True
+    want = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    return hmac.compare_digest(want, headers.get("X-Signature", ""))
+
+
+@contextmanager
+def callback_receiver(strict: bool = True, status: int = 200) -> Iterator[Seen]:
+    """A receiver on 127.0.0.1: ``strict`` checks signatures (401 when wrong),
+    else it accepts everything; valid requests get ``status``."""
+    seen = Seen()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def answer(self) -> None:
+            length = self.headers.get("Content-Length")
+            body = self.rfile.read(int(length)) if length else b""
+            headers = dict(self.headers.items())
+            with lock:
+                seen.requests.append((self.command, self.path, headers, body))
+            valid = not strict or _signed_right(self.command, self.path, self.headers, body)
+            self.send_response(status if valid else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}/amo/cb?from=amo"
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_callbacks_pass_a_receiver_that_checks_signatures() -> None:
+    cases = list_cases(catalog.CALLBACK_KINDS, seed=3, secret=SECRET)
+    with callback_receiver() as seen:
+        results = run(seen.url, cases)
+    assert [r.case.name for r in results if not r.ok] == []
+    by_name = {(r.case.name): r for r in results}
+    assert by_name["chat.message[bad-signature]"].verdict.reason == (
+        "401: rejected a wrong signature"
+    )
+    assert by_name["salesbot.widget_request[expired]"].verdict.reason == (
+        "401: rejected an expired token"
+    )
+    assert len(seen.requests) == len(cases)
+
+
+def test_callbacks_that_should_be_rejected_fail_on_a_receiver_that_accepts_all() -> None:
+    cases = list_cases(catalog.CALLBACK_KINDS, seed=3, secret=SECRET)
+    with callback_receiver(strict=False) as seen:
+        results = run(seen.url, cases)
+    failed = {r.case.name: r.verdict.reason for r in results if not r.ok}
+    assert failed == {
+        "chat.comment_reply[bad-signature]": "200: accepted a request with a wrong signature",
+        "chat.message[bad-signature]": "200: accepted a request with a wrong signature",
+        "chat.reaction[bad-signature]": "200: accepted a request with a wrong signature",
+        "chat.typing[bad-signature]": "200: accepted a request with a wrong signature",
+        "salesbot.widget_request[bad-signature]": "200: accepted a request with a wrong signature",
+        "salesbot.widget_request[expired]": "200: accepted a request with an expired token",
+        "oauth.disabled[bad-signature]": "200: accepted a request with a wrong signature",
+    }
+
+
+def test_chat_wants_200_exactly() -> None:
+    cases = list_cases("chat", only="chat.message[single]", seed=1, secret=SECRET)
+    with callback_receiver(status=204) as seen:
+        [result] = run(seen.url, cases)
+    assert not result.ok
+    assert result.verdict.reason == (
+        "204: amoCRM wants 200 exactly; Chats API hooks are not retried: this message is lost"
+    )
+
+
+def test_get_callbacks_go_with_their_query_and_no_body() -> None:
+    cases = list_cases("oauth", only="*[single]", seed=2, secret=SECRET)
+    with callback_receiver() as seen:
+        results = run(seen.url, cases)
+    assert all(r.ok for r in results)
+    assert len(seen.requests) == 3
+    for method, target, headers, body in seen.requests:
+        assert method == "GET"
+        assert body == b""
+        assert "Content-Length" not in headers and "Transfer-Encoding" not in headers
+        assert target.startswith("/amo/cb?from=amo&")
+    targets = sorted(t.partition("&")[2] for _, t, _, _ in seen.requests)
+    assert targets == sorted(c.posts[0].query for c in cases)
+
+
+def test_callbacks_on_an_app_in_process() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append((environ["REQUEST_METHOD"], environ.get("QUERY_STRING", "")))
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    cases = list_cases("oauth", only="oauth.redirect[single]", seed=2, secret=SECRET)
+    [result] = run(app, cases, path="/amo?x=1")
+    assert result.ok
+    assert seen == [("GET", "x=1&" + cases[0].posts[0].query)]
 
 
 def test_on_result_as_each_case_is_judged() -> None:

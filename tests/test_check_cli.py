@@ -21,6 +21,7 @@ from amodp import catalog
 
 from .conftest import require_php
 from .receivers import broken
+from .test_check import SECRET, callback_receiver
 from .test_examples import (  # noqa: F401 - fixtures
     EXAMPLES,
     NODE_READY,
@@ -35,6 +36,11 @@ AMODP = [sys.executable, "-m", "amodp"]
 ENV = dict(os.environ, NO_COLOR="1")
 #: the default suite: every case of the two webhook kinds
 DEFAULT = "203 cases"
+#: the note of a default run without the receiver's secret
+NO_SECRET = (
+    "Note: chat, salesbot, oauth callbacks are signed: without --secret (or AMODP_SECRET) "
+    "they are skipped.\n"
+)
 
 
 def check(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -297,7 +303,7 @@ def test_list_into_head() -> None:
         timeout=60,
         env=ENV,
     )
-    assert (done.returncode, done.stderr) == (0, "")
+    assert (done.returncode, done.stderr) == (0, NO_SECRET)
     assert done.stdout.startswith("dp\tleads.call_in[single]\t1 item, ")
 
 
@@ -310,7 +316,8 @@ def test_list_into_head() -> None:
         (["--list", "--only", "nope"], "Error: no case matches 'nope'"),
         (["--url", "ftp://x/", "--kind", "dp"], "Error: --url: URL must be "
          "http(s)://host[:port]/path, got 'ftp://x/': the scheme is 'ftp'"),
-        (["--list", "--kind", "chat,oauth"], "Error: no case to run for --kind chat,oauth"),
+        (["--list", "--kind", "chat,oauth"], "Error: --secret: chat, oauth callbacks are "
+         "signed: give the receiver's secret with --secret or AMODP_SECRET"),
         (["--nope"], "Error: No such option: --nope"),
     ],
 )  # fmt: skip
@@ -320,11 +327,68 @@ def test_bad_usage_exits_2(args: list[str], error: str) -> None:
     assert error in done.stderr.splitlines()
 
 
-def test_callback_kinds_are_skipped_with_a_note() -> None:
+def test_callback_kinds_are_skipped_without_a_secret() -> None:
     done = check("--list", "--kind", "dp,chat")
     assert done.returncode == 0
-    assert done.stderr == "Note: chat callbacks are not in the suite yet: skipped\n"
+    assert done.stderr == (
+        "Note: chat callbacks are signed: without --secret (or AMODP_SECRET) they are skipped.\n"
+    )
     assert {line.split("\t")[0] for line in done.stdout.splitlines()} == {"dp"}
+
+
+def test_the_default_takes_every_kind_with_a_secret() -> None:
+    done = subprocess.run(
+        [*AMODP, "check", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(ENV, AMODP_SECRET=SECRET),
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert {line.split("\t")[0] for line in done.stdout.splitlines()} == set(catalog.ALL_KINDS)
+
+
+def test_chat_against_a_receiver_that_checks_the_signature() -> None:
+    with callback_receiver() as seen:
+        done = check("--kind", "chat", "--secret", SECRET, "--seed", "4", "--url", seen.url)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("8 cases: 8 passed, 0 failed, 0 warnings in ")
+    row = table(done)[("chat", "chat.message[bad-signature]")]
+    assert (row[3], row[5], row[6]) == ("401", "ok", "401: rejected a wrong signature")
+    assert len(seen.requests) == 8
+
+
+def test_chat_against_a_receiver_that_accepts_everything() -> None:
+    with callback_receiver(strict=False) as seen:
+        done = check(
+            "--kind", "chat", "--secret", SECRET, "--seed", "4", "--url", seen.url, "--json"
+        )
+    assert done.returncode == 1
+    found = records(done)
+    failed = {case: r["reason"] for (_, case), r in found.items() if not r["ok"]}
+    assert failed == {
+        f"chat.{event}[bad-signature]": "200: accepted a request with a wrong signature"
+        for event in ("comment_reply", "message", "reaction", "typing")
+    }
+    assert all(r["ok"] for (_, case), r in found.items() if case.endswith("[single]"))
+
+
+def test_oauth_goes_as_get_without_a_body() -> None:
+    with callback_receiver() as seen:
+        done = check("--kind", "oauth", "--seed", "1", "--url", seen.url, timeout=60)
+    assert done.returncode == 2  # oauth alone needs the secret
+    with callback_receiver() as seen:
+        env = dict(ENV, AMODP_SECRET=SECRET)
+        done = subprocess.run(
+            [*AMODP, "check", "--kind", "oauth", "--seed", "1", "--url", seen.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+    assert done.returncode == 0, done.stderr
+    assert {m for m, _, _, _ in seen.requests} == {"GET"}
+    assert all("Content-Length" not in h and b == b"" for _, _, h, b in seen.requests)
 
 
 # -- the example receivers pass -------------------------------------------------------
@@ -352,7 +416,8 @@ def test_the_express_example_passes(node_dir: Path, tmp_path: Path) -> None:  # 
     with serving(["node", "receiver.js", "0"], NODE_READY, tmp_path, node_dir) as url:
         done = check("--url", f"{url}/amo", "--json")
     assert_passes(done, 203)
-    assert "Seed " in done.stderr.splitlines()[0]
+    assert done.stderr.splitlines()[0] == NO_SECRET.rstrip("\n")
+    assert "Seed " in done.stderr.splitlines()[1]
 
 
 def test_a_passing_case_in_the_table() -> None:

@@ -181,7 +181,60 @@ VERDICTS = [
             "Salesbot widget_request calls are not retried: the bot does not go on",
         ),
     ),
-]
+    ("salesbot", 204, 0.1, None, 1, Verdict(
+        False,
+        "204: amoCRM wants 200 exactly; "
+        "Salesbot widget_request calls are not retried: the bot does not go on",
+    )),
+    # The disable hook: the answer is not documented; a 2xx within 2 s is assumed.
+    ("oauth", 204, 1.9, None, 1, Verdict(True, "204 in 1.90 s: delivered")),
+    ("oauth", 500, 0.1, None, 1, Verdict(
+        False,
+        "500: amoCRM wants a 2xx (assumed: not documented); "
+        "OAuth disable hooks are not retried: the account is not told again",
+    )),
+    ("oauth", 200, 2.5, None, 1, Verdict(
+        False,
+        "2.50 s: amoCRM gives up after 2 s; "
+        "OAuth disable hooks are not retried: the account is not told again",
+    )),
+]  # fmt: skip
+
+# (event, status, latency, verdict): the OAuth redirect, judged apart from its kind
+REDIRECTS = [
+    ("redirect", 200, 2.9, Verdict(True, "200 in 2.90 s: delivered")),
+    ("redirect", 302, 0.1, Verdict(True, "302 in 100 ms: delivered")),
+    ("oauth.denied", 200, 0.1, Verdict(True, "200 in 100 ms: delivered")),
+    ("redirect", 200, 3.1, Verdict(
+        False,
+        "3.10 s: amoCRM gives up after 3 s; "
+        "OAuth redirects are not retried: the code is not sent again",
+    )),
+    ("redirect", 404, 0.1, Verdict(
+        False,
+        "404: amoCRM wants a 2xx or 3xx; "
+        "OAuth redirects are not retried: the code is not sent again",
+    )),
+    ("disabled", 302, 0.1, Verdict(
+        False,
+        "302: not a success for amoCRM (no redirects followed); "
+        "OAuth disable hooks are not retried: the account is not told again",
+    )),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("event", "status", "latency", "verdict"), REDIRECTS)
+def test_oauth_redirect(event: str, status: int, latency: float, verdict: Verdict) -> None:
+    assert judge("oauth", status, latency, event=event) == verdict
+
+
+def test_event_rules_belong_to_a_kind() -> None:
+    from amodp import catalog
+
+    for name, row in rules.EVENT_RULES.items():
+        kind, _, event = name.partition(".")
+        assert row.kind == kind
+        assert event in {e.event for e in catalog.events(kind)}
 
 
 @pytest.mark.parametrize(("kind", "status", "latency", "error", "attempt", "verdict"), VERDICTS)
@@ -236,7 +289,7 @@ def test_ladder_has_five_attempts_over_95_minutes() -> None:
     assert waited == 5 * MIN + 15 * MIN + 15 * MIN + HOUR
 
 
-@pytest.mark.parametrize("kind", ["dp", "chat", "salesbot"])
+@pytest.mark.parametrize("kind", ["dp", "chat", "salesbot", "oauth"])
 def test_never_retried(kind: str) -> None:
     assert next_retry([fail()], kind) is None
     assert next_retry([TIMEOUT], kind) is None
@@ -311,7 +364,7 @@ def test_unknown_kind() -> None:
 def test_every_catalog_kind_has_rules() -> None:
     from amodp import catalog
 
-    assert set(catalog.KINDS) <= set(rules.RULES)
+    assert set(catalog.ALL_KINDS) <= set(rules.RULES)
 
 
 @pytest.mark.parametrize(

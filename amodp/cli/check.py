@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from .app import _stderr_line, app, fail, handle_errors
-from .options import JsonOption, KindOption, SeedOption, UrlOption
+from .options import JsonOption, KindOption, SecretOption, SeedOption, UrlOption
 from .send import _Stdout
 
 
@@ -19,7 +19,7 @@ from .send import _Stdout
 @handle_errors
 def check(
     url: UrlOption = None,
-    kind: KindOption = "dp,account",
+    kind: KindOption = "dp,account,chat,salesbot,oauth",
     only: Annotated[
         list[str] | None,
         typer.Option(
@@ -30,6 +30,7 @@ def check(
         ),
     ] = None,
     seed: SeedOption = None,
+    secret: SecretOption = None,
     as_json: JsonOption = False,
     junit: Annotated[
         Path | None,
@@ -43,17 +44,23 @@ def check(
 ) -> None:
     """Test a receiver: send it every case of the suite and judge each answer as amoCRM would.
 
-    Every event gets one item, a batch, real-world text, a retry with the same
-    request id and the account block moved; one batch per kind passes PHP's
-    max_input_vars. A table on stderr (case, what was sent, status, time,
-    verdict), then a total; --json: one JSON object per case on stdout;
-    --junit FILE: a JUnit XML report for CI. --kind dp,account by default
-    (comma-separated; chat, salesbot and oauth are not in the suite yet).
+    Every webhook event gets one item, a batch, real-world text, a retry with
+    the same request id and the account block moved; one batch per kind passes
+    PHP's max_input_vars. Every callback (chat, salesbot, oauth) gets one valid
+    request, and a signed one a wrong signature (and the Salesbot an expired
+    token) that must be rejected with a 4xx. Callbacks are signed with --secret
+    (or AMODP_SECRET), the receiver's; without it the callback kinds are skipped,
+    with a note.
+    A table on stderr (case, what was sent, status, time, verdict), then a
+    total; --json: one JSON object per case on stdout; --junit FILE: a JUnit
+    XML report for CI. --kind: every kind by default (comma-separated).
     Without --seed the bodies differ on every run; the seed is printed.
     Exit 0: every case passed; 1: one failed; 3: the receiver could not be
     reached at all; 130: Ctrl-C (what was judged so far is shown).
 
     Example: amodp check --url http://127.0.0.1:8000/amo/hook --junit amodp-check.xml
+
+    Example: AMODP_SECRET=... amodp check --kind chat --url http://127.0.0.1:8000/amo/chat
     """
     from .. import check as suite
 
@@ -64,8 +71,20 @@ def check(
         note = suite.not_built(k)
         if note is not None:
             _stderr_line(f"Note: {note}")
+    unsigned = suite.needs_secret(kinds) if secret is None else []
+    if unsigned and len(unsigned) == len(kinds):
+        raise UsageError(
+            f"{', '.join(unsigned)} callbacks are signed: give the receiver's secret "
+            "with --secret or AMODP_SECRET",
+            param="secret",
+        )
+    if unsigned:
+        _stderr_line(
+            f"Note: {', '.join(unsigned)} callbacks are signed: without --secret "
+            "(or AMODP_SECRET) they are skipped."
+        )
     chosen = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
-    cases = suite.list_cases(kinds, only, chosen)
+    cases = suite.list_cases(kinds, only, chosen, secret)
     if not cases:
         raise UsageError(f"no case to run for --kind {kind}")
     if list_only:
