@@ -251,12 +251,12 @@ def list_cases(
                 name = f"{spec.name}[{variant(spec)}]"
                 if matchers and not any(m(name) for m in matchers):
                     continue
-                made = build(spec, random.Random(f"{seed}/{name}"))
+                made = build(spec, _CaseRandom(f"{seed}/{name}", seed))
                 if made is not None:
                     cases.append(made)
             name = f"{spec.name}[max_input_vars]"
             if spec is big and (not matchers or any(m(name) for m in matchers)):
-                made = _max_input_vars(spec, random.Random(f"{seed}/{name}"))
+                made = _max_input_vars(spec, _CaseRandom(f"{seed}/{name}", seed))
                 if made is not None:
                     cases.append(made)
     if matchers and not cases:
@@ -278,17 +278,29 @@ def _post(hook: Webhook, body: bytes | None = None) -> Post:
     return Post(hook.body if body is None else body, headers)
 
 
-def _single(spec: catalog.Event, rng: random.Random) -> Case:
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng)
+class _CaseRandom(random.Random):
+    """A case's random source; ``account`` seeds the run's one made-up account,
+    so that every webhook of a run comes from the same account, as a real
+    account's do."""
+
+    def __init__(self, seed: str, account: int) -> None:
+        super().__init__(seed)
+        self.account = account
+
+
+def _single(spec: catalog.Event, rng: _CaseRandom) -> Case:
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account)
     return Case(spec.kind, spec.name, "single", (_post(hook),), "one item")
 
 
-def _batch(spec: catalog.Event, rng: random.Random) -> Case:
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, count=BATCH)
+def _batch(spec: catalog.Event, rng: _CaseRandom) -> Case:
+    hook = generate(
+        spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account, count=BATCH
+    )
     return Case(spec.kind, spec.name, "batch", (_post(hook),), f"{BATCH} items in one body")
 
 
-def _text(spec: catalog.Event, rng: random.Random) -> Case | None:
+def _text(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     overrides = [(f.name, TEXT_GENS[f.gen]) for f in spec.fields if f.gen in TEXT_GENS]
     custom = [f for f in spec.fields if f.gen.endswith("_custom_fields")]
     if not overrides and not custom:
@@ -296,7 +308,14 @@ def _text(spec: catalog.Event, rng: random.Random) -> Case | None:
     state = rng.getstate()
     if custom:
         # A text area custom field after the generated ones.
-        base = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, overrides=overrides)
+        base = generate(
+            spec.event,
+            spec.entity,
+            kind=spec.kind,
+            rng=rng,
+            account_seed=rng.account,
+            overrides=overrides,
+        )
         entity, event = spec.wire or spec.entity, spec.wire_event or spec.event
         item = base.json[entity][event][0]
         name = custom[0].name
@@ -308,13 +327,22 @@ def _text(spec: catalog.Event, rng: random.Random) -> Case | None:
             (f"{at}[values][0][value]", TEXT_LONG),
         ]
         rng.setstate(state)
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, overrides=overrides)
+    hook = generate(
+        spec.event,
+        spec.entity,
+        kind=spec.kind,
+        rng=rng,
+        account_seed=rng.account,
+        overrides=overrides,
+    )
     about = "Cyrillic, emoji, \\r\\n and HTML entities in names, texts and custom fields"
     return Case(spec.kind, spec.name, "text", (_post(hook),), about)
 
 
-def _retry(spec: catalog.Event, rng: random.Random) -> Case:
-    post = _post(generate(spec.event, spec.entity, kind=spec.kind, rng=rng))
+def _retry(spec: catalog.Event, rng: _CaseRandom) -> Case:
+    post = _post(
+        generate(spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account)
+    )
     about = "the same delivery again, same X-Amocrm-Requestid, after the first answered"
     return Case(spec.kind, spec.name, "retry", (post, post), about)
 
@@ -335,9 +363,9 @@ def _form(hook: Webhook) -> bool:
     )
 
 
-def _account_moved(spec: catalog.Event, rng: random.Random) -> Case | None:
+def _account_moved(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     side = _other_side(spec)
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng)
+    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account)
     if side == "none" or "account" not in hook.json or not _form(hook):
         return None
     data = {k: v for k, v in hook.json.items() if k != "account"}
@@ -350,7 +378,7 @@ def _account_moved(spec: catalog.Event, rng: random.Random) -> Case | None:
     return Case(spec.kind, spec.name, f"account_{side}", (_post(hook, body),), about)
 
 
-def _max_input_vars(spec: catalog.Event, rng: random.Random) -> Case | None:
+def _max_input_vars(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     sample = generate(spec.event, spec.entity, kind=spec.kind, seed=0)
     if not _form(sample):
         return None
@@ -359,7 +387,9 @@ def _max_input_vars(spec: catalog.Event, rng: random.Random) -> Case | None:
     two = generate(spec.event, spec.entity, kind=spec.kind, seed=0, count=2).body.count(b"&") + 1
     per_item = max(two - one, 1)
     count = math.ceil((PHP_MAX_INPUT_VARS + 50 - (one - per_item)) / per_item)
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, count=count)
+    hook = generate(
+        spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account, count=count
+    )
     about = f"{count} items, past PHP's default max_input_vars ({PHP_MAX_INPUT_VARS})"
     return Case(spec.kind, spec.name, "max_input_vars", (_post(hook),), about)
 
@@ -399,7 +429,7 @@ def _callback(
 
 
 _VARIANTS: list[
-    tuple[Callable[[catalog.Event], str], Callable[[catalog.Event, random.Random], Case | None]]
+    tuple[Callable[[catalog.Event], str], Callable[[catalog.Event, _CaseRandom], Case | None]]
 ] = [
     (lambda spec: "single", _single),
     (lambda spec: "batch", _batch),

@@ -987,8 +987,12 @@ def generate(
     url: str = DEFAULT_URL,
     rng: random.Random | None = None,
     locale: str = "ru",
+    account_seed: int | str | None = None,
 ) -> Webhook:
     """Make one webhook request of ``entity.event``.
+
+    ``account_seed`` picks the made-up account (id, subdomain, pipelines)
+    apart from the rest, so that several webhooks can come from one account.
 
     >>> item = generate("status", "leads", seed=1).json["leads"]["status"][0]
     >>> item["status_id"] != item["old_status_id"]
@@ -1002,7 +1006,7 @@ def generate(
     split = _split_overrides(spec, list(overrides), strict=True)
     assert split is not None
     fields, paths = split
-    account = _Account(rng)
+    account = _Account(rng if account_seed is None else random.Random(account_seed))
     data = _build(spec, rng, account, count, fields, paths, locale)
     return Webhook(
         spec,

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -581,3 +582,16 @@ def test_on_result_as_each_case_is_judged() -> None:
 def test_exports() -> None:
     assert check.__all__ == sorted(check.__all__)
     assert all(getattr(check, name) is not None for name in check.__all__)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_one_run_is_one_account(seed: int) -> None:
+    """Every webhook of a run comes from the same made-up account (subdomain and
+    id), as a real account's webhooks do; another seed may pick another."""
+    accounts = set()
+    for case in list_cases(kind=("dp", "account"), seed=seed):
+        for post in case.posts:
+            fields = dict(parse_qsl(post.body.decode("ascii")))
+            accounts.add((fields.get("account[subdomain]"), fields.get("account[id]")))
+    assert len(accounts) == 1, sorted(accounts)[:5]
+    assert None not in next(iter(accounts))
