@@ -167,12 +167,33 @@ def build_record(
         events = detect_events(decoded)
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
+    elif decode_body:
+        events = _callback_events(method, query, body)
     record["decoded"] = decoded
     record["events"] = events
     record["status"] = status
     if note or why:
         record["note"] = f"{note}; {why}" if note and why else note or why
     return record
+
+
+def _callback_events(method: str, query: str, body: bytes) -> list[dict[str, Any]]:
+    """The callback a request that is not a form is (a Chats API hook or a
+    Salesbot call with a JSON body, an OAuth GET with its query), if any."""
+    from urllib.parse import parse_qsl
+
+    from .catalog import detect_callback
+
+    value: Any = None
+    if body[:1] == b"{":
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            return []
+    elif not body and method == "GET" and query:
+        value = dict(parse_qsl(query, keep_blank_values=True))
+    found = detect_callback(value)
+    return [found.as_dict()] if found is not None else []
 
 
 def record_line(record: dict[str, Any]) -> str:

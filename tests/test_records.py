@@ -20,6 +20,7 @@ from amodp.cli import app
 from amodp.errors import InputError
 from amodp.records import (
     body_of,
+    build_record,
     looks_like_records,
     make_record,
     read_records,
@@ -368,3 +369,27 @@ def test_encode_points_capture_records_at_decode(tmp_path: Path) -> None:
         assert result.stderr == (
             f"Error: {path} looks like capture records; to read them use amodp decode\n"
         )
+
+
+@pytest.mark.parametrize(
+    ("kind", "event"),
+    [
+        ("chat", "message"),
+        ("chat", "typing"),
+        ("salesbot", "widget_request"),
+        ("oauth", "disabled"),
+    ],
+)
+def test_a_record_names_the_callback_it_holds(kind: str, event: str) -> None:
+    """What the listener keeps of a Chats API hook, a Salesbot call (JSON bodies)
+    or an OAuth GET (a query, no body) names the callback."""
+    from amodp import callbacks
+
+    made = callbacks.generate(event, kind=kind, seed=3)
+    content_type = dict((k.lower(), v) for k, v in made.headers).get("content-type")
+    record = build_record(
+        "127.0.0.1:5000", made.method, "/hook", made.query or "",
+        [[k.lower(), v] for k, v in made.headers], content_type, made.body, 200, "t",
+    )  # fmt: skip
+    assert [(e["kind"], e["event"]) for e in record["events"]] == [(kind, event)]
+    assert record["decoded"] is None  # not a form: $_POST would be empty
