@@ -117,7 +117,7 @@ def matches(record: dict[str, Any], options: Options) -> bool:
 
 def check_port(port: int) -> None:
     if not 0 <= port <= 65535:
-        raise UsageError("--port must be 0..65535")
+        raise UsageError(f"port must be 0..65535, got {port}", param="port")
 
 
 def check_forward_url(url: str) -> None:
@@ -126,13 +126,13 @@ def check_forward_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port  # ValueError when not a number or out of range
     except ValueError as exc:
-        raise UsageError(f"--forward-to {url!r} is not a valid URL: {exc}") from None
+        raise UsageError(f"{url!r} is not a valid URL: {exc}", param="forward_to") from None
     if parts.scheme not in ("http", "https"):
-        raise UsageError(f"--forward-to {url!r} must be an http:// or https:// URL")
+        raise UsageError(f"{url!r} must be an http:// or https:// URL", param="forward_to")
     if not parts.hostname:
-        raise UsageError(f"--forward-to {url!r} has no host")
+        raise UsageError(f"{url!r} has no host", param="forward_to")
     if port == 0:
-        raise UsageError(f"--forward-to {url!r}: port 0 cannot be connected to")
+        raise UsageError(f"{url!r}: port 0 cannot be connected to", param="forward_to")
 
 
 class Listener:

@@ -691,13 +691,13 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--port", "99999"], "Error: --port must be 0..65535\n"),
-        (["--port", "-1"], "Error: --port must be 0..65535\n"),
-        (["--forward-to", "http://[::1"], "--forward-to"),
+        (["--port", "99999"], "Error: --port: port must be 0..65535, got 99999\n"),
+        (["--port", "-1"], "Error: --port: port must be 0..65535, got -1\n"),
+        (["--forward-to", "http://[::1"], "Error: --forward-to: "),
         (["--forward-to", "http://127.0.0.1:abc/"], "--forward-to"),
         (["--forward-to", "http://127.0.0.1:99999/"], "--forward-to"),
         (["--forward-to", "http://:8000/"], "--forward-to"),
-        (["--forward-to", "ftp://x"], "--forward-to"),
+        (["--forward-to", "ftp://x"], "Error: --forward-to: 'ftp://x' must be an http"),
         (["--json", "--lines"], "choose one of --json, --lines and --quiet"),
     ],
 )
