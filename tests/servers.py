@@ -24,6 +24,21 @@ class Recorder:
 
 
 @contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` from a thread on a free port of 127.0.0.1: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@contextmanager
 def recording_server(status: int = 200) -> Iterator[Recorder]:
     """Serve on a free loopback port; every request is answered ``status`` and kept."""
     recorder = Recorder(url="")
@@ -47,14 +62,6 @@ def recording_server(status: int = 200) -> Iterator[Recorder]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as url:
+        recorder.url = url
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +26,7 @@ from amodp.check import CaseResult, list_cases, run, unreachable, write_junit
 from amodp.errors import UsageError
 
 from .receivers import broken
+from .servers import serving as serve_handler
 from .test_examples import EXAMPLES, PHP_READY, logged, serving
 
 # -- the cases -----------------------------------------------------------------
@@ -486,17 +487,9 @@ def callback_receiver(strict: bool = True, status: int = 200) -> Iterator[Seen]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    seen.url = f"http://127.0.0.1:{server.server_address[1]}/amo/cb?from=amo"
-    try:
+    with serve_handler(Handler) as url:
+        seen.url = url + "/amo/cb?from=amo"
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_callbacks_pass_a_receiver_that_checks_signatures() -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from amodp import catalog, decode
 from amodp.cli import ExitCode, app
 
-from .servers import recording_server
+from .servers import recording_server, serving
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"
@@ -482,18 +482,12 @@ def gated_server(open_after: int) -> Iterator[Gate]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    gate.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
-        yield gate
-    finally:
-        gate.opened.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(Handler) as url:
+        gate.url = url + "/hook"
+        try:
+            yield gate
+        finally:
+            gate.opened.set()
 
 
 @dataclass
@@ -837,17 +831,9 @@ def failing_server(statuses: list[int]) -> Iterator[Recording]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    got.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
+    with serving(Handler) as url:
+        got.url = url + "/hook"
         yield got
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @dataclass
