@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote_plus
 
 from .errors import InputError
@@ -433,7 +433,8 @@ def decode(body: str | bytes) -> dict[Any, Any] | list[Any]:
     return parse(body).value
 
 
-_VALUES = re.compile(r"=[^&]*")
+#: a pair's value: what follows its first "=" (a pair without one has none)
+_VALUES = re.compile(r"=([^&]*)")
 
 
 class Shapes:
@@ -454,43 +455,73 @@ class Shapes:
     def __init__(self, size: int = 256, max_pairs: int = 512) -> None:
         self.size = size
         self.max_pairs = max_pairs
-        self._shapes: dict[str, tuple[Any, Decoded]] = {}
+        self._shapes: dict[str, _Shape] = {}
 
     def parse(self, body: bytes) -> Decoded:
         text = body.decode("latin-1")
-        names = _VALUES.sub("", text)  # "a[b]=1&c=2" -> "a[b]&c": the shape's key
+        # "a[b]=1&c=2" -> ["a[b]", "1", "&c", "2"]: the names, the shape's key
+        # ("a[b]&c"), between the values of the pairs that have a "=".
+        parts = _VALUES.split(text)
+        names = "".join(parts[0::2])
         shape = self._shapes.get(names)
         if shape is None:
-            pairs = text.count("&") + 1
-            if pairs > self.max_pairs:
+            if text.count("&") >= self.max_pairs:
                 return parse(body)
             if len(self._shapes) >= self.size:
                 self._shapes.clear()
-            shape = self._shapes[names] = self._learn(text)
-        template, learnt = shape
+            shape = self._shapes[names] = _Shape.learn(text)
         dec = _Decoder()
-        # A pair with no name is skipped before its value is looked at, as in parse().
-        values = [
-            _value(value, dec) if name else ""
-            for name, _, value in (pair.partition("=") for pair in text.split("&"))
-        ]
-        value = _fill(template, values)
+        raws = parts[1::2]
+        if len(raws) == shape.pairs:
+            # Every pair has a name and a "=": its value, the plain ones (ids,
+            # numbers: most) as they are.
+            values = [
+                _value(raw, dec) if "%" in raw or "+" in raw or not raw.isascii() else raw
+                for raw in raws
+            ]
+        else:
+            # A pair with no name is skipped before its value is looked at, as in parse().
+            values = [
+                _value(value, dec) if name else ""
+                for name, _, value in (pair.partition("=") for pair in text.split("&"))
+            ]
         return _result(
-            value,
-            learnt.variables,
-            learnt.depth,
-            dec.bad_escape or _names_warn(learnt, "invalid %"),
-            dec.bad_utf8 or _names_warn(learnt, "invalid UTF-8"),
+            _fill(shape.template, values),
+            shape.variables,
+            shape.depth,
+            dec.bad_escape or shape.bad_escape,
+            dec.bad_utf8 or shape.bad_utf8,
         )
 
-    @staticmethod
-    def _learn(text: str) -> tuple[Any, Decoded]:
-        marked = "&".join(
-            f"{name}={i}" if name else ""
-            for i, name in enumerate(pair.partition("=")[0] for pair in text.split("&"))
-        )
+
+class _Shape(NamedTuple):
+    """What :class:`Shapes` learns of a body shape."""
+
+    #: the decoding, with at each leaf the number of the pair whose value goes there
+    template: Any
+    #: the number of pairs when each has a name, else -1
+    pairs: int
+    #: what :func:`parse` counts of the names: variables and nesting depth
+    variables: int
+    depth: int
+    #: whether the names hold an invalid % escape, invalid UTF-8
+    bad_escape: bool
+    bad_utf8: bool
+
+    @classmethod
+    def learn(cls, text: str) -> _Shape:
+        """Decode the body with each value replaced by its pair's number."""
+        names = [pair.partition("=")[0] for pair in text.split("&")]
+        marked = "&".join(f"{name}={i}" if name else "" for i, name in enumerate(names))
         learnt = parse(marked.encode("latin-1"))  # its warnings are the names' own
-        return _template(learnt.value), learnt
+        return cls(
+            _template(learnt.value),
+            -1 if "" in names else len(names),
+            learnt.variables,
+            learnt.depth,
+            any(w.startswith("invalid %") for w in learnt.warnings),
+            any(w.startswith("invalid UTF-8") for w in learnt.warnings),
+        )
 
 
 def _value(raw: str, dec: _Decoder) -> str:
@@ -500,10 +531,6 @@ def _value(raw: str, dec: _Decoder) -> str:
     if "%" in raw or not raw.isascii():
         return dec.text(raw)
     return raw
-
-
-def _names_warn(learnt: Decoded, start: str) -> bool:
-    return any(w.startswith(start) for w in learnt.warnings)
 
 
 def _template(node: Any) -> Any:
@@ -516,11 +543,10 @@ def _template(node: Any) -> Any:
 
 
 def _fill(node: Any, values: list[str]) -> Any:
-    if type(node) is int:
-        return values[node]
+    """The template with each leaf (a pair's number) replaced by its value."""
     if type(node) is list:
-        return [_fill(v, values) for v in node]
-    return {k: _fill(v, values) for k, v in node.items()}
+        return [values[v] if type(v) is int else _fill(v, values) for v in node]
+    return {k: values[v] if type(v) is int else _fill(v, values) for k, v in node.items()}
 
 
 # -- encoding ---------------------------------------------------------------
