@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,11 @@ class Event:
     @property
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
+
+    @cached_property
+    def field_set(self) -> frozenset[str]:
+        """The field names, for telling a body's items apart by their keys."""
+        return frozenset(f.name for f in self.fields)
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -413,7 +418,7 @@ def _kind_of(
         # DP account block has no _links.
         if "_links" in account:
             return "account"
-        allowed = set(dp.field_names)
+        allowed = dp.field_set
         if all(allowed.issuperset(item) for item in items):
             return "dp"
         return "account"
