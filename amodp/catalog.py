@@ -38,12 +38,14 @@ __all__ = [
     "KINDS",
     "Detected",
     "Event",
+    "EventsPlan",
     "detect",
     "detect_callback",
     "detect_events",
     "entities",
     "event",
     "events",
+    "events_plan",
     "summary_line",
 ]
 
@@ -398,6 +400,40 @@ def detect_events(decoded: Any) -> list[dict[str, Any]]:
     [{'kind': 'dp', 'entity': 'leads', 'event': 'status', 'ids': ['7']}]
     """
     return [d.as_dict() for d in detect(decoded)]
+
+
+@dataclass(frozen=True)
+class EventsPlan:
+    """The events of every body with the same names, in the same order, when
+    they do not depend on its values: where each event's items are
+    (``key[action]``) and what it is. Only its items' ids are read from each
+    body. Made by :func:`events_plan`."""
+
+    #: (kind, entity, event, key, action) per event, in the body's order
+    places: tuple[tuple[str, str, str, str, str], ...]
+
+    def events(self, decoded: dict[str, Any]) -> list[dict[str, Any]]:
+        """:func:`detect_events` of a body with the plan's names."""
+        found = []
+        for kind, entity, event, key, action in self.places:
+            items = _items(decoded[key][action]) or []
+            ids = [item_id(item) for item in items]
+            found.append({"kind": kind, "entity": entity, "event": event, "ids": ids})
+        return found
+
+
+def events_plan(decoded: Any) -> EventsPlan | None:
+    """The plan of a decoded body's events, or None when they depend on its
+    values: a ``contacts[...]`` item may be a contact or a company (its
+    ``type``), a change of the responsible user or not (its
+    ``old_responsible_user_id``). Everything else :func:`detect` reads of a
+    body is its keys."""
+    places = []
+    for found in detect(decoded):
+        if len(_by_wire().get((found.wire, found.wire_event), ())) > 1:
+            return None
+        places.append((found.kind, found.entity, found.event, found.wire, found.wire_event))
+    return EventsPlan(tuple(places))
 
 
 def _kind_of(

@@ -95,10 +95,12 @@ class Decoded:
 
     ``variables`` counts the named pairs, ``depth`` the deepest bracket
     nesting; ``warnings`` says where a default PHP receiver would differ.
+    ``shape``, set by :class:`Shapes`, is the body's names in order (the same
+    for every body whose decoding differs only in its values), else None.
     (A plain class: a dataclass costs start-up time on every ``amodp decode``.)
     """
 
-    __slots__ = ("value", "variables", "depth", "warnings")
+    __slots__ = ("value", "variables", "depth", "warnings", "shape")
 
     def __init__(
         self, value: dict[Any, Any] | list[Any], variables: int = 0, depth: int = 0
@@ -107,6 +109,7 @@ class Decoded:
         self.variables = variables
         self.depth = depth
         self.warnings: list[str] = []
+        self.shape: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -485,13 +488,15 @@ class Shapes:
                 _value(value, dec) if name else ""
                 for name, _, value in (pair.partition("=") for pair in text.split("&"))
             ]
-        return _result(
+        result = _result(
             _fill(shape.template, values),
             shape.variables,
             shape.depth,
             dec.bad_escape or shape.bad_escape,
             dec.bad_utf8 or shape.bad_utf8,
         )
+        result.shape = names
+        return result
 
 
 class _Shape(NamedTuple):

@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .codec import Shapes
 from .errors import NetworkError, UsageError
-from .records import build_record, now_iso, record_bytes
+from .records import Forms, build_record, now_iso, record_bytes
 
 if TYPE_CHECKING:
     from .signing import Verdict
@@ -165,7 +164,7 @@ class Listener:
         self.save_file = SaveFile(options.save) if options.save is not None else None
         self.deadlines = Deadlines(options.read_timeout)
         #: the bodies a receiver gets come in a few shapes: each is learnt once
-        self.shapes = Shapes()
+        self.forms = Forms()
         #: the answer to a request that is answered with ``--status`` (uvicorn
         #: only reads the messages, so one pair serves every request)
         self.usual_answer = answer_messages(options.status)
@@ -195,7 +194,8 @@ class Listener:
         if note is None and status != 401 and self.options.forward_to:
             forward, reply = await self.forward(scope, body)
             status = forward["status"] or 502
-        await self.pause()
+        if self.options.delay:
+            await self.pause()
         record = self.build(scope, body, status, received_at, note, forward, verdict)
         line = record_bytes(record)
         if not await self.save(line):
@@ -254,7 +254,7 @@ class Listener:
 
     async def pause(self) -> None:
         """``--delay``, cut short when a stop begins."""
-        if self.options.delay and not self.stopping.is_set():
+        if not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.options.delay)
 
@@ -289,7 +289,7 @@ class Listener:
             status,
             received_at,
             note,
-            parse_body=self.shapes.parse,
+            read_form=self.forms.read,
         )
         continued = continuation_event(scope["path"])
         if continued is not None and scope["method"] == "POST":

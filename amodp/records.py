@@ -42,6 +42,7 @@ from .errors import InputError
 
 __all__ = [
     "CaptureRecord",
+    "Forms",
     "body_of",
     "is_form",
     "is_record",
@@ -138,12 +139,13 @@ def build_record(
     received_at: str,
     note: str | None = None,
     decode_body: bool = True,
-    parse_body: Callable[[bytes], Decoded] = parse,
+    read_form: Callable[[bytes], tuple[Decoded, list[dict[str, Any]]]] | None = None,
 ) -> dict[str, Any]:
     """:func:`make_record` for a caller that has the headers as the record
     holds them (``headers`` becomes part of the record) and their Content-Type;
-    ``parse_body`` decodes a form (the listener passes its
-    :class:`amodp.codec.Shapes`)."""
+    ``read_form`` decodes a form and finds its events (the listener passes
+    its :class:`Forms`; by default :func:`amodp.codec.parse` and
+    :func:`amodp.catalog.detect_events`)."""
     record: dict[str, Any] = {
         "received_at": received_at,
         "remote": remote,
@@ -160,11 +162,8 @@ def build_record(
     events: list[dict[str, Any]] = []
     form, why = is_form(content_type, body)
     if decode_body and form:
-        from .catalog import detect_events  # here: only what decodes a body needs the catalog
-
-        result = parse_body(body)
+        result, events = (read_form or _read_form)(body)
         decoded = result.value
-        events = detect_events(decoded)
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
     elif decode_body:
@@ -175,6 +174,46 @@ def build_record(
     if note or why:
         record["note"] = f"{note}; {why}" if note and why else note or why
     return record
+
+
+def _read_form(body: bytes) -> tuple[Decoded, list[dict[str, Any]]]:
+    from .catalog import detect_events  # here: only what decodes a body needs the catalog
+
+    result = parse(body)
+    return result, detect_events(result.value)
+
+
+class Forms:
+    """What a listener reads of each form body: PHP's decoding and the
+    webhook events in it, as :func:`build_record` does by default, learnt once
+    per body shape. A receiver sees the same few shapes again and again: the
+    decoding of a shape is learnt by :class:`amodp.codec.Shapes`, and its
+    events by :func:`amodp.catalog.events_plan` when they do not depend on
+    the values (then only the ids are read from each body). At most ``size``
+    shapes are kept."""
+
+    def __init__(self, size: int = 256) -> None:
+        from . import catalog
+        from .codec import Shapes
+
+        self.size = size
+        self.shapes = Shapes(size)
+        self.plans: dict[str, catalog.EventsPlan | None] = {}
+        self.catalog = catalog
+
+    def read(self, body: bytes) -> tuple[Decoded, list[dict[str, Any]]]:
+        result = self.shapes.parse(body)
+        if result.shape is None or not isinstance(result.value, dict):
+            return result, self.catalog.detect_events(result.value)
+        try:
+            plan = self.plans[result.shape]
+        except KeyError:
+            if len(self.plans) >= self.size:
+                self.plans.clear()
+            plan = self.plans[result.shape] = self.catalog.events_plan(result.value)
+        if plan is None:  # they depend on the values
+            return result, self.catalog.detect_events(result.value)
+        return result, plan.events(result.value)
 
 
 def _callback_events(method: str, query: str, body: bytes) -> list[dict[str, Any]]:

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from amodp import decode, generate_all
-from amodp.catalog import detect
+from amodp.catalog import detect, detect_events
 from amodp.cli import app
+from amodp.codec import parse
 from amodp.errors import InputError
 from amodp.records import (
+    Forms,
     body_of,
     build_record,
     looks_like_records,
@@ -393,3 +395,65 @@ def test_a_record_names_the_callback_it_holds(kind: str, event: str) -> None:
     )  # fmt: skip
     assert [(e["kind"], e["event"]) for e in record["events"]] == [(kind, event)]
     assert record["decoded"] is None  # not a form: $_POST would be empty
+
+
+# -- the listener's Forms: the same decoding and events, learnt once per shape -----------
+
+CAPTURES = Path(__file__).parent / "fixtures" / "captures"
+
+
+def _form_bodies() -> list[bytes]:
+    """Every kept capture and documentation example, and generated bodies of
+    every DP and account-level event with several seeds and batch sizes."""
+    from amodp import encode
+
+    bodies = []
+    for path in sorted(CAPTURES.iterdir()):
+        if path.suffix == ".txt":
+            bodies.append(path.read_bytes())
+        elif path.suffix == ".json":
+            bodies.append(encode(json.loads(path.read_text(encoding="utf-8"))).encode())
+    for kind in ("dp", "account"):
+        for seed, count in ((1, 1), (2, 3), (3, 1), (4, 2)):
+            bodies += [w.body for w in generate_all(kind=kind, seed=seed, count=count)]
+    return bodies
+
+
+def _plain(body: bytes) -> tuple[object, list[str], list[dict]]:
+    """What the plain decoder and detection make of a body."""
+    result = parse(body)
+    return result.value, result.warnings, detect_events(result.value)
+
+
+def test_forms_read_every_body_as_the_plain_decoder_and_detection_do() -> None:
+    bodies = _form_bodies()
+    assert len(bodies) > 150
+    forms = Forms(size=16)  # small: shapes are forgotten and learnt again too
+    for round_ in range(2):  # learning the shapes, then filling them in
+        for body in bodies:
+            result, events = forms.read(body)
+            assert (result.value, result.warnings, events) == _plain(body), (round_, body[:80])
+    assert any(plan is not None for plan in forms.plans.values())
+
+
+def test_forms_tell_a_company_from_a_contact_in_bodies_of_one_shape() -> None:
+    """contacts[update] holds contacts and companies alike, and a change of
+    the responsible user looks like any update but for a value: events that
+    depend on values are found anew for every body."""
+
+    def body(kind: str, old_responsible: str) -> bytes:
+        return (
+            f"contacts%5Bupdate%5D%5B0%5D%5Bid%5D=7&contacts%5Bupdate%5D%5B0%5D%5Btype%5D={kind}"
+            "&contacts%5Bupdate%5D%5B0%5D%5Bresponsible_user_id%5D=5"
+            f"&contacts%5Bupdate%5D%5B0%5D%5Bold_responsible_user_id%5D={old_responsible}"
+            "&account%5Bid%5D=1&account%5Bsubdomain%5D=acme"
+        ).encode()
+
+    forms = Forms()
+    seen = set()
+    for kind in ("contact", "company", "contact"):
+        for old in ("5", "9", "5"):
+            _, events = forms.read(body(kind, old))
+            assert events == _plain(body(kind, old))[2]
+            seen.add((events[0]["entity"], events[0]["event"]))
+    assert len(seen) == 4, seen  # contact/company, update/responsible change
