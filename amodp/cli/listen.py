@@ -202,6 +202,7 @@ class _Display:
 
         self.mode = mode
         self.gone = False
+        self.flush_due = False
         self.readable = show_line if mode == "lines" else show_record
 
     def show(self, record: dict[str, Any], line: bytes, wanted: bool) -> None:
@@ -210,9 +211,20 @@ class _Display:
         try:
             if self.mode == "json":
                 sys.stdout.buffer.write(line)
-                sys.stdout.buffer.flush()
+                if not self.flush_due:  # once per turn of the loop, for every line of the turn
+                    import asyncio  # here: `amodp decode` starts without it
+
+                    self.flush_due = True
+                    asyncio.get_running_loop().call_soon(self.flush)
             else:
                 self.readable(record, sys.stdout)
+        except BrokenPipeError:
+            self.reader_left()
+
+    def flush(self) -> None:
+        self.flush_due = False
+        try:
+            sys.stdout.buffer.flush()
         except BrokenPipeError:
             self.reader_left()
 
