@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote_plus
 
 from .errors import InputError
@@ -472,7 +472,7 @@ class Shapes:
                 return parse(body)
             if len(self._shapes) >= self.size:
                 self._shapes.clear()
-            shape = self._shapes[names] = _Shape.learn(text)
+            shape = self._shapes[names] = _Shape(text)
         dec = _Decoder()
         raws = parts[1::2]
         if len(raws) == shape.pairs:
@@ -499,34 +499,27 @@ class Shapes:
         return result
 
 
-class _Shape(NamedTuple):
-    """What :class:`Shapes` learns of a body shape."""
+class _Shape:
+    """What :class:`Shapes` learns of a body shape (a plain class: a named
+    tuple costs start-up time on every ``amodp decode``)."""
 
-    #: the decoding, with at each leaf the number of the pair whose value goes there
-    template: Any
-    #: the number of pairs when each has a name, else -1
-    pairs: int
-    #: what :func:`parse` counts of the names: variables and nesting depth
-    variables: int
-    depth: int
-    #: whether the names hold an invalid % escape, invalid UTF-8
-    bad_escape: bool
-    bad_utf8: bool
+    __slots__ = ("template", "pairs", "variables", "depth", "bad_escape", "bad_utf8")
 
-    @classmethod
-    def learn(cls, text: str) -> _Shape:
+    def __init__(self, text: str) -> None:
         """Decode the body with each value replaced by its pair's number."""
         names = [pair.partition("=")[0] for pair in text.split("&")]
         marked = "&".join(f"{name}={i}" if name else "" for i, name in enumerate(names))
         learnt = parse(marked.encode("latin-1"))  # its warnings are the names' own
-        return cls(
-            _template(learnt.value),
-            -1 if "" in names else len(names),
-            learnt.variables,
-            learnt.depth,
-            any(w.startswith("invalid %") for w in learnt.warnings),
-            any(w.startswith("invalid UTF-8") for w in learnt.warnings),
-        )
+        #: the decoding, with at each leaf the number of the pair whose value goes there
+        self.template = _template(learnt.value)
+        #: the number of pairs when each has a name, else -1
+        self.pairs = -1 if "" in names else len(names)
+        #: what :func:`parse` counts of the names: variables and nesting depth
+        self.variables = learnt.variables
+        self.depth = learnt.depth
+        #: whether the names hold an invalid % escape, invalid UTF-8
+        self.bad_escape = any(w.startswith("invalid %") for w in learnt.warnings)
+        self.bad_utf8 = any(w.startswith("invalid UTF-8") for w in learnt.warnings)
 
 
 def _value(raw: str, dec: _Decoder) -> str:

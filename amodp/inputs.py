@@ -16,13 +16,11 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .codec import encode
 from .errors import InputError
 from .records import CaptureRecord, is_record, looks_like_records, read_records
-from .shellwords import bash_words, cmd_words
 
 __all__ = ["FORMS", "NotTextError", "Source", "detect", "read_sources"]
 
@@ -30,21 +28,61 @@ __all__ = ["FORMS", "NotTextError", "Source", "detect", "read_sources"]
 FORMS = ("auto", "body", "http", "curl", "json", "python", "capture")
 
 
-@dataclass(frozen=True)
 class Source:
-    """One body found in the input."""
+    """One body found in the input (read-only).
+
+    ``method``, ``path``, ``query`` and ``headers`` are the request around the
+    body where the input shows it (http, curl, capture): what checking a
+    signature needs. A GET's data is its query, which then also stands in
+    ``body``. They are not part of its equality or repr. (A plain class: a
+    dataclass costs start-up time on every ``amodp decode``.)
+    """
+
+    __slots__ = ("body", "form", "label", "warnings", "method", "path", "query", "headers")
 
     body: bytes  # the urlencoded body as it went over the wire
     form: str  # which of FORMS (never "auto") it was read as
-    label: str = ""  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
-    warnings: tuple[str, ...] = ()  # what is odd about the input, and what was done with it
-    # The request around the body, where the input shows it (http, curl,
-    # capture): what checking a signature needs. A GET's data is its query,
-    # which then also stands in ``body``.
-    method: str = field(default="", compare=False, repr=False)
-    path: str = field(default="", compare=False, repr=False)
-    query: str = field(default="", compare=False, repr=False)
-    headers: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    label: str  # "record 3 POST /hook", "POST /hook", a URL; "" when nothing useful
+    warnings: tuple[str, ...]  # what is odd about the input, and what was done with it
+    method: str
+    path: str
+    query: str
+    headers: tuple[tuple[str, str], ...]
+
+    def __init__(
+        self,
+        body: bytes,
+        form: str,
+        label: str = "",
+        warnings: tuple[str, ...] = (),
+        method: str = "",
+        path: str = "",
+        query: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        values = (body, form, label, warnings, method, path, query, headers)
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Source is read-only")
+
+    def _key(self) -> tuple[bytes, str, str, tuple[str, ...]]:
+        return (self.body, self.form, self.label, self.warnings)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Source:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Source(body={self.body!r}, form={self.form!r}, label={self.label!r}, "
+            f"warnings={self.warnings!r})"
+        )
 
 
 class NotTextError(InputError):
@@ -399,6 +437,8 @@ def _read_curl(data: bytes) -> list[Source]:
     text = re.sub(rb"^\$[ \t]+", b"", text)
     source = text.decode("utf-8", "surrogateescape")
     cmd = re.search(r'\^\r?\n|\^"', source) is not None
+    from .shellwords import bash_words, cmd_words  # here: only a command line needs them
+
     try:
         commands = cmd_words(source) if cmd else bash_words(source)
     except InputError as exc:

@@ -28,12 +28,9 @@ Standard library only.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
 
@@ -157,6 +154,8 @@ def build_record(
     try:
         record["body"] = body.decode("utf-8")
     except UnicodeDecodeError:
+        import base64  # here: `amodp decode` of a text body starts without it
+
         record["body_base64"] = base64.b64encode(body).decode("ascii")
     decoded: Any = None
     events: list[dict[str, Any]] = []
@@ -285,6 +284,9 @@ def body_of(record: dict[str, Any]) -> bytes:
         encoded = record["body_base64"]
         if not isinstance(encoded, str):
             raise InputError("body_base64 is not a string")
+        import base64
+        import binascii
+
         try:
             return base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
@@ -320,13 +322,33 @@ def is_record(value: Any) -> bool:
     )
 
 
-@dataclass(frozen=True)
 class CaptureRecord:
-    """One record of a capture file, as read back."""
+    """One record of a capture file, as read back (read-only; a plain
+    class: a dataclass costs start-up time on every ``amodp decode``)."""
+
+    __slots__ = ("number", "fields", "body")
 
     number: int  # its place in the file, from 1
     fields: dict[str, Any]  # the JSON object as written
     body: bytes  # the exact body bytes (see body_of)
+
+    def __init__(self, number: int, fields: dict[str, Any], body: bytes) -> None:
+        object.__setattr__(self, "number", number)
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "body", body)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a CaptureRecord is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not CaptureRecord:
+            return NotImplemented
+        return (self.number, self.fields, self.body) == (other.number, other.fields, other.body)
+
+    __hash__ = None  # type: ignore[assignment]  # its fields are a dict
+
+    def __repr__(self) -> str:
+        return f"CaptureRecord(number={self.number!r}, fields={self.fields!r}, body={self.body!r})"
 
     @property
     def label(self) -> str:

@@ -1,7 +1,6 @@
 """``amodp check``: the receiver test suite (:mod:`amodp.check`), judged as amoCRM judges."""
 
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -83,7 +82,12 @@ def check(
             f"Note: {', '.join(unsigned)} callbacks are signed: without --secret "
             "(or AMODP_SECRET) they are skipped."
         )
-    chosen = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
+    if seed is None:
+        import random  # here: `amodp decode` starts without it
+
+        chosen = random.SystemRandom().randrange(1_000_000)
+    else:
+        chosen = seed
     cases = suite.list_cases(kinds, only, chosen, secret)
     if not cases:
         raise UsageError(f"no case to run for --kind {kind}")
