@@ -4,8 +4,11 @@
 (bounded in size, and in time once the headers are in), relays it to the
 user's app with ``--forward-to``, builds the capture record
 (:mod:`amodp.records`), appends it to the save file and only then answers,
-then shows it. Nothing is kept in memory but counters, so a long run costs no
-more than a short one.
+then shows it. Nothing is kept in memory but counters and what was learnt of
+at most 256 body shapes, so a long run costs no more than a short one. Under
+load, the records that reach the save file in one turn of the event loop go
+out in one write (:class:`SaveFile`), and one timer serves every request's
+``--read-timeout`` (:class:`Deadlines`).
 
 :class:`Serving` runs it under uvicorn (``uvicorn.Config`` and
 ``uvicorn.Server``, httptools and uvloop when they are installed) in a thread
