@@ -603,6 +603,23 @@ def test_no_module_generates_code() -> None:
     assert calls == []
 
 
+def test_the_garbage_collector_is_never_switched() -> None:
+    """Nothing turns the collector off or on or tunes it; the one call to it
+    is ``gc.freeze()`` in ``listener.run``, once, in the process ``amodp
+    listen`` owns (never in a library caller's)."""
+    package = Path(__file__).resolve().parent.parent / "amodp"
+    calls = [
+        (path.name, node.func.attr)
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "gc"
+    ]
+    assert calls == [("listener.py", "freeze")]
+
+
 @PROPS
 @given(st.lists(RAW_BODY, min_size=1, max_size=8), st.lists(RAW_BODY, min_size=8, max_size=8))
 def test_shapes_give_what_parse_gives(bodies, others):
