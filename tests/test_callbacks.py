@@ -745,6 +745,34 @@ def test_decode_summary_names_callbacks() -> None:
     assert result.stderr.endswith(f"oauth.disabled (oauth)  account {account}\n")
 
 
+@pytest.mark.parametrize("name", ["chat.message.json", "chat.typing.json", "chat.reaction.json"])
+def test_decode_shows_a_json_callback_as_sent(name: str) -> None:
+    """A Chats API hook is JSON: PHP's $_POST stays empty and the receiver
+    reads the body, so decode shows the JSON as it was sent (not as a form
+    made of it), says so, and does not take it for a REST API answer."""
+    result = CliRunner().invoke(app, ["decode", str(FIXTURES / name)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == fixture(name)
+    event = name.removesuffix(".json")
+    assert f"a JSON body ({event}): PHP's $_POST is empty" in result.stderr
+    assert "REST API" not in result.stderr
+
+
+def test_decode_reads_a_json_callback_back_from_a_listeners_capture(tmp_path: Path) -> None:
+    from amodp.listener import Background, Options
+    from amodp.testing import post
+
+    save = tmp_path / "s.jsonl"
+    body = (FIXTURES / "chat.message.json").read_bytes()
+    with Background(Options(port=0, save=save), lambda *_: None) as running:
+        answer = post(running.url + "/chat", body, [("Content-Type", "application/json")])
+        assert answer.status == 200
+    result = CliRunner().invoke(app, ["decode", "--summary", str(save)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads(body)
+    assert "chat.message (chat)  " in result.stderr
+
+
 def test_a_short_secret_signs_with_one_warning() -> None:
     import warnings
 

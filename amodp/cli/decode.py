@@ -72,6 +72,22 @@ def decode(
             raise InputError(f"{label}: {exc}") from None
         for source in sources:
             where = f"{label} ({source.label})" if source.label else label
+            sent = _sent_json(source, data)
+            if sent is not None:
+                # A Chats API hook or a Salesbot call: $_POST stays empty,
+                # the receiver reads the body itself.
+                json_value, callback = sent
+                what = f"a JSON body ({callback})" if callback else "a JSON body"
+                _stderr_line(
+                    f"Note: {where}: {what}: PHP's $_POST is empty for it, the receiver "
+                    "reads php://input; shown as sent"
+                )
+                if redactor is not None:
+                    json_value = redactor.redact(json_value)
+                _write_json(to_json(json_value, indent=None if compact else 4))
+                if summary:
+                    _print_summary(json_value)
+                continue
             for warning in source.warnings:
                 _stderr_line(f"Warning: {where}: {warning}")
             decoded = parse(source.body)
@@ -82,6 +98,35 @@ def decode(
             _write_json(text)
             if summary:
                 _print_summary(value, source.body)
+
+
+def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
+    """(the JSON, the callback it is) when a source's body is JSON as sent,
+    not a form: a request or record whose Content-Type says JSON (or that has
+    none and holds a JSON object), or a JSON input that is an amoCRM callback
+    as it is sent (the JSON reader would otherwise take it for a form's data)."""
+    from ..catalog import detect_callback
+    from ..records import header
+
+    if source.form == "json":
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return None
+        found = detect_callback(value)
+        return (value, found.name) if found is not None else None
+    if source.form not in ("capture", "http", "curl"):
+        return None
+    media = (header(list(source.headers), "content-type") or "").split(";")[0].strip().lower()
+    is_json = media == "application/json" or media.endswith("+json")
+    if not is_json and (media or not source.body.lstrip().startswith(b"{")):
+        return None
+    try:
+        value = json.loads(source.body)
+    except ValueError:
+        return None
+    found = detect_callback(value)
+    return value, found.name if found is not None else None
 
 
 #: Output longer than this is printed without colour: highlighting builds it
