@@ -34,9 +34,10 @@ point named ``amodp`` (``pytest -p no:amodp`` turns it off)::
     starts more of them: ``amodp_listener_factory(status=503)``.
 ``amodp_check``
     runs ``amodp check``'s suite (:mod:`amodp.check`): ``amodp_check(target,
-    *, kind=None, only=None, seed=None, path=None)`` against a URL, a WSGI app
-    or an ASGI app; fails the test with one line per failed case, else
-    returns the results.
+    *, kind=None, only=None, seed=None, path=None, secret=None)`` against a
+    URL, a WSGI app or an ASGI app; fails the test with one line per failed
+    case, else returns the results. The callback kinds are signed with
+    ``secret`` (the receiver's) and left out without it.
 
 pytest imports this module in every session of everyone who has amodp
 installed, so it imports nothing but pytest and the standard library: the
@@ -347,6 +348,7 @@ def amodp_check(request: pytest.FixtureRequest) -> Callable[..., list[CaseResult
         only: str | Iterable[str] | None = None,
         seed: int | None = None,
         path: str | None = None,
+        secret: str | None = None,
     ) -> list[CaseResult]:
         __tracebackhide__ = True
         from .check import list_cases, run
@@ -355,7 +357,11 @@ def amodp_check(request: pytest.FixtureRequest) -> Callable[..., list[CaseResult
             seed = zlib.crc32(request.node.nodeid.encode())
         kinds = kind if kind is None or isinstance(kind, str) else list(kind)
         patterns = only if only is None or isinstance(only, str) else list(only)
-        results = run(target, list_cases(kinds, patterns, seed), path=path)
+        cases = list_cases(kinds, patterns, seed, secret)
+        if not cases:
+            why = "" if secret is not None else " (the callback kinds need secret=, the receiver's)"
+            pytest.fail(f"amodp_check: no case to run{why}", pytrace=False)
+        results = run(target, cases, path=path)
         failed = [r for r in results if not r.ok]
         if failed:
             lines = [f"amodp_check: {len(failed)} of {len(results)} cases failed (seed {seed})"]

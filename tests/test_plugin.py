@@ -438,6 +438,20 @@ def test_a_get_over_a_socket(amodp_webhook):
     assert seen == [f"/off?k=1&{hook.query}"]
 
 
+def test_amodp_check_signs_the_callbacks_with_the_secret(amodp_check):
+    results = amodp_check(chat_app, kind="chat", secret=CHANNEL)
+    assert len(results) > 3 and all(r.ok for r in results)
+    assert {r.case.kind for r in results} == {"chat"}
+
+
+def test_amodp_check_of_a_callback_kind_without_the_secret(amodp_check):
+    amodp_check(chat_app, kind="chat")
+
+
+def test_amodp_check_with_another_secret(amodp_check):
+    amodp_check(chat_app, kind="chat", secret="0" * 40, only="chat.message*")
+
+
 def test_same_seed_same_callback(amodp_webhook):
     first = amodp_webhook("message", kind="chat", secret=CHANNEL, seed=4)
     assert first.body == amodp_webhook("message", kind="chat", secret=CHANNEL, seed=4).body
@@ -454,4 +468,16 @@ def test_webhook_options_do_not_fit_a_callback(amodp_webhook):
 def test_callbacks_signed_with_a_secret(pytester: pytest.Pytester, run: Run) -> None:
     pytester.makepyfile(test_callbacks=CALLBACKS)
     result = run("-v")
-    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_amodp_check_signs_the_callbacks_with_the_secret PASSED*",
+            "*test_amodp_check_of_a_callback_kind_without_the_secret FAILED*",
+            "*test_amodp_check_with_another_secret FAILED*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*amodp_check: no case to run (the callback kinds need secret=, the receiver's)*"]
+    )
+    failed = ["*amodp_check: * of * cases failed (seed *)", "  chat chat.message*"]
+    result.stdout.fnmatch_lines(failed)
+    result.assert_outcomes(passed=7, failed=2)
