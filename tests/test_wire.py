@@ -282,6 +282,30 @@ def test_send_load_mode_table() -> None:
         assert label in result.stderr
 
 
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_listen_json_prints_each_record_whole_under_load(tmp_path: Path, unbuffered: str) -> None:
+    """Requests that arrive together are printed together, each record one
+    whole JSON line, the same as saved; with Python's stdout buffered or not
+    (PYTHONUNBUFFERED, common in containers)."""
+    save = tmp_path / "s.jsonl"
+    with listening("--save", str(save), "--json", env={"PYTHONUNBUFFERED": unbuffered}) as server:
+        assert server.proc.stdout is not None and server.proc.stderr is not None
+        read: list[bytes] = []  # read as it comes: a full pipe would hold the listener up
+        reader = threading.Thread(target=lambda: read.append(server.proc.stdout.read()))
+        reader.start()
+        sent = amodp("send", "status", "--url", server.url, "--repeat", "300", "-c", "25")
+        server.proc.send_signal(signal.SIGTERM)
+        reader.join(20)
+        with server.proc.stdout, server.proc.stderr:
+            err = server.proc.stderr.read().decode()
+        code = server.proc.wait(20)
+    assert sent.returncode == 0, sent.stderr
+    assert code == 0, err
+    shown = [json.loads(line) for line in read[0].decode().splitlines()]
+    assert len(shown) == 300
+    assert shown == records(save)
+
+
 def test_send_dry_run_prints_requests() -> None:
     result = amodp("send", "status", "--seed", "3", "--url", "http://127.0.0.1:9/x", "--dry-run")
     shown = amodp(

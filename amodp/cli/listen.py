@@ -202,29 +202,36 @@ class _Display:
 
         self.mode = mode
         self.gone = False
-        self.flush_due = False
+        #: JSON lines shown in this turn of the event loop, written together
+        #: at its end (one write, whether stdout is buffered or not)
+        self.lines: list[bytes] = []
         self.readable = show_line if mode == "lines" else show_record
 
     def show(self, record: dict[str, Any], line: bytes, wanted: bool) -> None:
         if self.mode == "quiet" or not wanted or self.gone:
             return
-        try:
-            if self.mode == "json":
-                sys.stdout.buffer.write(line)
-                if not self.flush_due:  # once per turn of the loop, for every line of the turn
-                    import asyncio  # here: `amodp decode` starts without it
+        if self.mode == "json":
+            if not self.lines:
+                import asyncio  # here: `amodp decode` starts without it
 
-                    self.flush_due = True
-                    asyncio.get_running_loop().call_soon(self.flush)
-            else:
-                self.readable(record, sys.stdout)
+                asyncio.get_running_loop().call_soon(self.write_lines)
+            self.lines.append(line)
+            return
+        try:
+            self.readable(record, sys.stdout)
         except BrokenPipeError:
             self.reader_left()
 
-    def flush(self) -> None:
-        self.flush_due = False
+    def write_lines(self) -> None:
+        data, self.lines = b"".join(self.lines), []
+        if self.gone:
+            return
+        out = sys.stdout.buffer
         try:
-            sys.stdout.buffer.flush()
+            view = memoryview(data)
+            while view:  # unbuffered (PYTHONUNBUFFERED), a write may take only part
+                view = view[out.write(view) or 0 :]
+            out.flush()
         except BrokenPipeError:
             self.reader_left()
 
