@@ -31,9 +31,12 @@ needs.
 What is personal
 ----------------
 * ``name``, ``first_name``, ``last_name`` and the like: people, companies,
-  leads, customers, catalog elements, a message's ``author``; except a tag's
-  name and a custom field's name, which are account configuration. Tag names
-  are kept, and so are custom-field names and codes.
+  leads, customers, catalog elements, a message's ``author``, a note's
+  ``author_name``; except a tag's name and a custom field's name, which are
+  account configuration. Tag names are kept, and so are custom-field names
+  and codes.
+* A JSON object held in a string (a note's ``metadata``) is redacted by the
+  same rules and written back compact.
 * ``text`` of chat messages, notes and tasks; ``subject``, ``comment`` and
   other free text; ``avatar_url``, ``link`` and other URLs (except the
   account's own ``_links``); ``ip``.
@@ -70,7 +73,8 @@ CATEGORIES = ("name", "phone", "email", "text", "url", "ip")
 
 _NAME_KEYS = frozenset(
     ("name", "first_name", "last_name", "middle_name", "full_name", "fio", "username",
-     "nickname", "contact_name", "company_name", "client_name", "sender_name", "from")
+     "nickname", "contact_name", "company_name", "client_name", "sender_name", "from",
+     "author_name", "user_name", "responsible_user_name", "created_by_name")
 )  # fmt: skip
 _TEXT_KEYS = frozenset(
     ("text", "subject", "comment", "content_summary", "body", "html", "message", "note",
@@ -219,12 +223,34 @@ class Redactor:
             return value
         if not value or (value[0] == "<" and _PLACEHOLDER.fullmatch(value)):
             return value
+        if value[0] == "{" and value[-1] == "}":
+            inside = self._json_inside(value)
+            if inside is not None:
+                return inside
         rule = _rule(key)
         if rule == "keep":
             return value
         if rule == "scan":
             return self.scan(value)
         return self._whole(value, rule)
+
+    def _json_inside(self, value: str) -> str | None:
+        """A JSON object held in a string (a note's ``metadata``:
+        ``{"event_source":{"author_name":...}}``), redacted like the rest and
+        written back compact; the string as it is when nothing in it is
+        personal. None when it is not JSON."""
+        import json  # here: most bodies hold no JSON inside
+
+        try:
+            found = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(found, dict):
+            return None
+        redacted = self.redact(found)
+        if redacted == found:
+            return value
+        return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
 
     def field_value(self, code: str, value: Any, has_enum: bool) -> Any:
         """A custom field's value: see the module docstring."""

@@ -706,3 +706,29 @@ def test_what_a_visitor_typed_in_a_form_is_redacted() -> None:
             assert answer not in text, answer
             assert quote_plus(answer).encode() not in redacted
     assert len(typed) > 10  # forms with answers were made
+
+
+def test_the_author_in_a_notes_metadata_is_redacted() -> None:
+    # Kommo's example of a note webhook (tests/fixtures/captures, with its
+    # source): the note's metadata is a JSON string naming its author.
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "captures" / "docs_2024_contacts.note.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    [note] = data["contacts"]["note"]
+    author = json.loads(note["note"]["metadata"])["event_source"]["author_name"]
+    assert author  # the example names one
+    body = amodp.encode(data).encode()
+    redacted = redact_body(body)
+    assert quote_plus(author).encode() not in redacted
+    [after] = decode(redacted)["contacts"]["note"]
+    inside = json.loads(after["note"]["metadata"])
+    assert inside["event_source"]["author_name"] == "<name:1>"
+    assert inside["event_source"]["id"] == 11087123 and inside["event_source"]["type"] == 1
+    assert decode(redacted) == redact(decode(body))
+    assert redact_body(redacted) == redacted  # twice changes nothing
+
+
+def test_a_string_that_only_looks_like_json_is_left_alone() -> None:
+    value = {"leads": {"update": [{"id": "1", "comment_x": "{not json}", "data_x": "{}"}]}}
+    assert redact(value) == value
