@@ -758,6 +758,18 @@ def test_decode_shows_a_json_callback_as_sent(name: str) -> None:
     assert "REST API" not in result.stderr
 
 
+def test_decode_of_oauth_parameters_as_json_is_not_taken_for_a_json_body() -> None:
+    """OAuth callbacks come as a GET's query: written as a JSON object they
+    are decoded as form data, without the note of a JSON body."""
+    query = "code=def502&state=x7&referer=acme.amocrm.ru&platform=1&client_id=abc"
+    data = json.dumps(dict(parse_qsl(query)))
+    assert catalog.detect_callback(json.loads(data)) is not None  # it is an OAuth callback
+    result = CliRunner().invoke(app, ["decode"], input=data)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == dict(parse_qsl(query))
+    assert "JSON body" not in result.stderr
+
+
 def test_decode_reads_a_json_callback_back_from_a_listeners_capture(tmp_path: Path) -> None:
     from amodp.listener import Background, Options
     from amodp.testing import post

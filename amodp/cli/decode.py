@@ -105,7 +105,7 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
     not a form: a request or record whose Content-Type says JSON (or that has
     none and holds a JSON object), or a JSON input that is an amoCRM callback
     as it is sent (the JSON reader would otherwise take it for a form's data)."""
-    from ..catalog import detect_callback
+    from ..catalog import detect_callback, event
     from ..records import header
 
     if source.form == "json":
@@ -114,7 +114,9 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
         except ValueError:
             return None
         found = detect_callback(value)
-        return (value, found.name) if found is not None else None
+        if found is None or event(found.name, kind=found.kind).content_type != "application/json":
+            return None  # not a callback, or one whose data comes as a query (OAuth)
+        return value, found.name
     if source.form not in ("capture", "http", "curl"):
         return None
     media = (header(list(source.headers), "content-type") or "").split(";")[0].strip().lower()
