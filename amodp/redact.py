@@ -35,8 +35,9 @@ What is personal
   ``author_name``; except a tag's name and a custom field's name, which are
   account configuration. Tag names are kept, and so are custom-field names
   and codes.
-* A JSON object held in a string (a note's ``metadata``) is redacted by the
-  same rules and written back compact.
+* A JSON object held in a string under a key that is not known to be free
+  text (a note's ``metadata``) is redacted by the same rules and written
+  back compact; under a free-text key it is replaced whole, as any text.
 * ``text`` of chat messages, notes and tasks; ``subject``, ``comment`` and
   other free text; ``avatar_url``, ``link`` and other URLs (except the
   account's own ``_links``); ``ip``.
@@ -223,14 +224,14 @@ class Redactor:
             return value
         if not value or (value[0] == "<" and _PLACEHOLDER.fullmatch(value)):
             return value
-        if value[0] == "{" and value[-1] == "}":
-            inside = self._json_inside(value)
-            if inside is not None:
-                return inside
         rule = _rule(key)
         if rule == "keep":
             return value
         if rule == "scan":
+            if value[0] == "{" and value[-1] == "}":
+                inside = self._json_inside(value)
+                if inside is not None:
+                    return inside
             return self.scan(value)
         return self._whole(value, rule)
 
@@ -243,11 +244,11 @@ class Redactor:
 
         try:
             found = json.loads(value)
-        except ValueError:
+            if not isinstance(found, dict):
+                return None
+            redacted = self.redact(found)
+        except (ValueError, RecursionError):
             return None
-        if not isinstance(found, dict):
-            return None
-        redacted = self.redact(found)
         if redacted == found:
             return value
         return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))

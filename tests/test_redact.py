@@ -732,3 +732,10 @@ def test_the_author_in_a_notes_metadata_is_redacted() -> None:
 def test_a_string_that_only_looks_like_json_is_left_alone() -> None:
     value = {"leads": {"update": [{"id": "1", "comment_x": "{not json}", "data_x": "{}"}]}}
     assert redact(value) == value
+    deep = {"leads": {"update": [{"id": "1", "extra": '{"a":' * 5000 + "1" + "}" * 5000}]}}
+    assert redact(deep) == deep  # too deep to read: kept as it is, no RecursionError
+
+
+def test_free_text_that_holds_json_is_still_replaced_whole() -> None:
+    value = {"leads": {"note": [{"note": {"text": '{"said": "call me at home"}'}}]}}
+    assert redact(value)["leads"]["note"][0]["note"]["text"] == "<text:1>"
