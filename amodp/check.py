@@ -288,15 +288,21 @@ class _CaseRandom(random.Random):
         self.account = account
 
 
+def _hook(spec: catalog.Event, rng: _CaseRandom, **options: Any) -> Webhook:
+    """The event's webhook for a case: drawn from the run's random source,
+    from the run's one made-up account."""
+    return generate(
+        spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account, **options
+    )
+
+
 def _single(spec: catalog.Event, rng: _CaseRandom) -> Case:
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account)
+    hook = _hook(spec, rng)
     return Case(spec.kind, spec.name, "single", (_post(hook),), "one item")
 
 
 def _batch(spec: catalog.Event, rng: _CaseRandom) -> Case:
-    hook = generate(
-        spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account, count=BATCH
-    )
+    hook = _hook(spec, rng, count=BATCH)
     return Case(spec.kind, spec.name, "batch", (_post(hook),), f"{BATCH} items in one body")
 
 
@@ -308,14 +314,7 @@ def _text(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     state = rng.getstate()
     if custom:
         # A text area custom field after the generated ones.
-        base = generate(
-            spec.event,
-            spec.entity,
-            kind=spec.kind,
-            rng=rng,
-            account_seed=rng.account,
-            overrides=overrides,
-        )
+        base = _hook(spec, rng, overrides=overrides)
         entity, event = spec.wire or spec.entity, spec.wire_event or spec.event
         item = base.json[entity][event][0]
         name = custom[0].name
@@ -327,22 +326,13 @@ def _text(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
             (f"{at}[values][0][value]", TEXT_LONG),
         ]
         rng.setstate(state)
-    hook = generate(
-        spec.event,
-        spec.entity,
-        kind=spec.kind,
-        rng=rng,
-        account_seed=rng.account,
-        overrides=overrides,
-    )
+    hook = _hook(spec, rng, overrides=overrides)
     about = "Cyrillic, emoji, \\r\\n and HTML entities in names, texts and custom fields"
     return Case(spec.kind, spec.name, "text", (_post(hook),), about)
 
 
 def _retry(spec: catalog.Event, rng: _CaseRandom) -> Case:
-    post = _post(
-        generate(spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account)
-    )
+    post = _post(_hook(spec, rng))
     about = "the same delivery again, same X-Amocrm-Requestid, after the first answered"
     return Case(spec.kind, spec.name, "retry", (post, post), about)
 
@@ -365,7 +355,7 @@ def _form(hook: Webhook) -> bool:
 
 def _account_moved(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     side = _other_side(spec)
-    hook = generate(spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account)
+    hook = _hook(spec, rng)
     if side == "none" or "account" not in hook.json or not _form(hook):
         return None
     data = {k: v for k, v in hook.json.items() if k != "account"}
@@ -387,9 +377,7 @@ def _max_input_vars(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     two = generate(spec.event, spec.entity, kind=spec.kind, seed=0, count=2).body.count(b"&") + 1
     per_item = max(two - one, 1)
     count = math.ceil((PHP_MAX_INPUT_VARS + 50 - (one - per_item)) / per_item)
-    hook = generate(
-        spec.event, spec.entity, kind=spec.kind, rng=rng, account_seed=rng.account, count=count
-    )
+    hook = _hook(spec, rng, count=count)
     about = f"{count} items, past PHP's default max_input_vars ({PHP_MAX_INPUT_VARS})"
     return Case(spec.kind, spec.name, "max_input_vars", (_post(hook),), about)
 
