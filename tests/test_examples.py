@@ -168,15 +168,14 @@ def test_php_receiver_keeps_1001_variables_of_a_big_batch(
 # -- Python: Flask with amodp.decode -------------------------------------------
 
 
-@pytest.fixture
-def flask_receiver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    """examples/python/receiver.py served by werkzeug in a thread: (module, url)."""
-    pytest.importorskip("flask", reason="Flask comes with amodp's test extra")
+@contextmanager
+def serving_example(filename: str) -> Iterator[tuple[Any, str]]:
+    """examples/python/FILENAME (a Flask app) served by werkzeug in a thread:
+    (module, url). Flask comes with amodp's test extra: without it this fails."""
     from werkzeug.serving import make_server
 
-    monkeypatch.setenv("WEBHOOK_LOG", str(tmp_path / "log"))
-    path = EXAMPLES / "python" / "receiver.py"
-    spec = importlib.util.spec_from_file_location("example_flask_receiver", path)
+    path = EXAMPLES / "python" / filename
+    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     receiver = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(receiver)
@@ -189,6 +188,14 @@ def flask_receiver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def flask_receiver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """examples/python/receiver.py, served: (module, url)."""
+    monkeypatch.setenv("WEBHOOK_LOG", str(tmp_path / "log"))
+    with serving_example("receiver.py") as served:
+        yield served
 
 
 def test_flask_receiver_keeps_and_logs_what_amodp_decodes(
@@ -211,28 +218,13 @@ CLIENT_ID = "01d01160-d7a0-4087-b4af-6a1bb83fcd1d"
 def callbacks_receiver(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[tuple[Any, str]]:
-    """examples/python/callbacks_receiver.py served by werkzeug in a thread: (module, url)."""
-    pytest.importorskip("flask", reason="Flask comes with amodp's test extra")
-    from werkzeug.serving import make_server
-
+    """examples/python/callbacks_receiver.py, served: (module, url)."""
     monkeypatch.setenv("WEBHOOK_LOG", str(tmp_path / "log"))
     monkeypatch.setenv("CHANNEL_SECRET", CHANNEL_SECRET)
     monkeypatch.setenv("CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("CLIENT_ID", CLIENT_ID)
-    path = EXAMPLES / "python" / "callbacks_receiver.py"
-    spec = importlib.util.spec_from_file_location("example_callbacks_receiver", path)
-    assert spec is not None and spec.loader is not None
-    receiver = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(receiver)
-    server = make_server("127.0.0.1", 0, receiver.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving_example("callbacks_receiver.py") as served:
+        yield served
 
 
 def send_callbacks(url: str, secret: str, *args: str) -> tuple[int, list[dict[str, Any]]]:
