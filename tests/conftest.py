@@ -3,7 +3,8 @@
 ``php``: the PHP reference (see tests/php_reference.py). Tests that use it
 skip when ``php`` is not on PATH, unless ``AMODP_REQUIRE_PHP=1`` (set in CI):
 then they fail, so that a CI image without PHP cannot pass silently.
-``require_node()`` does the same for node and npm with ``AMODP_REQUIRE_NODE=1``.
+``require_node()`` does the same for node and npm with ``AMODP_REQUIRE_NODE=1``,
+``require_tools(...)`` for other programs (curl, bash) with ``AMODP_REQUIRE_TOOLS=1``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def require_node() -> None:
             pytrace=False,
         )
     pytest.skip("node or npm is not on PATH (set AMODP_REQUIRE_NODE=1 to make this an error)")
+
+
+def require_tools(*names: str) -> None:
+    """Skip (or, with AMODP_REQUIRE_TOOLS=1, fail) when a program is not on PATH."""
+    missing = ", ".join(name for name in names if shutil.which(name) is None)
+    if not missing:
+        return
+    if os.environ.get("AMODP_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{missing} not on PATH but AMODP_REQUIRE_TOOLS=1", pytrace=False)
+    pytest.skip(f"{missing} not on PATH (set AMODP_REQUIRE_TOOLS=1 to make this an error)")
 
 
 @pytest.fixture(scope="session")

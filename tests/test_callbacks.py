@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from amodp import callbacks, catalog, signing
 from amodp.cli import app
 from amodp.errors import UnknownEventError, UsageError
 
+from .conftest import require_tools
 from .servers import recording_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "callbacks"
@@ -393,8 +393,7 @@ def test_http_is_a_complete_request() -> None:
     "name", ["chat.comment_reply", "salesbot.widget_request", "oauth.disabled"]
 )
 def test_curl_delivers_the_exact_request(name: str) -> None:
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not on PATH")
+    require_tools("curl")
     with recording_server() as server:
         secret = CHANNEL_SECRET if name.startswith("chat.") else CLIENT_SECRET
         hook = callbacks.generate(name, seed=4, secret=secret, url=server.url + "/cb")
@@ -670,8 +669,7 @@ def test_json_styles_from_the_cli() -> None:
 
 
 def test_curl_from_the_cli_sends_the_same_request() -> None:
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not on PATH")
+    require_tools("curl")
     with recording_server() as server:
         for args in (["message", "--kind", "chat"], ["disabled", "--kind", "oauth"]):
             common = [*args, "--seed", "5", "--secret", CHANNEL_SECRET, "--url", server.url + "/cb"]

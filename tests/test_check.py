@@ -288,7 +288,6 @@ def test_not_a_url() -> None:
 
 @pytest.fixture
 def flask_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    pytest.importorskip("flask", reason="Flask comes with amodp's test extra")
     import importlib.util
 
     monkeypatch.setenv("WEBHOOK_LOG", str(tmp_path / "log"))

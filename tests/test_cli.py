@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from typer.testing import CliRunner
 from amodp import catalog, decode
 from amodp.cli import ExitCode, app
 
+from .conftest import require_tools
 from .servers import recording_server, serving
 
 runner = CliRunner()
@@ -125,8 +125,8 @@ def test_generate_all_of_one_entity() -> None:
     assert all("customers" in decode(line) for line in lines)
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_generate_curl_sends_the_same_request() -> None:
+    require_tools("curl")
     with recording_server() as server:
         hook_url = server.url + "/amo?token=a&b=c"
         result = run("generate", "status", "--seed", "5", "-f", "curl", "--url", hook_url)

@@ -8,7 +8,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from amodp.cli import app
 from amodp.codec import decode, encode, to_json
 from amodp.errors import InputError
 from amodp.inputs import FORMS, NotTextError, Source, detect, read_sources
+
+from .conftest import require_tools
 
 # A digital-pipeline "lead changed stage" body as amoCRM sends it (FORMAT.md).
 DP_BODY = (
@@ -436,10 +437,10 @@ def listener() -> Iterator[tuple[str, list[bytes]]]:
         thread.join()
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("bash")), reason="needs curl, bash")
 @pytest.mark.parametrize("case", CURL_CASES)
 def test_curl_sends_the_same(case: str, curl_dir: Path, listener: tuple[str, list[bytes]]) -> None:
     """What curl itself sends for each command equals what read_sources finds."""
+    require_tools("curl", "bash")
     url, received = listener
     command, expected = CURL_CASES[case]
     command = command.replace("{url}", url)
