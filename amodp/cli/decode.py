@@ -105,30 +105,30 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
     not a form: a request or record whose Content-Type says JSON (or that has
     none and holds a JSON object), or a JSON input that is an amoCRM callback
     as it is sent (the JSON reader would otherwise take it for a form's data)."""
-    from ..catalog import detect_callback, event
     from ..records import header
 
     if source.form == "json":
-        try:
-            value = json.loads(data)
-        except ValueError:
+        raw = data
+    elif source.form in ("capture", "http", "curl"):
+        media = (header(list(source.headers), "content-type") or "").split(";")[0].strip().lower()
+        is_json = media == "application/json" or media.endswith("+json")
+        if not is_json and (media or not source.body.lstrip().startswith(b"{")):
             return None
-        found = detect_callback(value)
-        if found is None or event(found.name, kind=found.kind).content_type != "application/json":
-            return None  # not a callback, or one whose data comes as a query (OAuth)
-        return value, found.name
-    if source.form not in ("capture", "http", "curl"):
-        return None
-    media = (header(list(source.headers), "content-type") or "").split(";")[0].strip().lower()
-    is_json = media == "application/json" or media.endswith("+json")
-    if not is_json and (media or not source.body.lstrip().startswith(b"{")):
+        raw = source.body
+    else:
         return None
     try:
-        value = json.loads(source.body)
+        value = json.loads(raw)
     except ValueError:
         return None
+    from ..catalog import detect_callback, event  # here: a form body does without the catalog
+
     found = detect_callback(value)
-    return value, found.name if found is not None else None
+    if source.form != "json":
+        return value, found.name if found is not None else None
+    if found is None or event(found.name, kind=found.kind).content_type != "application/json":
+        return None  # not a callback, or one whose data comes as a query (OAuth)
+    return value, found.name
 
 
 #: Output longer than this is printed without colour: highlighting builds it
