@@ -387,10 +387,6 @@ def _salesbot_token_of(body: bytes, headers: dict[str, str]) -> str | None:
     return token if isinstance(token, str) else ""
 
 
-_EXPIRED = "the token has expired (exp is past)"
-_EARLY = "the token is not valid yet (nbf is ahead)"
-
-
 def _verify_salesbot(token: str, key: bytes, now: float | None, leeway: int) -> Verdict:
     if not token:
         return Verdict("salesbot", "absent", "the token field is empty")
@@ -401,19 +397,17 @@ def _verify_salesbot(token: str, key: bytes, now: float | None, leeway: int) -> 
     algorithm = header.get("alg")
     if algorithm not in _HMAC_ALGORITHMS:
         return Verdict("salesbot", "invalid", f"the token is signed {algorithm!r}, not HMAC")
-    options: Any = {"verify_aud": False, "require": ["exp"]}
-    if now is not None:
-        # PyJWT checks times against the clock; the leeway shifts it to ``now``.
-        options["verify_exp"] = options["verify_nbf"] = options["verify_iat"] = False
+    # PyJWT checks the signature; the times are checked below, against ``now``.
+    options: Any = {
+        "verify_aud": False,
+        "require": ["exp"],
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+    }
     try:
         with _any_key_length():
-            claims = jwt.decode(
-                token, key, algorithms=_HMAC_ALGORITHMS, options=options, leeway=leeway
-            )
-    except jwt.ExpiredSignatureError:
-        return Verdict("salesbot", "invalid", _EXPIRED)
-    except jwt.ImmatureSignatureError:
-        return Verdict("salesbot", "invalid", _EARLY)
+            claims = jwt.decode(token, key, algorithms=_HMAC_ALGORITHMS, options=options)
     except jwt.InvalidSignatureError:
         return Verdict(
             "salesbot",
@@ -425,14 +419,30 @@ def _verify_salesbot(token: str, key: bytes, now: float | None, leeway: int) -> 
         return Verdict("salesbot", "invalid", "the token has no exp claim")
     except jwt.InvalidTokenError as e:
         return Verdict("salesbot", "invalid", f"the token is invalid: {type(e).__name__}")
-    if now is not None:
-        if claims["exp"] + leeway <= now:
-            return Verdict("salesbot", "invalid", "the token has expired (exp is past)", claims)
-        if claims.get("nbf", now) - leeway > now:
-            return Verdict(
-                "salesbot", "invalid", "the token is not valid yet (nbf is ahead)", claims
-            )
+    late = _out_of_date(claims, time.time() if now is None else now, leeway)
+    if late:
+        return Verdict("salesbot", "invalid", late, claims)
     note = "" if algorithm == SALESBOT_ALGORITHM else f" (signed {algorithm}; amoCRM uses HS512)"
     return Verdict(
         "salesbot", "valid", f"the token is signed with this secret and in date{note}", claims
     )
+
+
+def _out_of_date(claims: Mapping[str, Any], now: float, leeway: int) -> str | None:
+    """Why the token's ``iat``, ``nbf`` and ``exp`` refuse it at ``now`` (None if
+    they do not): the checks PyJWT makes against its clock."""
+    times = {}
+    for name in ("iat", "nbf", "exp"):
+        if name in claims:
+            try:
+                # As PyJWT reads it: "1700000000" is a time, "soon" (or null) is not.
+                times[name] = int(claims[name])
+            except (TypeError, ValueError, OverflowError):
+                return f"the token is invalid: {name} is not a number"
+    if times.get("iat", now) - leeway > now:
+        return "the token is not valid yet (iat is ahead)"
+    if times.get("nbf", now) - leeway > now:
+        return "the token is not valid yet (nbf is ahead)"
+    if times["exp"] + leeway <= now:
+        return "the token has expired (exp is past)"
+    return None

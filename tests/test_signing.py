@@ -220,7 +220,8 @@ def test_verify_salesbot_other_hmac_algorithm_is_valid_with_a_note() -> None:
     ("token", "reason"),
     [
         (pyjwt_token(exp=int(time.time()) - 60), "expired"),
-        (pyjwt_token(nbf=int(time.time()) + 3600), "not valid yet"),
+        (pyjwt_token(nbf=int(time.time()) + 3600), "not valid yet (nbf is ahead)"),
+        (pyjwt_token(iat=int(time.time()) + 3600), "not valid yet (iat is ahead)"),
         (pyjwt_token(secret="Z" * 64), "another secret"),
         ("not-a-jwt", "not a JWT"),
     ],
@@ -236,6 +237,35 @@ def test_verify_salesbot_at_a_given_time() -> None:
     later = time.time() + 3600
     verdict = verify(Request("POST", {}, "", salesbot_body(token)), CLIENT_SECRET, now=later)
     assert verdict.status == "invalid" and "expired" in verdict.reason
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_verify_salesbot_a_time_claim_that_is_not_a_number_is_invalid(claim: str) -> None:
+    at = int(time.time())
+    claims = {"iat": at, "nbf": at, "exp": at + 600, claim: "soon"}
+    token = jwt.encode(claims, CLIENT_SECRET, algorithm="HS512")
+    with pytest.raises(jwt.InvalidTokenError):  # PyJWT refuses it too
+        jwt.decode(token, CLIENT_SECRET, algorithms=["HS512"])
+    request = Request("POST", {}, "", salesbot_body(token))
+    for now in (None, at + 60):
+        verdict = verify(request, CLIENT_SECRET, now=now)
+        assert (verdict.scheme, verdict.status, verdict.reason) == (
+            "salesbot",
+            "invalid",
+            f"the token is invalid: {claim} is not a number",
+        )
+
+
+def test_verify_salesbot_times_written_as_numeric_strings_are_read_as_pyjwt_reads_them() -> None:
+    at = int(time.time())
+    claims = {"iat": str(at), "nbf": str(at), "exp": str(at + 600)}
+    token = jwt.encode(claims, CLIENT_SECRET, algorithm="HS512")
+    assert jwt.decode(token, CLIENT_SECRET, algorithms=["HS512"])["exp"] == str(at + 600)
+    request = Request("POST", {}, "", salesbot_body(token))
+    assert verify(request, CLIENT_SECRET).ok
+    assert verify(request, CLIENT_SECRET, now=at + 60).ok
+    late = verify(request, CLIENT_SECRET, now=at + 600)
+    assert (late.status, late.reason) == ("invalid", "the token has expired (exp is past)")
 
 
 def test_verify_unsigned_requests_are_absent() -> None:

@@ -183,6 +183,19 @@ def test_now_checks_a_token_as_of_another_moment() -> None:
     assert run(old, "--now", str(at + 1900), "--leeway", "200", secret=CLIENT_SECRET).exit_code == 0
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_now_on_a_token_whose_time_is_not_a_number_is_a_verdict(claim: str) -> None:
+    at = int(time.time())
+    body = salesbot(token(**{claim: "soon"}))
+    for args in ((), ("--now", str(at + 60))):
+        result = run(body, *args, secret=CLIENT_SECRET)
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == (
+            "salesbot.widget_request: invalid (token, JWT HS512): "
+            f"the token is invalid: {claim} is not a number\n"
+        )
+
+
 # -- the disable hook: the signature parameter ------------------------------------------
 
 
