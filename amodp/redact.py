@@ -4,13 +4,14 @@ amoCRM's account-level webhooks carry customers' names, phones, e-mails,
 chat messages and notes. :func:`redact` replaces them in a decoded body,
 :func:`redact_body` in the raw urlencoded bytes (only the personal pairs'
 values change; every other byte stays), :func:`redact_record` in a capture
-record. Ids, statuses, timestamps, enum ids, field ids, codes, the account's
-id and subdomain are kept, so a redacted capture still shows what happened.
+record. Ids, statuses, timestamps, enum ids, field ids, field codes, the
+account's id and subdomain are kept, so a redacted capture still shows what
+happened.
 
 Placeholders
 ------------
 A personal value becomes ``<category:N>``: ``<name:1>``, ``<phone:2>``,
-``<email:1>``, ``<text:3>``, ``<url:1>``, ``<ip:1>``, numbered per category
+``<email:1>``, ``<text:3>``, ``<url:1>``, ``<ip:1>``, ``<secret:1>``, numbered per category
 in order of first appearance. The same value gets the same placeholder
 everywhere in one input (and in every input given to one :class:`Redactor`:
 ``amodp decode --redact`` shares one over all its inputs), so a bug report
@@ -30,6 +31,10 @@ needs.
 
 What is personal
 ----------------
+* The ``code`` of an OAuth redirect (a ``code`` at the top of a query or
+  body: ``?code=def502...&state=...&referer=...``): the authorization code,
+  which buys the account's tokens, becomes ``<secret:N>`` whatever it holds.
+  A ``code`` anywhere else (a custom field's) is kept.
 * ``name``, ``first_name``, ``last_name`` and the like: people, companies,
   leads, customers, catalog elements, a message's ``author``, a note's
   ``author_name``; except a tag's name and a custom field's name, which are
@@ -70,7 +75,7 @@ from .errors import InputError
 __all__ = ["CATEGORIES", "Redactor", "redact", "redact_body", "redact_record"]
 
 #: The kinds of placeholder, as they appear in ``<kind:N>``.
-CATEGORIES = ("name", "phone", "email", "text", "url", "ip")
+CATEGORIES = ("name", "phone", "email", "text", "url", "ip", "secret")
 
 _NAME_KEYS = frozenset(
     ("name", "first_name", "last_name", "middle_name", "full_name", "fio", "username",
@@ -103,7 +108,9 @@ _KEPT_EXACT = frozenset(
      "last_modified", "complete_till", "timestamp_x", "price", "next_price")
 )  # fmt: skip
 
-_PLACEHOLDER = re.compile(r"<(?:name|phone|email|text|url|ip):[0-9]+>")
+_PLACEHOLDER = re.compile(r"<(?:name|phone|email|text|url|ip|secret):[0-9]+>")
+#: The top-level key of an OAuth redirect's authorization code.
+_OAUTH_CODE = "code"
 # A run of digits with the separators phone numbers are written with; checked
 # further in _phone_digits. Boundaries keep it out of uuids and hex ids.
 _PHONE = re.compile(r"(?<![\w+])\+?\(?[0-9][0-9 ()\-.\u00a0]{6,}[0-9](?!\w)")
@@ -253,6 +260,14 @@ class Redactor:
             return value
         return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
 
+    def secret(self, value: Any) -> Any:
+        """A credential (an OAuth authorization code): replaced, whatever it looks like."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if type(value) is not str or not value or _PLACEHOLDER.fullmatch(value):
+            return value
+        return self.placeholder("secret", value)
+
     def field_value(self, code: str, value: Any, has_enum: bool) -> Any:
         """A custom field's value: see the module docstring."""
         if type(value) is not str:
@@ -276,7 +291,7 @@ class Redactor:
     # -- structure ------------------------------------------------------------
     def redact(self, decoded: Any) -> Any:
         """A redacted deep copy of a decoded body (see :func:`redact`)."""
-        return _Walk(self, None).node(decoded, "")
+        return _Walk(self, None).root(decoded)
 
     def redact_body(self, body: str | bytes) -> bytes:
         """The body with only its personal values replaced (see :func:`redact_body`)."""
@@ -302,7 +317,7 @@ class Redactor:
             marked.append(f"{name}={i}" if name else "")
             values.append(raw_value)
         walk = _Walk(self, values)
-        value = walk.node(decode("&".join(marked)), "")
+        value = walk.root(decode("&".join(marked)))
         changes = walk.changes
         used = walk.originals
         for i, pair in enumerate(pairs):
@@ -326,7 +341,9 @@ class Redactor:
         keys = [k.lower() for k in re.split(r"[\[\]]+", decode_value(name)) if k]
         strings = [k for k in keys if not k.lstrip("-").isdigit()]
         key = strings[-1] if strings else ""
-        if "values" in keys and any(k in _FIELD_LISTS for k in keys):
+        if keys[:1] == [_OAUTH_CODE]:
+            new = self.secret(value)
+        elif "values" in keys and any(k in _FIELD_LISTS for k in keys):
             new = self.field_value("", value, False)
         elif key == "tags" or (len(strings) >= 2 and strings[-2] in ("tags", *_FIELD_LISTS)):
             new = value  # a tag's or a field's name
@@ -408,6 +425,25 @@ class _Walk:
     def scalar(self, key: str, leaf: Any) -> Any:
         old = self.original(leaf)
         return self.done(leaf, old, self.r.scalar(key, old))
+
+    def root(self, node: Any) -> Any:
+        """A whole body: as :meth:`node`, but a top-level ``code`` is a secret."""
+        if not isinstance(node, dict):
+            return self.node(node, "")
+        return {
+            k: self.secret(v) if type(k) is str and k.lower() == _OAUTH_CODE
+            else self.child(k.lower() if type(k) is str else "", v)
+            for k, v in node.items()
+        }  # fmt: skip
+
+    def secret(self, node: Any) -> Any:
+        """Every leaf of a credential."""
+        if isinstance(node, dict):
+            return {k: self.secret(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.secret(v) for v in node]
+        old = self.original(node)
+        return self.done(node, old, self.r.secret(old))
 
     def node(self, node: Any, key: str) -> Any:
         """Anything under ``key``: containers by their keys, leaves by :meth:`Redactor.scalar`."""
@@ -553,8 +589,8 @@ def redact_record(record: dict[str, Any], redactor: Redactor | None = None) -> d
     """A redacted copy of a capture record (see :mod:`amodp.records`).
 
     ``body`` (or ``body_base64``) goes through :func:`redact_body`, ``query``
-    too, ``decoded`` through :func:`redact`; headers and everything else are
-    kept, except private keys (``_...``), which may hold the original. A
+    too, ``decoded`` through :func:`redact`; headers and every other key are
+    kept as they are, keys amodp does not write (``_...`` or any other) too. A
     body that was not decoded as a form (JSON, binary) cannot be judged value
     by value: it is replaced by a placeholder and ``note`` says so.
     """

@@ -479,6 +479,46 @@ def test_redact_body_agrees_with_redact_on_any_text(body: str) -> None:
     assert decode(redact_body(body)) == redact(decode(body))
 
 
+# The OAuth redirect as documented (kommo.com/developers/content/oauth/step-by-step:
+# ?code=XXX&state={state}&referer={subdomain}.kommo.com&client_id={Integration Id}):
+# code is the authorization code the integration exchanges for the account's
+# tokens, a credential.
+REDIRECT = (
+    "code=def50200a1b2c3d4e5f6&state=csrf-9&referer=acme.amocrm.ru&platform=1"
+    "&client_id=01d01160-d7a0-4087-b4af-6a1bb83fcd1d"
+)
+REDIRECT_REDACTED = {
+    "code": "<secret:1>",
+    "state": "csrf-9",
+    "referer": "acme.amocrm.ru",
+    "platform": "1",
+    "client_id": "01d01160-d7a0-4087-b4af-6a1bb83fcd1d",
+}
+
+
+def test_the_code_of_an_oauth_redirect_is_a_secret() -> None:
+    assert redact(decode(REDIRECT)) == REDIRECT_REDACTED
+    rest = REDIRECT.partition("&")[2]
+    assert redact_body(REDIRECT) == f"code=%3Csecret%3A1%3E&{rest}".encode()
+    # A code a later pair overwrites is gone from the bytes too (numbered after
+    # the values the decoded body holds).
+    assert redact_body(f"code=first-code&{REDIRECT}") == (
+        f"code=%3Csecret%3A2%3E&code=%3Csecret%3A1%3E&{rest}".encode()
+    )
+    assert redact_body(redact_body(REDIRECT)) == redact_body(REDIRECT)  # twice changes nothing
+
+
+def test_a_custom_fields_code_is_not_a_secret() -> None:
+    value = {
+        "code": "def502",
+        "leads": {"add": [{"custom_fields": [{"id": "1", "code": "PHONE"}]}]},
+    }
+    assert redact(value) == {
+        "code": "<secret:1>",
+        "leads": {"add": [{"custom_fields": [{"id": "1", "code": "PHONE"}]}]},
+    }
+
+
 # -- redact_record -------------------------------------------------------------------------
 
 
@@ -536,6 +576,28 @@ def test_redact_record_query_and_empty_body() -> None:
     out = redact_record(_record(b"", query="name=Ivan&id=5"))
     assert out["query"] == "name=%3Cname%3A1%3E&id=5"
     assert out["body"] == "" and "note" in out  # make_record's "empty body" note, kept
+
+
+def test_redact_record_of_an_oauth_redirect_and_keys_of_its_own() -> None:
+    from amodp.records import make_record
+
+    record = make_record(
+        remote="127.0.0.1:5000",
+        method="GET",
+        path="/oauth",
+        query=REDIRECT,
+        headers=[("host", "example.com")],
+        body=b"",
+        status=200,
+        received_at="2026-01-01T00:00:00.000000Z",
+    )
+    record["_ticket"] = "OPS-12"  # a key amodp does not write: kept, as the docstring says
+    out = redact_record(record)
+    assert out["query"] == "code=%3Csecret%3A1%3E&" + REDIRECT.partition("&")[2]
+    assert out["_ticket"] == "OPS-12"
+    assert {k: v for k, v in out.items() if k != "query"} == {
+        k: v for k, v in record.items() if k != "query"
+    }
 
 
 def test_redact_record_reads_back_what_the_listener_saves() -> None:
@@ -616,6 +678,14 @@ def test_decode_redact_capture_records() -> None:
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["message"]["add"][0]["text"] == "<text:1>"
     assert second["leads"]["note"][0]["note"]["text"] == "<text:2>"
+
+
+def test_decode_redact_of_an_oauth_redirect() -> None:
+    request = f"GET /oauth?{REDIRECT} HTTP/1.1\r\nHost: example.com\r\n\r\n"
+    for data in (REDIRECT, request):
+        result = run("decode", "--redact", "--compact", input=data)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == json.dumps(REDIRECT_REDACTED, separators=(",", ":")) + "\n"
 
 
 def test_decode_redact_bad_input_is_still_an_error() -> None:
