@@ -731,8 +731,10 @@ def run(
     # What is loaded by now (the CLI, uvicorn, the catalog) lives as long as
     # the process: frozen, it is left out of every garbage collection, and a
     # full collection under load takes a fraction of a millisecond instead of
-    # ~10 ms (measured: the listener's p99 latency halves). The process is
-    # amodp's own; a library caller's collector is not touched.
+    # ~10 ms (measured: the listener's p99 latency halves). Only ``run``
+    # freezes: it serves ``amodp listen`` in a process amodp owns (and takes
+    # its signals). ``Background``, ``Serving`` and a ``Listener`` in the
+    # caller's own server leave a library caller's collector as it is.
     gc.freeze()
     try:
         serving.start()
