@@ -5,6 +5,8 @@ keys; most receivers read them through PHP's ``parse_str`` (``$_POST``).
 :func:`decode` builds exactly the array PHP builds, as Python data shaped the
 way PHP's ``json_encode`` prints it; :func:`encode` is PHP's
 ``http_build_query``; :func:`to_json` prints like ``json_encode``.
+:func:`urlencode` and :func:`load_json` are the PHP rules the rest of amodp
+reads and writes by (``urlencode``, ``json_decode``).
 
 Standard library only: this module is on the start-up path of ``amodp decode``.
 """
@@ -21,11 +23,24 @@ from urllib.parse import quote_plus
 
 from .errors import InputError
 
-__all__ = ["Decoded", "decode", "encode", "parse", "to_json"]
+__all__ = [
+    "Decoded",
+    "PHP_MAX_INPUT_VARS",
+    "PHP_MAX_NESTING",
+    "decode",
+    "encode",
+    "load_json",
+    "parse",
+    "to_json",
+    "urlencode",
+]
 
-#: What a default PHP receiver keeps (php.ini ``max_input_vars``,
-#: ``max_input_nesting_level``); amodp keeps everything but says so.
+#: php.ini's default ``max_input_vars``: a default PHP receiver keeps the first
+#: 1000 variables of a body (1001 in ``$_POST``) and drops the rest. amodp
+#: keeps everything and warns (:func:`parse`); ``amodp check`` and ``send`` test
+#: and warn against this one value.
 PHP_MAX_INPUT_VARS = 1000
+#: php.ini's default ``max_input_nesting_level``: deeper brackets drop the variable.
 PHP_MAX_NESTING = 64
 
 _LONG_MAX = 2**63 - 1
@@ -602,13 +617,35 @@ def php_float(value: float, precision: int = 14) -> str:
     return f"{sign}{whole}.{frac}" if frac else sign + whole
 
 
-def urlencode(text: str) -> str:
-    """PHP's ``urlencode``: letters, digits and ``-_.`` alone, ``+`` for a space."""
+def urlencode(text: str | bytes) -> str:
+    """PHP's ``urlencode``: letters, digits and ``-_.`` alone, ``+`` for a
+    space, ``%XX`` for every other byte (of the text's UTF-8, or the bytes as
+    they are).
+
+    >>> urlencode("a b~Я"), urlencode(b"\\xff")
+    ('a+b%7E%D0%AF', '%FF')
+    """
     try:
         # "~" too is encoded (Python's quote keeps it).
         return quote_plus(text, safe="").replace("~", "%7E")
     except UnicodeEncodeError as exc:
         raise InputError(f"cannot encode {text!r}: not valid Unicode") from exc
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON as PHP's ``json_decode`` reads it: :func:`json.loads`, which also
+    takes ``NaN``, ``Infinity`` and ``-Infinity``; JSON does not, and here they
+    raise ValueError. Raises what :func:`json.loads` raises (ValueError,
+    RecursionError).
+
+    >>> load_json('{"a": [1, "x"]}')
+    {'a': [1, 'x']}
+    """
+    return json.loads(text, parse_constant=_not_json)
 
 
 def _pairs(prefix: str, value: Any, out: list[str]) -> None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .codec import encode
+from .codec import encode, load_json, urlencode
 from .errors import InputError
 from .records import CaptureRecord, is_record, looks_like_records, read_records
 
@@ -184,13 +184,6 @@ def _table(safe: bytes, space: bytes) -> list[bytes]:
 
 
 _ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-# PHP's urlencode (what http_build_query, and so amoCRM, uses): letters, digits
-# and "-_." stay, a space is "+", everything else is %XX.
-_PHP_ESCAPES = _table(_ALNUM + b"-_.", b"+")
-
-
-def _php_urlencode(data: bytes) -> bytes:
-    return b"".join([_PHP_ESCAPES[b] for b in data])
 
 
 # One name=value pair on a line, the way FORMAT.md and many docs show bodies.
@@ -616,14 +609,9 @@ def _json_or_not(text: bytes) -> Any:
         return _NOT_JSON
 
 
-def _no_constant(name: str) -> Any:
-    # Python's json takes NaN and Infinity; JSON (and PHP's json_decode) do not.
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def _json_value(text: bytes) -> Any:
     try:
-        return json.loads(text.decode("utf-8"), parse_constant=_no_constant)
+        return load_json(text.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError("not JSON: invalid UTF-8") from None
     except ValueError as exc:  # JSONDecodeError, and integers too long to convert
@@ -776,7 +764,7 @@ def _read_python(data: bytes) -> list[Source]:
         )
     parts: list[bytes] = []
     for key, item in items:
-        name = _php_urlencode(_py_bytes(key))
+        name = urlencode(_py_bytes(key)).encode("ascii")
         # A list value repeats the pair (parse_qs, QueryDict, MultiDict.to_dict(flat=False)).
         for one in item if isinstance(item, (list, tuple)) else (item,):
             if one is None:
@@ -788,7 +776,7 @@ def _read_python(data: bytes) -> list[Source]:
                 if part:
                     parts.append(part)
             else:
-                parts.append(name + b"=" + _php_urlencode(_py_bytes(one)))
+                parts.append(name + b"=" + urlencode(_py_bytes(one)).encode("ascii"))
     return [Source(b"&".join(parts), "python")]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -651,3 +652,55 @@ def test_shapes_leave_big_bodies_to_parse():
     body = b"&".join(b"a[]=%d" % i for i in range(6))
     assert shapes.parse(body).value == {"a": [str(i) for i in range(6)]}
     assert not shapes._shapes
+
+
+# -- what other modules use of PHP's rules ----------------------------------------------
+
+
+def _php_run(php, code: str, stdin: bytes = b"") -> bytes:
+    done = subprocess.run(
+        [php.php_binary(), *php.PHP_ARGS, "-r", code],
+        input=stdin,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+def test_urlencode_is_phps_for_every_byte_and_for_text(php):
+    from amodp.codec import urlencode
+
+    every = bytes(range(256))
+    script = "echo urlencode(file_get_contents('php://stdin'));"
+    assert urlencode(every) == _php_run(php, script, every).decode("ascii")
+    text = "Сделка №1: a+b ~*'()! & c=d"
+    assert urlencode(text) == _php_run(php, script, text.encode()).decode("ascii")
+
+
+def test_the_input_limits_are_phps_defaults(php):
+    """What a default receiver keeps: php.ini's defaults (no php.ini read)."""
+    assert PHP_MAX_INPUT_VARS == 1000
+    script = "echo ini_get('max_input_vars'), ' ', ini_get('max_input_nesting_level');"
+    limits = _php_run(php, script)
+    assert limits.decode() == f"{PHP_MAX_INPUT_VARS} {PHP_MAX_NESTING}"
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", '{"a": -Infinity}', '{"a": [1, NaN]}'])
+def test_load_json_refuses_what_json_decode_refuses(php, text):
+    from amodp.codec import load_json
+
+    script = "var_dump(json_decode(file_get_contents('php://stdin')), json_last_error() !== 0);"
+    assert _php_run(php, script, text.encode()) == b"NULL\nbool(true)\n"
+    with pytest.raises(ValueError, match="is not a JSON value"):
+        load_json(text)
+    with pytest.raises(ValueError, match="is not a JSON value"):
+        load_json(text.encode())
+
+
+def test_load_json_reads_what_json_decode_reads(php):
+    from amodp.codec import load_json
+
+    text = '{"a": [1, 2.5, "x", null, true], "b": {"c": "Сделка"}}'
+    script = "echo json_encode(json_decode(file_get_contents('php://stdin')));"
+    assert load_json(text) == json.loads(_php_run(php, script, text.encode()))
