@@ -9,21 +9,26 @@ app reaches the caller; an app that breaks its protocol (no response, a
 response left unfinished) is an :class:`~amodp.errors.AmodpError`. ASGI
 lifespan events are not sent: start what the app needs at startup yourself.
 
-Standard library only.
+An app is called through httpx's ``WSGITransport`` and ``ASGITransport``
+(httpx is imported only then), each wrapped in a small layer for what they
+leave out of PEP 3333 and the ASGI spec. Header values to and from a WSGI
+app are ASCII only, as that transport reads and writes them. A URL is sent
+with ``http.client``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import io
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .errors import AmodpError, NetworkError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Response", "post"]
 
@@ -69,13 +74,13 @@ def post(
         return _post_url(target, body, headers, path, method, timeout)
     if not callable(target):
         raise UsageError(f"post() takes a URL, a WSGI app or an ASGI app, not {target!r}")
-    route, query = _split_path(path or "/")
     headers = _with_header(headers, "Content-Length", str(len(body)))
     if _header(headers, "host") is None:
         headers = [("Host", "localhost"), *headers]
+    request = _request(body, headers, path or "/", method)
     if _is_asgi(target):
-        return _post_asgi(target, body, headers, route, query, method, timeout)
-    return _post_wsgi(target, body, headers, route, query, method)
+        return _post_asgi(target, request, timeout)
+    return _post_wsgi(target, request)
 
 
 def _header(headers: Headers, name: str) -> str | None:
@@ -175,147 +180,156 @@ def _is_asgi(app: Callable[..., Any]) -> bool:
     return len(required) == 3
 
 
-def _post_wsgi(
-    app: Callable[..., Any], body: bytes, headers: Headers, route: str, query: str, method: str
-) -> Response:
-    server_name, server_port = _host_port(_header(headers, "host") or "localhost")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": unquote_to_bytes(route).decode("latin-1"),
-        "QUERY_STRING": query,
-        "REQUEST_URI": f"{route}?{query}" if query else route,
-        "SERVER_NAME": server_name,
-        "SERVER_PORT": str(server_port),
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "REMOTE_PORT": "50000",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.input_terminated": True,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+def _request(body: bytes, headers: Headers, path: str, method: str) -> httpx.Request:
+    """The request as httpx hands it to an app: its URL names the server that the
+    ``Host`` header names, which is where the environ and the scope take it from."""
+    import httpx
+
+    route, query = _split_path(path)
+    host = _header(headers, "host") or "localhost"
+    name, port = _host_port(host)
+    try:
+        url = httpx.URL(f"{route}?{query}" if query else route, scheme="http", host=name, port=port)
+    except httpx.InvalidURL:
+        raise UsageError(f"not a host and port to call an app at: Host: {host}") from None
+    raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    return httpx.Request(method, url, headers=raw_headers, content=body)
+
+
+def _answer(response: httpx.Response, body: bytes) -> Response:
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+    return Response(response.status_code, headers, body)
+
+
+def _post_wsgi(app: Callable[..., Any], request: httpx.Request) -> Response:
+    import httpx
+
+    for name, value in request.headers.raw:
+        if not (name + value).isascii():  # httpx.WSGITransport reads them as ASCII
+            header = f"{name.decode('latin-1')}: {value.decode('latin-1')}"
+            raise UsageError(f"a WSGI app is sent ASCII headers only, not {header!r}")
+    fixes = _cgi_repeated(request.headers.raw)
+    fixes["PATH_INFO"] = unquote_to_bytes(request.url.raw_path.partition(b"?")[0]).decode("latin-1")
+    # raise_app_exceptions=False: a start_response() with exc_info answers with
+    # its own status, as PEP 3333 has it, instead of raising.
+    transport = httpx.WSGITransport(_pep3333(app, fixes), raise_app_exceptions=False)
+    with httpx.Client(transport=transport) as client:
+        response = client.send(request, stream=True)
+        # raw: the app's bytes as it sent them, even under a Content-Encoding
+        return _answer(response, b"".join(response.iter_raw()))
+
+
+def _cgi_repeated(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The environ entries of the headers sent more than once, joined with commas
+    as servers do (PEP 3333 via CGI); httpx keeps only the last."""
+    values: dict[str, list[str]] = {}
     for name, value in headers:
-        key = name.upper().replace("-", "_")
+        key = name.decode().upper().replace("-", "_")
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
-        # Repeated headers are joined, as servers do (PEP 3333 via CGI).
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-
-    status: list[int] = []
-    response_headers: list[tuple[str, str]] = []
-    chunks: list[bytes] = []
-
-    def write(data: bytes) -> None:
-        if not status:
-            raise AmodpError("the WSGI app wrote its body before calling start_response()")
-        chunks.append(bytes(data))
-
-    def start_response(
-        line: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
-        if exc_info is not None:
-            if any(chunks):  # the headers are out: too late to change them (PEP 3333)
-                raise exc_info[1].with_traceback(exc_info[2])
-        elif status:
-            raise AmodpError("the WSGI app called start_response() twice")
-        status[:] = [int(line.split(" ", 1)[0])]
-        response_headers[:] = headers
-        return write
-
-    result = app(environ, start_response)
-    try:
-        for data in result:
-            if data:
-                write(data)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    if not status:
-        raise AmodpError("the WSGI app returned without calling start_response()")
-    return Response(status[0], list(response_headers), b"".join(chunks))
+        values.setdefault(key, []).append(value.decode())
+    return {key: ",".join(v) for key, v in values.items() if len(v) > 1}
 
 
-def _post_asgi(
-    app: Callable[..., Any],
-    body: bytes,
-    headers: Headers,
-    route: str,
-    query: str,
-    method: str,
-    timeout: float,
-) -> Response:
-    server_name, server_port = _host_port(_header(headers, "host") or "localhost")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": unquote(route),
-        "raw_path": route.encode("ascii"),
-        "query_string": query.encode("latin-1"),
-        "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        "client": ("127.0.0.1", 50000),
-        "server": (server_name, server_port),
-        "state": {},
-    }
+def _pep3333(app: Callable[..., Any], fixes: dict[str, str]) -> Callable[..., list[bytes]]:
+    """WSGI middleware for what httpx.WSGITransport leaves out of PEP 3333.
 
-    async def call() -> Response:
-        response = Response(0)
+    It sets the environ entries in ``fixes`` (``PATH_INFO`` as the latin-1 reading
+    of the percent-decoded bytes, not httpx's UTF-8 one), keeps what the app passes
+    to ``write()`` (httpx drops it) ahead of what it returns, and makes a broken
+    protocol an :class:`AmodpError`. It reads the whole answer before passing it
+    on, so the headers count as sent once some body has been produced.
+    """
+
+    def fixed(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ.update(fixes)
         chunks: list[bytes] = []
-        request_sent = False
-        finished = asyncio.Event()  # the last body message was sent
+        started = False
 
-        async def receive() -> dict[str, Any]:
-            nonlocal request_sent
-            if not request_sent:
-                request_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            # Like a client that hangs up once answered: an app that listens
-            # for the disconnect (streaming responses do) hears it then.
-            await finished.wait()
-            return {"type": "http.disconnect"}
+        def write(data: bytes) -> None:
+            if not started:
+                raise AmodpError("the WSGI app wrote its body before calling start_response()")
+            chunks.append(bytes(data))
 
-        async def send(message: dict[str, Any]) -> None:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal started
+            if exc_info is not None:
+                if any(chunks):  # the headers are out: too late to change them
+                    raise exc_info[1].with_traceback(exc_info[2])
+            elif started:
+                raise AmodpError("the WSGI app called start_response() twice")
+            for name, value in headers:
+                if not (name + value).isascii():  # httpx.WSGITransport sends them as ASCII
+                    raise AmodpError(f"the WSGI app answered a header that is not ASCII: {name}")
+            start_response(status, headers, exc_info)
+            started = True
+            return write
+
+        result = app(environ, start)
+        try:
+            for data in result:
+                if data:
+                    write(data)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if not started:
+            raise AmodpError("the WSGI app returned without calling start_response()")
+        return [b"".join(chunks)]
+
+    return fixed
+
+
+def _asgi_checked(app: Callable[..., Any], server: tuple[str, int]) -> Callable[..., Any]:
+    """ASGI middleware that checks the app's messages before httpx.ASGITransport
+    gets them, so that a broken protocol is an :class:`AmodpError`, and that sets
+    ``scope["server"]`` with its port (httpx leaves None for port 80)."""
+
+    async def checked(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = finished = False
+
+        async def checked_send(message: dict[str, Any]) -> None:
+            nonlocal started, finished
             kind = message["type"]
             if kind == "http.response.start":
-                if response.status:
+                if started:
                     raise AmodpError("the ASGI app sent http.response.start twice")
-                response.status = int(message["status"])
-                response.headers = [
-                    (k.decode("latin-1"), v.decode("latin-1"))
-                    for k, v in message.get("headers", [])
-                ]
+                started = True
             elif kind == "http.response.body":
-                if not response.status:
+                if not started:
                     raise AmodpError("the ASGI app sent its body before http.response.start")
-                if finished.is_set():
+                if finished:
                     raise AmodpError("the ASGI app sent more body after the end of its response")
-                chunks.append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
-                    finished.set()
+                finished = not message.get("more_body", False)
+            await send(message)
 
+        await app({**scope, "server": server}, receive, checked_send)
+        if not started:
+            raise AmodpError("the ASGI app returned without sending a response")
+        if not finished:
+            raise AmodpError("the ASGI app returned before the end of its response body")
+
+    return checked
+
+
+def _post_asgi(app: Callable[..., Any], request: httpx.Request, timeout: float) -> Response:
+    import httpx
+
+    server = (request.url.host, request.url.port or 80)
+    transport = httpx.ASGITransport(_asgi_checked(app, server))
+
+    async def call() -> Response:
         deadline = asyncio.timeout(timeout)
         try:
-            async with deadline:
-                await app(scope, receive, send)
+            async with deadline, httpx.AsyncClient(transport=transport) as client:
+                response = await client.send(request, stream=True)
+                body = b"".join([part async for part in response.aiter_raw()])
         except TimeoutError:
             if not deadline.expired():
                 raise  # the app's own
             raise NetworkError(f"the ASGI app did not finish within {timeout:g} s") from None
-        if not response.status:
-            raise AmodpError("the ASGI app returned without sending a response")
-        if not finished.is_set():
-            raise AmodpError("the ASGI app returned before the end of its response body")
-        response.body = b"".join(chunks)
-        return response
+        return _answer(response, body)
 
     try:
         asyncio.get_running_loop()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from amodp import generate
-from amodp.errors import AmodpError, NetworkError
+from amodp.errors import AmodpError, NetworkError, UsageError
 from amodp.testing import post
 
 from .servers import recording_server
@@ -179,6 +179,43 @@ def test_wsgi_exceptions_reach_the_caller() -> None:
         post(silent, HOOK.body, HOOK.headers)
 
 
+def test_wsgi_repeated_headers_are_joined_and_the_port_defaults_to_80() -> None:
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.update(environ)
+        start_response("200 OK", [])
+        return []
+
+    post(app, b"", [("X-Tag", "a"), ("x-tag", "b"), ("Content-Type", "text/plain")])
+    assert seen["HTTP_X_TAG"] == "a,b"
+    assert seen["CONTENT_TYPE"] == "text/plain"
+    assert (seen["HTTP_HOST"], seen["SERVER_NAME"], seen["SERVER_PORT"]) == (
+        "localhost",
+        "localhost",
+        "80",
+    )
+
+
+def test_wsgi_header_that_is_not_ascii_is_refused() -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("X-Name", "caf\u00e9")])
+        return []
+
+    with pytest.raises(UsageError, match="ASCII"):
+        post(app, b"", [("X-Name", "caf\u00e9")])
+    with pytest.raises(AmodpError, match="not ASCII: X-Name"):
+        post(app, b"", [])
+
+
+def test_wsgi_answer_is_kept_as_the_app_encoded_it() -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Encoding", "gzip")])
+        return [b"not gzip"]
+
+    assert post(app, b"", []).body == b"not gzip"
+
+
 # -- ASGI ---------------------------------------------------------------------------
 
 
@@ -220,6 +257,19 @@ def test_asgi_scope() -> None:
     assert headers_of(seen["headers"]) == {k.lower(): v for k, v in HOOK.headers}
 
 
+def test_asgi_scope_without_a_host_header_and_with_a_latin1_header() -> None:
+    seen: Scope = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.update(scope)
+        await streaming_app(scope, receive, send)
+
+    post(app, b"", [("X-Name", "caf\u00e9")])
+    assert seen["server"] == ("localhost", 80)
+    assert (b"x-name", "caf\u00e9".encode("latin-1")) in seen["headers"]
+    assert (b"host", b"localhost") in seen["headers"]
+
+
 def test_asgi_app_that_is_not_an_async_def() -> None:
     def app(scope: Scope, receive: Receive, send: Send) -> Any:
         return streaming_app(scope, receive, send)  # a wrapper returning the coroutine
@@ -229,7 +279,8 @@ def test_asgi_app_that_is_not_an_async_def() -> None:
 
 def test_asgi_app_that_never_finishes_its_answer_times_out() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await receive()
+        while (await receive()).get("more_body"):
+            pass  # the request body, to its end (it may come in several messages)
         await send({"type": "http.response.start", "status": 200})
         await receive()  # waits for a disconnect before the body: never comes
 
