@@ -28,23 +28,29 @@ Standard library only.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from functools import cache, lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .codec import Decoded, parse, to_json
+from .codec import Decoded, load_json, parse, to_json
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .catalog import Detected
 
 __all__ = [
     "CaptureRecord",
     "Forms",
     "body_of",
+    "callback_of",
+    "header",
     "is_form",
     "is_record",
+    "json_object",
     "looks_like_records",
     "make_record",
+    "media_type",
     "read_records",
     "record_bytes",
     "record_line",
@@ -68,6 +74,12 @@ def now_iso() -> str:
 
 
 def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str | None:
+    """The first value of the header ``name`` (any case) in ``[name, value]``
+    pairs, or None.
+
+    >>> header([["Content-Type", "application/json"]], "content-type")
+    'application/json'
+    """
     name = name.lower()
     for key, value in headers:
         if key.lower() == name:
@@ -76,7 +88,8 @@ def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str |
 
 
 @lru_cache(maxsize=64)  # a listener sees the same few, request after request
-def _media(content_type: str) -> str:
+def media_type(content_type: str) -> str:
+    """``application/json`` of ``Application/JSON; charset=utf-8``."""
     return content_type.split(";", 1)[0].strip().lower()
 
 
@@ -84,7 +97,7 @@ def is_form(content_type: str | None, body: bytes) -> tuple[bool, str | None]:
     """Whether to decode a body as a form, and a note when not."""
     if not body:
         return False, "empty body"
-    media = _media(content_type or "")
+    media = media_type(content_type or "")
     if media == FORM_TYPE:
         return True, None
     if media:
@@ -166,7 +179,8 @@ def build_record(
         if result.warnings:
             why = "; ".join(filter(None, [why, *result.warnings]))
     elif decode_body:
-        events = _callback_events(method, query, body)
+        found = callback_of(body, query, method)
+        events = [found.as_dict()] if found is not None else []
     record["decoded"] = decoded
     record["events"] = events
     record["status"] = status
@@ -215,23 +229,41 @@ class Forms:
         return result, plan.events(result.value)
 
 
-def _callback_events(method: str, query: str, body: bytes) -> list[dict[str, Any]]:
-    """The callback a request that is not a form is (a Chats API hook or a
-    Salesbot call with a JSON body, an OAuth GET with its query), if any."""
-    from urllib.parse import parse_qsl
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """The JSON object ``body`` is, read as PHP's ``json_decode`` reads it (see
+    :func:`amodp.codec.load_json`), or None: how a receiver tells a callback
+    sent as JSON (a Chats API hook, a Salesbot call) from a form.
 
-    from .catalog import detect_callback
+    >>> json_object(b' {"a": 1}'), json_object(b"a=1"), json_object(b'{"a": NaN}')
+    ({'a': 1}, None, None)
+    """
+    if body.lstrip()[:1] != b"{":
+        return None
+    try:
+        value = load_json(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return value if isinstance(value, dict) else None
 
-    value: Any = None
-    if body[:1] == b"{":
-        try:
-            value = json.loads(body)
-        except (ValueError, RecursionError):
-            return []
-    elif not body and method == "GET" and query:
+
+def callback_of(body: bytes, query: str = "", method: str = "POST") -> Detected | None:
+    """The callback a request that is not a form is (:func:`amodp.catalog.detect_callback`):
+    a Chats API hook or a Salesbot call by its JSON body, an OAuth GET (no
+    body) by its query; None when it is none.
+
+    >>> callback_of(b"", "client_uuid=u&account_id=1&signature=s", "GET").name
+    'oauth.disabled'
+    """
+    value: Any = json_object(body)
+    if value is None:
+        if body or not query or method.upper() != "GET":
+            return None
+        from urllib.parse import parse_qsl
+
         value = dict(parse_qsl(query, keep_blank_values=True))
-    found = detect_callback(value)
-    return [found.as_dict()] if found is not None else []
+    from .catalog import detect_callback  # here: a form body does without the catalog
+
+    return detect_callback(value)
 
 
 def record_line(record: dict[str, Any]) -> str:
@@ -391,32 +423,29 @@ class CaptureRecord:
             raise InputError(f"record {self.number}: query is not a string")
         return method, path, query
 
-    def event_names(self) -> list[str]:
-        """``["leads.status"]``: the events the record lists, or, when it
-        lists none (a record written by hand), those its body holds."""
+    def events(self) -> list[dict[str, Any]]:
+        """``[{"kind", "entity", "event", "ids"}]``: the events the record
+        lists, or, when it lists none (a record written by hand), those its
+        body holds."""
         events = self.fields.get("events")
         if not isinstance(events, list):
             from .catalog import detect_events
             from .codec import parse
 
             events = detect_events(parse(self.body).value)
-        return [
-            f"{e.get('entity')}.{e.get('event')}"
-            for e in events
-            if isinstance(e, dict) and isinstance(e.get("event"), str)
-        ]
+        return [e for e in events if isinstance(e, dict) and isinstance(e.get("event"), str)]
+
+    def event_names(self) -> list[str]:
+        """``["leads.status"]``: the names of :meth:`events`."""
+        return [f"{e.get('entity')}.{e.get('event')}" for e in self.events()]
 
 
 def _json(text: bytes) -> Any:
     """A JSON value, or ``_NOT_JSON``."""
     try:
-        return json.loads(text.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        return load_json(text.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return _NOT_JSON
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 _NOT_JSON = object()

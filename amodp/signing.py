@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
@@ -375,13 +374,10 @@ def _verify_disabled(query: dict[str, str], key: bytes, client_uuid: str | None)
 
 
 def _salesbot_token_of(body: bytes, headers: dict[str, str]) -> str | None:
-    if not body.lstrip().startswith(b"{"):
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or "token" not in data:
+    from .records import json_object
+
+    data = json_object(body)
+    if data is None or "token" not in data:
         return None
     token = data["token"]
     return token if isinstance(token, str) else ""

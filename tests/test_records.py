@@ -457,3 +457,45 @@ def test_forms_tell_a_company_from_a_contact_in_bodies_of_one_shape() -> None:
             assert events == _plain(body(kind, old))[2]
             seen.add((events[0]["entity"], events[0]["event"]))
     assert len(seen) == 4, seen  # contact/company, update/responsible change
+
+
+def _json_record(body: bytes) -> dict:
+    return build_record(
+        "127.0.0.1:5000", "POST", "/amo/chat", "", [["content-type", "application/json"]],
+        "application/json", body, 200, "t",
+    )  # fmt: skip
+
+
+def test_a_json_callback_is_named_as_json_decode_reads_it(php) -> None:
+    """The documentation's chat hook, with a newline before it (JSON allows it, and
+    so does PHP's json_decode), and with a NaN in it (neither allows that)."""
+    import subprocess
+
+    body = (Path(__file__).parent / "fixtures" / "callbacks" / "chat.message.json").read_bytes()
+    nan = body.replace(b'"time": 1639572261', b'"time": NaN', 1)
+    assert nan != body
+    script = "var_dump(is_array(json_decode(file_get_contents('php://stdin'), true)));"
+    for data, php_reads in ((b"\n" + body, b"bool(true)"), (nan, b"bool(false)")):
+        done = subprocess.run(
+            [php.php_binary(), *php.PHP_ARGS, "-r", script],
+            input=data, capture_output=True, check=True, timeout=60,
+        )  # fmt: skip
+        assert done.stdout.strip() == php_reads
+        events = [(e["kind"], e["event"]) for e in _json_record(data)["events"]]
+        assert events == ([("chat", "message")] if php_reads == b"bool(true)" else [])
+
+
+def test_callback_of_a_body_or_a_get_query() -> None:
+    from amodp.records import callback_of
+
+    body = (Path(__file__).parent / "fixtures" / "callbacks" / "chat.message.json").read_bytes()
+    # The documentation's disable hook, a curl command: its query.
+    curl = (Path(__file__).parent / "fixtures" / "callbacks" / "oauth.disabled.txt").read_text()
+    query = re.search(r"\?([^' ]+)'", curl).group(1)  # type: ignore[union-attr]
+    found = callback_of(body)
+    assert found is not None and found.name == "chat.message"
+    found = callback_of(b"", query, "GET")
+    assert found is not None and found.name == "oauth.disabled"
+    assert callback_of(b"", query, "POST") is None  # the callbacks sent as a query are GETs
+    assert callback_of(b"leads[status][0][id]=1") is None  # a form: a webhook, not a callback
+    assert callback_of(b"[1, 2]") is None

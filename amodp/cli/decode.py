@@ -1,6 +1,5 @@
 """``amodp decode`` and ``amodp encode``: bodies to JSON and back."""
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -84,7 +83,7 @@ def decode(
                 )
                 if redactor is not None:
                     json_value = redactor.redact(json_value)
-                _write_json(to_json(json_value, indent=None if compact else 4))
+                write_json(to_json(json_value, indent=None if compact else 4))
                 if summary:
                     _print_summary(json_value)
                 continue
@@ -95,7 +94,7 @@ def decode(
                 _stderr_line(f"Warning: {where}: {warning}")
             value = decoded.value if redactor is None else redactor.redact(decoded.value)
             text = to_json(value, indent=None if compact else 4)
-            _write_json(text)
+            write_json(text)
             if summary:
                 _print_summary(value, source.body)
 
@@ -105,12 +104,13 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
     not a form: a request or record whose Content-Type says JSON (or that has
     none and holds a JSON object), or a JSON input that is an amoCRM callback
     as it is sent (the JSON reader would otherwise take it for a form's data)."""
-    from ..records import header
+    from ..codec import load_json
+    from ..records import header, media_type
 
     if source.form == "json":
         raw = data
     elif source.form in ("capture", "http", "curl"):
-        media = (header(list(source.headers), "content-type") or "").split(";")[0].strip().lower()
+        media = media_type(header(list(source.headers), "content-type") or "")
         is_json = media == "application/json" or media.endswith("+json")
         if not is_json and (media or not source.body.lstrip().startswith(b"{")):
             return None
@@ -118,8 +118,8 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
     else:
         return None
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = load_json(raw)
+    except (ValueError, RecursionError):
         return None
     from ..catalog import detect_callback, event  # here: a form body does without the catalog
 
@@ -136,29 +136,26 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
 COLOUR_LIMIT = 1 << 20
 
 
-def _write_json(text: str) -> None:
-    from ..render import use_colour, write_json
+def write_json(text: str) -> None:
+    """JSON text on stdout, as is: highlighted on a terminal
+    (:func:`amodp.render.write_json`) unless longer than :data:`COLOUR_LIMIT`."""
+    from .. import render
 
-    if len(text) <= COLOUR_LIMIT and use_colour(sys.stdout):
-        write_json(text)
+    if len(text) <= COLOUR_LIMIT and render.use_colour(sys.stdout):
+        render.write_json(text)
     else:
         sys.stdout.write(text + "\n")
 
 
 def _print_summary(value: Any, body: bytes = b"") -> None:
     from ..catalog import detect, detect_callback, summary_line
+    from ..records import json_object
 
     found = detect(value)
     if not found:
         # A callback: a JSON body (as sent, in a request or a record), or a
         # query string decoded as a form.
-        parsed = value
-        if body.lstrip().startswith(b"{"):
-            try:
-                parsed = json.loads(body)
-            except ValueError:
-                pass
-        callback = detect_callback(parsed)
+        callback = detect_callback(json_object(body) or value)
         found = [callback] if callback else []
     if not found:
         _stderr_line("(no amoCRM webhook event recognised)")
@@ -182,6 +179,7 @@ def encode(
     Example: echo '{"leads":{"status":[{"id":"1"}]}}' | amodp encode
     """
     from ..codec import encode as encode_body
+    from ..codec import load_json
     from ..records import looks_like_records
 
     label = "stdin" if file == "-" else file
@@ -191,7 +189,7 @@ def encode(
     if looks_like_records(data):
         raise InputError(f"{label} looks like capture records; to read them use amodp decode")
     try:
-        value = json.loads(data, parse_constant=_reject_constant)
+        value = load_json(data)
     except (ValueError, RecursionError) as exc:
         raise InputError(f"{label}: not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -199,5 +197,4 @@ def encode(
     sys.stdout.write(encode_body(value) + "\n")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+_write_json = write_json  # what cli/send.py imported; goes once it imports write_json

@@ -133,26 +133,17 @@ def _bare(data: bytes, form: str) -> Any:
 
 def _event_of(request: Any) -> str | None:
     """``chat.message``: the callback the request's body or query is."""
-    from urllib.parse import parse_qsl
+    from ..records import callback_of
 
-    from ..catalog import detect_callback
-
-    value: Any = None
-    if request.body.lstrip().startswith(b"{"):
-        try:
-            value = json.loads(request.body)
-        except ValueError:
-            return None
-    elif isinstance(request.query, str) and request.query:
-        value = dict(parse_qsl(request.query, keep_blank_values=True))
-    found = detect_callback(value)
+    query = request.query if isinstance(request.query, str) else ""
+    found = callback_of(request.body, query, request.method)
     if found is not None:
         return found.name
     # A webhook amoCRM does not sign: say which.
     from ..catalog import detect
     from ..codec import parse
 
-    form = request.body or str(request.query if isinstance(request.query, str) else "").encode()
+    form = request.body or query.encode()
     names = [d.name for d in detect(parse(form).value)] if form else []
     return ", ".join(names) or None
 
