@@ -648,14 +648,17 @@ def load_json(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_not_json)
 
 
-def _pairs(prefix: str, value: Any, out: list[str]) -> None:
+def _pairs(prefix: str | None, value: Any, out: list[str]) -> None:
+    """The ``name=value`` pairs of ``value``'s items, their names under
+    ``prefix`` (``prefix[key]``; the top level has none)."""
     items: Iterable[tuple[Any, Any]]
     if isinstance(value, Mapping):
         items = value.items()
     else:
         items = enumerate(value)
     for k, v in items:
-        name = f"{prefix}%5B{urlencode(str(k))}%5D"
+        key = urlencode(str(k))
+        name = key if prefix is None else f"{prefix}%5B{key}%5D"
         if isinstance(v, (Mapping, list, tuple)):
             _pairs(name, v, out)
         else:
@@ -673,15 +676,7 @@ def encode(data: Mapping[Any, Any] | list[Any]) -> str:
     if not isinstance(data, (Mapping, list, tuple)):
         raise InputError("only a JSON object (or array) can be encoded")
     out: list[str] = []
-    items = data.items() if isinstance(data, Mapping) else enumerate(data)
-    for k, v in items:
-        name = urlencode(str(k))
-        if isinstance(v, (Mapping, list, tuple)):
-            _pairs(name, v, out)
-        else:
-            text = _scalar(v)
-            if text is not None:
-                out.append(f"{name}={urlencode(text)}")
+    _pairs(None, data, out)
     return "&".join(out)
 
 
