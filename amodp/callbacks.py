@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import json
 import random
-import shlex
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import catalog, signing
 from .errors import UsageError
 from .fake import Fake
+from .request import Request
 
 __all__ = ["DEFAULT_URL", "STYLES", "Callback", "generate", "generate_all"]
 
@@ -65,86 +64,31 @@ _MEDIA = {
 }
 
 
-@dataclass
-class Callback:
-    """One generated callback request, byte for byte as amoCRM sends it.
-
-    Offers what :class:`amodp.generator.Webhook` offers (``body``,
-    ``headers``, ``json``, ``http()``, ``curl()``) plus the ``method`` and the
-    ``query``, and carries no secret."""
-
-    event: catalog.Event
-    data: dict[str, Any]
-    body: bytes
-    method: str
-    url: str
-    request_id: str
-    signed_headers: list[tuple[str, str]] = field(default_factory=list)
-    extra_headers: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def json(self) -> dict[str, Any]:
-        """The JSON body parsed, or the query as PHP's ``$_GET`` holds it."""
-        return self.data
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path or "/"
-
-    @property
-    def query(self) -> str:
-        return urlsplit(self.url).query
-
-    @property
-    def target(self) -> str:
-        return f"{self.path}?{self.query}" if self.query else self.path
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        """The request's headers, in the order they go on the wire."""
-        host = urlsplit(self.url).netloc.rpartition("@")[2] or "localhost"
-        base = [("Host", host)]
-        agent = self.event.details.get("user_agent")
-        if agent:
-            base.append(("User-Agent", agent))
-        if self.event.content_type and self.method != "GET":
-            base.append(("Content-Type", self.event.content_type))
-        if self.method != "GET":
-            base.append(("Content-Length", str(len(self.body))))
-        base += self.signed_headers
-        return _merge_headers(base, self.extra_headers)
-
-    def http(self) -> bytes:
-        """The whole request as it goes over the wire."""
-        lines = [f"{self.method} {self.target} HTTP/1.1"]
-        lines += [f"{name}: {value}" for name, value in self.headers]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
-
-    def curl(self) -> str:
-        """A curl command that sends this request (safely shell-quoted)."""
-        words = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
-        for name, value in self.headers:
-            if name in ("Host", "Content-Length"):
-                continue  # curl sets these itself
-            words += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.body:
-            words += ["--data-binary", shlex.quote(self.body.decode("utf-8"))]
-        pairs = [f"{words[i]} {words[i + 1]}" for i in range(5, len(words), 2)]
-        return " \\\n  ".join([" ".join(words[:5]), *pairs])
+def _callback(
+    spec: catalog.Event,
+    data: dict[str, Any],
+    body: bytes,
+    url: str,
+    request_id: str,
+    signed: list[tuple[str, str]] = [],  # noqa: B006 - never changed
+) -> Request:
+    """The request of a callback: its headers in the order they go on the
+    wire (Host and Content-Length are filled in from the URL and the body)."""
+    method = spec.method or "POST"
+    headers = [("Host", "")]
+    agent = spec.details.get("user_agent")
+    if agent:
+        headers.append(("User-Agent", agent))
+    if spec.content_type and method != "GET":
+        headers.append(("Content-Type", spec.content_type))
+    if method != "GET":
+        headers.append(("Content-Length", ""))
+    headers += signed
+    return Request(spec, spec.kind, method, url, body, request_id, data, tuple(headers))
 
 
-def _merge_headers(
-    base: list[tuple[str, str]], extra: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    out = list(base)
-    for name, value in extra:
-        for i, (old, _) in enumerate(out):
-            if old.lower() == name.lower():
-                out[i] = (name, value)
-                break
-        else:
-            out.append((name, value))
-    return out
+#: what :func:`generate` returned before every kind was one :class:`Request`
+Callback = Request
 
 
 # -- the made-up world ------------------------------------------------------------------
@@ -492,7 +436,7 @@ def generate(
             signed_body = _dump(_changed(data), style)
         signer = signing.other_secret(key) if flaw == "wrong-secret" else key
         signed.append(("X-Signature", signing.chat_signature(signed_body, signer)))
-    return Callback(spec, data, body, "POST", _with_scope(url, world), request_id, signed)
+    return _callback(spec, data, body, _with_scope(url, world), request_id, signed)
 
 
 def _changed(data: dict[str, Any]) -> dict[str, Any]:
@@ -525,7 +469,7 @@ def _query_callback(
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     full = parts._replace(query=query).geturl()
-    return Callback(spec, dict(params), b"", "GET", full, request_id)
+    return _callback(spec, dict(params), b"", full, request_id)
 
 
 def generate_all(

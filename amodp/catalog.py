@@ -232,6 +232,15 @@ def canonical_entity(name: str) -> str:
     return ENTITY_ALIASES.get(name, name)
 
 
+def default_entity(name: str, entity: str | None, kind: str = "dp") -> str | None:
+    """``entity``, or leads for an event both leads and customers have
+    (``call_in``, ``chat``...) when none is given."""
+    if entity is not None:
+        return entity
+    owners = [e.entity for e in events(kind) if e.event == name]
+    return "leads" if len(owners) > 1 and "leads" in owners else None
+
+
 def event(name: str, entity: str | None = None, kind: str = "dp") -> Event:
     """Look up one event; the error lists the valid choices.
 

@@ -42,28 +42,28 @@ import random
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from . import catalog, rules
-from .codec import encode
+from .codec import PHP_MAX_INPUT_VARS, encode
 from .errors import AmodpError, NetworkError, UsageError
-from .generator import Webhook, generate
+from .generator import generate
+from .outcome import Delivery, Failure
+from .request import Request
 
 __all__ = [
-    "Answer",
     "COLUMNS",
     "Case",
     "CaseResult",
     "DEFAULT_KINDS",
-    "Post",
+    "check_kinds",
     "junit_xml",
     "list_cases",
     "needs_secret",
-    "not_built",
     "rows",
     "run",
     "unreachable",
@@ -73,8 +73,6 @@ __all__ = [
 #: the kinds checked unless told: every kind, webhooks and callbacks
 DEFAULT_KINDS = catalog.ALL_KINDS
 
-#: what a default PHP receiver keeps of a body (php.ini's max_input_vars)
-PHP_MAX_INPUT_VARS = 1000
 #: items in the ``batch`` variant
 BATCH = 3
 #: a name as people type it into amoCRM: quotes come as HTML entities
@@ -91,21 +89,6 @@ TEXT_GENS = {
     "task_text": TEXT_LONG,
     "message_text": TEXT_LONG,
 }
-T = TypeVar("T")
-
-#: error families that mean the receiver was not reached at all
-UNREACHABLE = ("refused", "dns")
-
-
-@dataclass(frozen=True)
-class Post:
-    """One request of a case: amoCRM's headers (no Host, no Content-Length),
-    body, method and the query it adds to the receiver's URL."""
-
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-    method: str = "POST"
-    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +98,8 @@ class Case:
     kind: str
     event: str  # "leads.status"
     variant: str  # "single", "batch", ...
-    posts: tuple[Post, ...]
+    #: the requests, to the default URL: :func:`run` sends them to its target
+    posts: tuple[Request, ...]
     about: str
     #: "deliver": judged by amoCRM's rules; "reject": a 4xx passes, a 2xx fails
     expect: str = "deliver"
@@ -142,20 +126,11 @@ class Case:
         return body.count(b"&") + 1 if body else 0
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What came back for one request, and amoCRM's verdict on it."""
-
-    status: int | None
-    latency_s: float
-    error: str | None
-    verdict: rules.Verdict
-
-
 @dataclass
 class CaseResult:
     case: Case
-    answers: list[Answer]
+    #: one judged delivery per request of the case
+    answers: list[Delivery]
     verdict: rules.Verdict
 
     @property
@@ -163,9 +138,9 @@ class CaseResult:
         return self.verdict.ok
 
     @property
-    def deciding(self) -> Answer:
+    def deciding(self) -> Delivery:
         """The answer the verdict is about: the first that failed, else the first."""
-        return next((a for a in self.answers if not a.verdict.ok), self.answers[0])
+        return next((a for a in self.answers if not a.ok), self.answers[0])
 
     @property
     def seconds(self) -> float:
@@ -189,13 +164,13 @@ class CaseResult:
 # -- building the suite ----------------------------------------------------------
 
 
-def not_built(kind: str) -> str | None:
-    """Why the suite has no cases for ``kind``, or None when it has (every
-    kind of the catalog has); a UsageError for a kind the catalog lacks."""
-    if kind not in catalog.ALL_KINDS:
-        kinds = ", ".join(catalog.ALL_KINDS)
-        raise UsageError(f"unknown kind {kind!r}; choose from: {kinds}", param="kind")
-    return None
+def check_kinds(kinds: Iterable[str]) -> None:
+    """A UsageError for the first kind the catalog lacks (every kind it has
+    has cases)."""
+    for kind in kinds:
+        if kind not in catalog.ALL_KINDS:
+            known = ", ".join(catalog.ALL_KINDS)
+            raise UsageError(f"unknown kind {kind!r}; choose from: {known}", param="kind")
 
 
 def needs_secret(kind: str | Sequence[str] | None = None) -> list[str]:
@@ -228,10 +203,9 @@ def list_cases(
     kinds = DEFAULT_KINDS if kind is None else (kind,) if isinstance(kind, str) else tuple(kind)
     patterns = [only] if isinstance(only, str) else list(only or [])
     matchers = [_matcher(p) for p in patterns]
+    check_kinds(kinds)
     cases = []
     for k in kinds:
-        if not_built(k) is not None:
-            continue
         rules.rules_for(k)  # a kind without delivery rules cannot be judged
         specs = catalog.events(k)
         if k in catalog.CALLBACK_KINDS:
@@ -272,12 +246,6 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
     return lambda name: regex.fullmatch(name) is not None
 
 
-def _post(hook: Webhook, body: bytes | None = None) -> Post:
-    skip = {"host", "content-length"}
-    headers = tuple((k, v) for k, v in hook.headers if k.lower() not in skip)
-    return Post(hook.body if body is None else body, headers)
-
-
 class _CaseRandom(random.Random):
     """A case's random source; ``account`` seeds the run's one made-up account,
     so that every webhook of a run comes from the same account, as a real
@@ -288,7 +256,7 @@ class _CaseRandom(random.Random):
         self.account = account
 
 
-def _hook(spec: catalog.Event, rng: _CaseRandom, **options: Any) -> Webhook:
+def _hook(spec: catalog.Event, rng: _CaseRandom, **options: Any) -> Request:
     """The event's webhook for a case: drawn from the run's random source,
     from the run's one made-up account."""
     return generate(
@@ -298,12 +266,12 @@ def _hook(spec: catalog.Event, rng: _CaseRandom, **options: Any) -> Webhook:
 
 def _single(spec: catalog.Event, rng: _CaseRandom) -> Case:
     hook = _hook(spec, rng)
-    return Case(spec.kind, spec.name, "single", (_post(hook),), "one item")
+    return Case(spec.kind, spec.name, "single", (hook,), "one item")
 
 
 def _batch(spec: catalog.Event, rng: _CaseRandom) -> Case:
     hook = _hook(spec, rng, count=BATCH)
-    return Case(spec.kind, spec.name, "batch", (_post(hook),), f"{BATCH} items in one body")
+    return Case(spec.kind, spec.name, "batch", (hook,), f"{BATCH} items in one body")
 
 
 def _text(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
@@ -328,11 +296,11 @@ def _text(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
         rng.setstate(state)
     hook = _hook(spec, rng, overrides=overrides)
     about = "Cyrillic, emoji, \\r\\n and HTML entities in names, texts and custom fields"
-    return Case(spec.kind, spec.name, "text", (_post(hook),), about)
+    return Case(spec.kind, spec.name, "text", (hook,), about)
 
 
 def _retry(spec: catalog.Event, rng: _CaseRandom) -> Case:
-    post = _post(_hook(spec, rng))
+    post = _hook(spec, rng)
     about = "the same delivery again, same X-Amocrm-Requestid, after the first answered"
     return Case(spec.kind, spec.name, "retry", (post, post), about)
 
@@ -345,12 +313,10 @@ def _other_side(spec: catalog.Event) -> str:
     return "first" if position == "last" else "last"
 
 
-def _form(hook: Webhook) -> bool:
+def _form(hook: Request) -> bool:
     """A PHP-style urlencoded body (not a JSON callback)."""
-    return any(
-        k.lower() == "content-type" and v.startswith("application/x-www-form-urlencoded")
-        for k, v in hook.headers
-    )
+    content_type = hook.header("content-type") or ""
+    return content_type.startswith("application/x-www-form-urlencoded")
 
 
 def _account_moved(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
@@ -364,8 +330,8 @@ def _account_moved(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     else:
         data["account"] = hook.json["account"]
     about = f"the account block {side}, as {'newer' if side == 'first' else 'older'} bodies have it"
-    body = encode(data).encode("ascii")
-    return Case(spec.kind, spec.name, f"account_{side}", (_post(hook, body),), about)
+    moved = replace(hook, body=encode(data).encode("ascii"), data=data)
+    return Case(spec.kind, spec.name, f"account_{side}", (moved,), about)
 
 
 def _max_input_vars(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
@@ -379,7 +345,7 @@ def _max_input_vars(spec: catalog.Event, rng: _CaseRandom) -> Case | None:
     count = math.ceil((PHP_MAX_INPUT_VARS + 50 - (one - per_item)) / per_item)
     hook = _hook(spec, rng, count=count)
     about = f"{count} items, past PHP's default max_input_vars ({PHP_MAX_INPUT_VARS})"
-    return Case(spec.kind, spec.name, "max_input_vars", (_post(hook),), about)
+    return Case(spec.kind, spec.name, "max_input_vars", (hook,), about)
 
 
 def _callback_variants(spec: catalog.Event) -> list[tuple[str, str | None, str]]:
@@ -410,10 +376,7 @@ def _callback(
     from .callbacks import generate as generate_callback
 
     hook = generate_callback(spec.event, kind=spec.kind, secret=secret, flaw=flaw, rng=rng)
-    skip = {"host", "content-length"}
-    headers = tuple((k, v) for k, v in hook.headers if k.lower() not in skip)
-    post = Post(hook.body, headers, hook.method, hook.query)
-    return Case(spec.kind, spec.name, variant, (post,), _CALLBACK_ABOUT[variant], expect)
+    return Case(spec.kind, spec.name, variant, (hook,), _CALLBACK_ABOUT[variant], expect)
 
 
 _VARIANTS: list[
@@ -455,7 +418,7 @@ def run(
         raise UsageError("concurrency must be at least 1", param="concurrency")
     results: list[CaseResult | None] = [None] * len(cases)
 
-    def judged(i: int, got: list[Answer]) -> None:
+    def judged(i: int, got: list[Delivery]) -> None:
         result = CaseResult(cases[i], got, _case_verdict(cases[i], got))
         results[i] = result
         if on_result is not None:
@@ -476,15 +439,12 @@ def run(
 def unreachable(results: Sequence[CaseResult]) -> bool:
     """True when no request reached the receiver: every one refused or not resolved."""
     answers = [a for r in results for a in r.answers]
-    return bool(answers) and all(
-        a.error is not None and a.error.split(":", 1)[0] in UNREACHABLE for a in answers
-    )
+    return bool(answers) and all(a.failure is not None and a.failure.unreachable for a in answers)
 
 
-def _answer(case: Case, status: int | None, latency_s: float, error: str | None, n: int) -> Answer:
-    event = case.event if case.kind in catalog.CALLBACK_KINDS else None
-    verdict = rules.judge(case.kind, status, latency_s, error, attempt=n, event=event)
-    return Answer(status, latency_s, error, verdict)
+def _judge(case: Case, request: Request, delivery: Delivery) -> Delivery:
+    event = request.event.event if request.event is not None else None
+    return delivery.judged(rules.judge(case.kind, delivery, event=event))
 
 
 def _run_url(
@@ -493,71 +453,39 @@ def _run_url(
     concurrency: int,
     timeout: float,
     insecure: bool,
-    judged: Callable[[int, list[Answer]], None],
+    judged: Callable[[int, list[Delivery]], None],
 ) -> None:
-    answers: list[list[Answer]] = [[] for _ in cases]
-    for wave in range(max((len(c.posts) for c in cases), default=0)):
-        sent = {i: c.posts[wave] for i, c in enumerate(cases) if len(c.posts) > wave}
+    from .sender import Sender, complete
 
-        def keep(i: int, status: int | None, latency_s: float, error: str | None) -> None:
-            n = len(answers[i]) + 1
-            answers[i].append(_answer(cases[i], status, latency_s, error, n))
-            if n == len(cases[i].posts):
-                judged(i, answers[i])
+    answers: list[list[Delivery]] = [[] for _ in cases]
 
-        _complete(_send_wave(url, sent, concurrency, timeout, insecure, keep))
+    async def send_all() -> None:
+        gate = asyncio.Semaphore(concurrency)
+        async with Sender(concurrency=concurrency, timeout=timeout, insecure=insecure) as sender:
 
+            async def one(i: int, wave: int) -> None:
+                case = cases[i]
+                request = case.posts[wave].with_url(url)
+                async with gate:
+                    delivery = await sender.send(request, attempt=wave + 1)
+                answers[i].append(_judge(case, request, delivery))
+                if len(answers[i]) == len(case.posts):
+                    judged(i, answers[i])
 
-def _complete(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` to its end, also when called from async code (in a thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    from concurrent.futures import ThreadPoolExecutor
+            # A case's later requests (a retry) go after every first one has answered.
+            for wave in range(max((len(c.posts) for c in cases), default=0)):
+                await asyncio.gather(
+                    *(one(i, wave) for i, c in enumerate(cases) if len(c.posts) > wave)
+                )
 
-    with ThreadPoolExecutor(1, thread_name_prefix="amodp-check") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def _send_wave(
-    url: str,
-    posts: dict[int, Post],
-    concurrency: int,
-    timeout: float,
-    insecure: bool,
-    keep: Callable[[int, int | None, float, str | None], None],
-) -> None:
-    """Send ``posts`` at once (``concurrency`` in flight); ``keep(index, status,
-    seconds, error)`` each answer as it comes."""
-    from .sender import Delivery, Request, deliver
-
-    def kept(delivery: Delivery) -> None:
-        keep(int(delivery.event), delivery.status, delivery.latency_ms / 1000, delivery.error)
-
-    requests = [
-        Request(str(i), p.method, _with_query(url, p.query), list(p.headers), p.body)
-        for i, p in posts.items()
-    ]
-    await deliver(
-        requests, concurrency=concurrency, timeout=timeout, insecure=insecure, on_delivery=kept
-    )
-
-
-def _with_query(url: str, query: str) -> str:
-    """``url`` with ``query`` added to its own query, if any."""
-    if not query:
-        return url
-    base, hash_, fragment = url.partition("#")
-    joined = f"{base}&{query}" if "?" in base else f"{base}?{query}"
-    return joined + hash_ + fragment
+    complete(send_all())
 
 
 def _run_app(
     app: Callable[..., Any],
     cases: Sequence[Case],
     timeout: float,
-    judged: Callable[[int, list[Answer]], None],
+    judged: Callable[[int, list[Delivery]], None],
     path: str | None = None,
 ) -> None:
     from .testing import post
@@ -565,41 +493,46 @@ def _run_app(
     for i, case in enumerate(cases):
         got = []
         for n, sent in enumerate(case.posts, start=1):
+            request = sent.with_url(path or "/")
             started = time.perf_counter()
-            status: int | None = None
-            error: str | None = None
             app_error: str | None = None
             try:
-                status = post(
+                answer = post(
                     app,
-                    sent.body,
-                    sent.headers,
-                    path=_with_query(path or "/", sent.query),
-                    method=sent.method,
+                    request.body,
+                    request.headers,
+                    path=request.target,
+                    method=request.method,
                     timeout=timeout,
-                ).status
+                )
+                delivery = Delivery(
+                    answer.status, time.perf_counter() - started, answer.body[:200], attempt=n
+                )
             except NetworkError as exc:
-                error = f"timeout: {exc}"
+                delivery = Delivery.failed(
+                    Failure.TIMEOUT, str(exc), time.perf_counter() - started, attempt=n
+                )
             except AmodpError as exc:
-                error = f"network: {exc}"
+                delivery = Delivery.failed(
+                    Failure.NETWORK, str(exc), time.perf_counter() - started, attempt=n
+                )
             except Exception as exc:  # noqa: BLE001 - a server answers 500 for it
-                status = 500
+                delivery = Delivery(500, time.perf_counter() - started, attempt=n)
                 app_error = f"{type(exc).__name__}: {exc}"
-            latency = time.perf_counter() - started
-            answer = _answer(case, status, latency, error, n)
-            if app_error is not None:
-                verdict = answer.verdict
+            delivery = _judge(case, request, delivery)
+            if app_error is not None and delivery.verdict is not None:
+                verdict = delivery.verdict
                 reason = f"{verdict.reason} (the app raised {app_error})"
-                answer = Answer(status, latency, error, rules.Verdict(verdict.ok, reason))
-            got.append(answer)
+                delivery = delivery.judged(rules.Verdict(verdict.ok, reason))
+            got.append(delivery)
         judged(i, got)
 
 
-def _case_verdict(case: Case, answers: Sequence[Answer]) -> rules.Verdict:
+def _case_verdict(case: Case, answers: Sequence[Delivery]) -> rules.Verdict:
     if case.expect == "reject":
         return _rejected(case, answers[0])
-    failed = next((a for a in answers if not a.verdict.ok), None)
-    if failed is not None:
+    failed = next((a for a in answers if not a.ok), None)
+    if failed is not None and failed.verdict is not None:
         if len(answers) > 1:
             which = "the first delivery" if failed is answers[0] else "the retry"
             return rules.Verdict(False, f"{which}: {failed.verdict.reason}")
@@ -619,10 +552,11 @@ def _case_verdict(case: Case, answers: Sequence[Answer]) -> rules.Verdict:
             f"{first.status}, then {answers[1].status} for the retry: delivered "
             "(process a request id once)",
         )
+    assert first.verdict is not None  # every answer of a case is judged
     return first.verdict
 
 
-def _rejected(case: Case, answer: Answer) -> rules.Verdict:
+def _rejected(case: Case, answer: Delivery) -> rules.Verdict:
     """A request a receiver must refuse: a 4xx passes; anything else fails."""
     what = "an expired token" if case.variant == "expired" else "a wrong signature"
     status = answer.status
@@ -631,9 +565,7 @@ def _rejected(case: Case, answer: Answer) -> rules.Verdict:
     if status is not None and 200 <= status < 300:
         return rules.Verdict(False, f"{status}: accepted a request with {what}")
     if status is None:
-        return rules.Verdict(
-            False, f"{answer.verdict.reason.partition(';')[0]}: {what} needs a 4xx"
-        )
+        return rules.Verdict(False, f"{answer.error or 'no answer'}: {what} needs a 4xx")
     return rules.Verdict(False, f"{status}: {what} should be rejected with a 4xx")
 
 
@@ -710,8 +642,8 @@ def write_junit(path: str | Path, results: Sequence[CaseResult], **options: Any)
 
 
 def _unreached(result: CaseResult) -> bool:
-    error = result.deciding.error
-    return error is not None and error.split(":", 1)[0] in UNREACHABLE
+    failure = result.deciding.failure
+    return failure is not None and failure.unreachable
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import json
 import random
-import shlex
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from . import catalog
 from .codec import decode, encode
 from .errors import UsageError
 from .fake import Fake
+from .request import Request
 
 __all__ = ["Webhook", "generate", "generate_all", "parse_override", "USER_AGENT"]
 
@@ -820,78 +819,26 @@ _RULES: dict[str, Callable[[_Item], Any]] = {
 }
 
 
-@dataclass
-class Webhook:
-    """One generated request, byte for byte as amoCRM sends it."""
-
-    event: catalog.Event
-    data: dict[str, Any]
-    body: bytes
-    request_id: str
-    url: str = DEFAULT_URL
-    extra_headers: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def json(self) -> dict[str, Any]:
-        """What a PHP receiver's ``$_POST`` holds."""
-        return self.data
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        """amoCRM's headers, in the order ``amodp send`` puts them on the wire."""
-        parts = urlsplit(self.url)
-        host = parts.netloc.rpartition("@")[2] or "localhost"
-        base = [
-            ("Host", host),
-            ("User-Agent", USER_AGENT),
-            ("Content-Type", CONTENT_TYPE),
-            ("X-Amocrm-Requestid", self.request_id),
-            ("Accept-Encoding", "gzip"),
-            ("Content-Length", str(len(self.body))),
-        ]
-        return _merge_headers(base, self.extra_headers)
-
-    @property
-    def target(self) -> str:
-        parts = urlsplit(self.url)
-        path = parts.path or "/"
-        return f"{path}?{parts.query}" if parts.query else path
-
-    def http(self) -> bytes:
-        """The whole request as it goes over the wire."""
-        lines = [f"POST {self.target} HTTP/1.1"]
-        lines += [f"{name}: {value}" for name, value in self.headers]
-        head = "\r\n".join(lines) + "\r\n\r\n"
-        return head.encode("latin-1") + self.body
-
-    def curl(self) -> str:
-        """A curl command that sends this request (safely shell-quoted)."""
-        words = ["curl", "-sS", "-X", "POST", shlex.quote(self.url)]
-        for name, value in self.headers:
-            if name in ("Host", "Content-Length", "Accept-Encoding"):
-                continue  # curl sets these itself
-            words += ["-H", shlex.quote(f"{name}: {value}")]
-        words += ["--data-binary", shlex.quote(self.body.decode("latin-1"))]
-        return " \\\n  ".join([" ".join(words[:5])] + _pairs_of(words[5:]))
+#: the headers of a webhook, in the order amoCRM sends them (Host and
+#: Content-Length are filled in from the URL and the body)
+def _headers(request_id: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Host", ""),
+        ("User-Agent", USER_AGENT),
+        ("Content-Type", CONTENT_TYPE),
+        ("X-Amocrm-Requestid", request_id),
+        ("Accept-Encoding", "gzip"),
+        ("Content-Length", ""),
+    )
 
 
-def _pairs_of(words: list[str]) -> list[str]:
-    return [f"{words[i]} {words[i + 1]}" for i in range(0, len(words), 2)]
+def _webhook(spec: catalog.Event, data: dict[str, Any], request_id: str, url: str) -> Request:
+    body = encode(data).encode("ascii")
+    return Request(spec, spec.kind, "POST", url, body, request_id, data, _headers(request_id))
 
 
-def _merge_headers(
-    base: list[tuple[str, str]], extra: Sequence[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """``extra`` replaces a header of the same name (in place) or is added at the end."""
-    out = list(base)
-    for name, value in extra:
-        for i, (old, _) in enumerate(out):
-            if old.lower() == name.lower():
-                out[i] = (old if old == name else name, value)
-                break
-        else:
-            out.append((name, value))
-    return out
+#: what :func:`generate` returned before every kind was one :class:`Request`
+Webhook = Request
 
 
 def parse_override(text: str) -> tuple[str, str]:
@@ -988,16 +935,48 @@ def generate(
     rng: random.Random | None = None,
     locale: str = "ru",
     account_seed: int | str | None = None,
-) -> Webhook:
-    """Make one webhook request of ``entity.event``.
+    secret: str | bytes | None = None,
+    flaw: str | None = None,
+    now: float | None = None,
+    client_uuid: str | None = None,
+    style: str = "compact",
+) -> Request:
+    """Make one request of ``entity.event`` of any kind.
 
     ``account_seed`` picks the made-up account (id, subdomain, pipelines)
     apart from the rest, so that several webhooks can come from one account.
+    A callback kind (``chat``, ``salesbot``, ``oauth``) is made by
+    :func:`amodp.callbacks.generate`, which also takes ``secret``, ``flaw``,
+    ``now``, ``client_uuid`` and ``style``; ``entity``, ``count``,
+    ``overrides`` and ``account_seed`` are for the webhooks.
 
     >>> item = generate("status", "leads", seed=1).json["leads"]["status"][0]
     >>> item["status_id"] != item["old_status_id"]
     True
+    >>> generate("message", kind="chat", seed=1).event.name
+    'chat.message'
     """
+    if kind in catalog.CALLBACK_KINDS:
+        _webhook_only(
+            kind, entity=entity, count=count, overrides=overrides, account_seed=account_seed
+        )
+        from . import callbacks
+
+        _check_numbers(seed, 1)
+        return callbacks.generate(
+            event,
+            kind=kind,
+            seed=seed,
+            url=url,
+            rng=rng,
+            locale=locale,
+            secret=secret,
+            flaw=flaw,
+            now=now,
+            client_uuid=client_uuid,
+            style=style,
+        )
+    _callback_only(kind, secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
     spec = catalog.event(event, entity, kind)
     _check_numbers(seed, count)
     seeded = rng is not None or seed is not None
@@ -1008,13 +987,7 @@ def generate(
     fields, paths = split
     account = _Account(rng if account_seed is None else random.Random(account_seed))
     data = _build(spec, rng, account, count, fields, paths, locale)
-    return Webhook(
-        spec,
-        data,
-        encode(data).encode("ascii"),
-        _request_id(rng if seeded else None),
-        url,
-    )
+    return _webhook(spec, data, _request_id(rng if seeded else None), url)
 
 
 def generate_all(
@@ -1027,15 +1000,39 @@ def generate_all(
     entity: str | None = None,
     locale: str = "ru",
     on_skip: Callable[[catalog.Event, list[str]], None] | None = None,
-) -> list[Webhook]:
-    """One webhook per entity/event combination of a kind (of one entity if given).
+    secret: str | bytes | None = None,
+    flaw: str | None = None,
+    now: float | None = None,
+    client_uuid: str | None = None,
+    style: str = "compact",
+) -> list[Request]:
+    """One request per entity/event combination of a kind (of one entity if given).
 
     Every webhook comes from the same made-up account (id, subdomain,
     pipelines), as the webhooks of one real account do. A plain
     ``FIELD=VALUE`` override applies to the events that have the field; the
     others are skipped (``on_skip(event, missing_fields)`` is told of each),
-    and it is an error only when none has it.
+    and it is an error only when none has it. A callback kind is made by
+    :func:`amodp.callbacks.generate_all`, with the signing options.
     """
+    if kind in catalog.CALLBACK_KINDS:
+        overrides = list(overrides)
+        _webhook_only(kind, entity=entity, count=count, overrides=overrides)
+        from . import callbacks
+
+        _check_numbers(seed, 1)
+        return callbacks.generate_all(
+            kind,
+            seed=seed,
+            secret=secret,
+            flaw=flaw,
+            url=url,
+            now=now,
+            client_uuid=client_uuid,
+            style=style,
+            locale=locale,
+        )
+    _callback_only(kind, secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
     _check_numbers(seed, count)
     overrides = list(overrides)
     rng = random.Random(seed)
@@ -1057,11 +1054,30 @@ def generate_all(
         fields, paths = split
         data = _build(spec, rng, account, count, fields, paths, locale)
         request_id = _request_id(rng if seeded else None)
-        hooks.append(Webhook(spec, data, encode(data).encode("ascii"), request_id, url))
+        hooks.append(_webhook(spec, data, request_id, url))
     if not hooks:
         names = sorted({n for n, _ in overrides if "[" not in n})
         raise UsageError(f"no {kind} event has the field(s) {', '.join(names)}", param="overrides")
     return hooks
+
+
+def _webhook_only(kind: str, **given: Any) -> None:
+    """A UsageError (``param``: the first) when a webhook option is given for a callback."""
+    for name, value in given.items():
+        if value not in (None, 1, [], (), kind):
+            raise UsageError(
+                f"{name} is for dp and account webhooks, not {kind} callbacks", param=name
+            )
+
+
+def _callback_only(kind: str, **given: Any) -> None:
+    """A UsageError (``param``: the first) when a signing option is given for a webhook."""
+    for name, value in given.items():
+        if value not in (None, "compact"):
+            raise UsageError(
+                f"{name} is for the callbacks (chat, salesbot, oauth), not {kind} webhooks",
+                param=name,
+            )
 
 
 def _missing_fields(spec: catalog.Event, overrides: Iterable[tuple[str, str]]) -> list[str]:

@@ -23,13 +23,11 @@ import contextlib
 import errno
 import functools
 import gc
-import ipaddress
 import os
 import re
 import signal
 import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -339,39 +337,34 @@ class Listener:
         self, scope: dict[str, Any], body: bytes
     ) -> tuple[dict[str, Any], bytes | None]:
         """Relay the request (method, path, headers, exact body) to the user's
-        app: what the record says of it, and the app's answer body."""
-        import aiohttp
-
-        from .sender import _describe
+        app through the one sender: what the record says of it, and the app's
+        answer body."""
+        from .request import Request
+        from .sender import Sender
 
         if self.client is None:
-            self.client = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.options.forward_timeout),
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-                auto_decompress=False,
+            self.client = Sender(
+                concurrency=100, timeout=self.options.forward_timeout, decompress=False
             )
         url = (self.options.forward_to or "").rstrip("/") + scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         if query:
             url += "?" + query
-        headers = [
+        headers = tuple(
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in scope["headers"]
             if k.decode("latin-1") not in HOP_BY_HOP
-        ]
-        started = time.perf_counter()
-        try:
-            async with self.client.request(
-                scope["method"], url, headers=headers, data=body, allow_redirects=False
-            ) as response:
-                content = await response.read()
-                status = response.status
-        except Exception as exc:  # noqa: BLE001 - the app being down is reported, not fatal
-            latency = round((time.perf_counter() - started) * 1000, 1)
-            failed = {"url": url, "status": None, "latency_ms": latency, "error": _describe(exc)}
-            return failed, None
-        latency = round((time.perf_counter() - started) * 1000, 1)
-        return {"url": url, "status": status, "latency_ms": latency, "error": None}, content
+        )
+        request = Request(None, None, scope["method"], url, body, "", None, headers)
+        delivery = await self.client.send(request, whole=True)
+        latency = round(delivery.latency_s * 1000, 1)
+        forwarded = {
+            "url": url,
+            "status": delivery.status,
+            "latency_ms": latency,
+            "error": delivery.error,
+        }
+        return forwarded, delivery.content
 
     async def aclose(self) -> None:
         """Free what the app holds: the forwarding session, the save file."""
@@ -545,15 +538,6 @@ def write_all(fd: int, data: bytes) -> OSError | None:
                 os.ftruncate(fd, start)  # no half line left behind
         return exc
     return None
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

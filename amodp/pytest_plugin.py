@@ -56,11 +56,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .callbacks import Callback
-    from .catalog import Event
     from .check import CaseResult
-    from .generator import Webhook
     from .listener import Background, Options
+    from .request import Request
     from .testing import Response
 
 __all__ = ["PostableWebhook", "RunningListener"]
@@ -69,57 +67,24 @@ Record = dict[str, Any]
 
 
 class PostableWebhook:
-    """A generated webhook request (:class:`amodp.generator.Webhook`), or a
-    callback (:class:`amodp.callbacks.Callback`), that can post itself."""
+    """A generated request (:class:`amodp.Request`) of any kind, that can post itself.
 
-    def __init__(self, webhook: Webhook | Callback) -> None:
-        self.webhook = webhook
+    Every attribute of the request (``body``, ``method``, ``query``,
+    ``headers``, ``json``, ``event``, ``request_id``, ``url``, ``http()``,
+    ``curl()``...) is read through; ``request`` is the request itself."""
 
-    @property
-    def body(self) -> bytes:
-        """The body, byte for byte as amoCRM sends it (a GET callback's is empty)."""
-        return self.webhook.body
+    def __init__(self, request: Request) -> None:
+        self.request = request
 
     @property
-    def method(self) -> str:
-        """``POST``; ``GET`` for the OAuth callbacks."""
-        return getattr(self.webhook, "method", "POST")
+    def webhook(self) -> Request:
+        """The request (its name before every kind was one :class:`amodp.Request`)."""
+        return self.request
 
-    @property
-    def query(self) -> str:
-        """The query string the request carries (a GET callback's data)."""
-        return getattr(self.webhook, "query", "")
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        """amoCRM's headers, as (name, value) pairs."""
-        return self.webhook.headers
-
-    @property
-    def json(self) -> dict[str, Any]:
-        """What the body decodes to: PHP's ``$_POST``, ``amodp.decode(body)``;
-        a callback's JSON body parsed, or its query as ``$_GET`` holds it."""
-        return self.webhook.json
-
-    @property
-    def event(self) -> Event:
-        return self.webhook.event
-
-    @property
-    def request_id(self) -> str:
-        """The ``X-Amocrm-Requestid`` header."""
-        return self.webhook.request_id
-
-    @property
-    def url(self) -> str:
-        return self.webhook.url
-
-    def http(self) -> bytes:
-        """The whole request as it goes over the wire."""
-        return self.webhook.http()
-
-    def curl(self) -> str:
-        return self.webhook.curl()
+    def __getattr__(self, name: str) -> Any:
+        if name == "request":  # not set yet: never look it up on itself
+            raise AttributeError(name)
+        return getattr(self.request, name)
 
     def post(
         self, target: str | Callable[..., Any], path: str | None = None, *, timeout: float = 10.0
@@ -133,20 +98,23 @@ class PostableWebhook:
         """
         from .testing import post
 
+        request = self.request
         if path is None and not isinstance(target, str):
-            path = self.webhook.target
-        if self.method == "GET" and self.query:
+            path = request.target
+        if request.method == "GET" and request.query:
             if path is None:  # a URL: its own path and query, then the callback's
                 from urllib.parse import urlsplit
 
                 parts = urlsplit(str(target))
                 path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            if not path.endswith("?" + self.query):
-                path += ("&" if "?" in path else "?") + self.query
-        return post(target, self.body, self.headers, path=path, method=self.method, timeout=timeout)
+            if not path.endswith("?" + request.query):
+                path += ("&" if "?" in path else "?") + request.query
+        return post(
+            target, request.body, request.headers, path=path, method=request.method, timeout=timeout
+        )
 
     def __repr__(self) -> str:
-        return f"<PostableWebhook {self.event.name} {len(self.body)} bytes>"
+        return f"<PostableWebhook {self.request.name} {len(self.request.body)} bytes>"
 
 
 def _text(value: object) -> str:
@@ -183,30 +151,12 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
 
         if seed is None:
             seed = zlib.crc32(f"{request.node.nodeid}#{next(calls)}".encode())
-        if kind in CALLBACK_KINDS:
-            from .callbacks import generate as callback
-            from .errors import UsageError
-
-            if entity is not None or count != 1 or overrides or fields:
-                raise UsageError(
-                    "entity, count, overrides and fields are for dp and account webhooks"
-                )
-            return PostableWebhook(
-                callback(
-                    event,
-                    kind=kind,
-                    seed=seed,
-                    secret=secret,
-                    flaw=flaw,
-                    url=url or DEFAULT_URL,
-                    now=now,
-                    client_uuid=client_uuid,
-                    style=style,
-                    locale=locale,
-                )
-            )
         pairs = list(overrides.items() if isinstance(overrides, Mapping) else overrides)
         pairs += fields.items()
+        if kind in CALLBACK_KINDS and fields:
+            from .errors import UsageError
+
+            raise UsageError("fields are for dp and account webhooks, not callbacks")
         webhook = generate(
             event,
             entity,
@@ -216,6 +166,11 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
             overrides=[(name, _text(value)) for name, value in pairs],
             url=url or DEFAULT_URL,
             locale=locale,
+            secret=secret,
+            flaw=flaw,
+            now=now,
+            client_uuid=client_uuid,
+            style=style,
         )
         return PostableWebhook(webhook)
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .outcome import Delivery
+    from .sender import Summary
 
 COLOUR_CHOICES = ("auto", "always", "never")
 
@@ -254,3 +258,51 @@ def show_line(record: dict[str, Any], stream: IO[str]) -> None:
     start = text.index(f"  {record['status']}", start) + 2
     line.stylize(style, start, start + len(str(record["status"])))
     console(stream).print(line)
+
+
+def delivery_line(delivery: Delivery) -> str:
+    """``leads.status  200  'ok'  12.3 ms``, and amoCRM's reason when it was not delivered."""
+    if delivery.failure is not None:
+        result = delivery.error
+    else:
+        result = f"{delivery.status}  {delivery.response[:60].strip()!r}"
+    line = f"{delivery.name}  {result}  {delivery.latency_ms:.1f} ms"
+    if delivery.verdict is not None and not delivery.ok:
+        line += f"  {delivery.verdict.reason}"
+    return line + "\n"
+
+
+def load_table(summary: Summary, stream: IO[str]) -> None:
+    """The table of a load (``send --repeat``): counts, rate, latency percentiles."""
+    two = sum(n for s, n in summary.statuses.items() if 200 <= s < 300)
+    rate = summary.sent / summary.seconds if summary.seconds else 0.0
+    rows = [
+        ["sent", str(summary.sent)],
+        ["2xx", str(two)],
+        ["other statuses", str(summary.answered - two)],
+        ["errors", str(sum(summary.failures.values()))],
+        ["rate", f"{rate:.0f}/s"],
+        ["latency p50", f"{summary.percentile(50):.1f} ms"],
+        ["latency p95", f"{summary.percentile(95):.1f} ms"],
+        ["latency p99", f"{summary.percentile(99):.1f} ms"],
+    ]
+    stopped = " (interrupted)" if summary.interrupted else ""
+    title = f"{summary.sent} deliveries in {summary.seconds:.2f} s{stopped}"
+    table(["measure", "value"], rows, stream, title=title)
+
+
+class ProgressBar:
+    """A progress bar on a terminal's stream."""
+
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        from rich.progress import Progress
+
+        self.bar = Progress(console=console(stream), transient=True)
+        self.task = self.bar.add_task("sending", total=total)
+        self.bar.start()
+
+    def advance(self) -> None:
+        self.bar.advance(self.task)
+
+    def close(self) -> None:
+        self.bar.stop()

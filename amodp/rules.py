@@ -22,9 +22,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from .errors import UnknownEventError
+from .outcome import Delivery, Failure
 
 __all__ = [
-    "Attempt",
     "DisableRule",
     "DisableTracker",
     "EVENT_RULES",
@@ -46,21 +46,13 @@ SERVER = "server"
 
 @dataclass(frozen=True)
 class Verdict:
-    """What amoCRM makes of one answer. ``warning``: delivered, with a caveat."""
+    """What amoCRM makes of one answer. ``warning``: delivered, with a caveat;
+    ``late``: not delivered because the answer came after amoCRM stopped waiting."""
 
     ok: bool
     reason: str
     warning: bool = False
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One delivery attempt: the status (None without an answer), its time and
-    the transport error, if any (``"refused: ..."``, ``"timeout: ..."``)."""
-
-    status: int | None
-    latency_s: float
-    error: str | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,22 +84,17 @@ class Rules:
     disable: DisableRule | None = None
     #: what is lost when the ladder is empty
     lost: str = "this change is lost"
-    #: "100–299" as the docs say it
-    success_text: str = "100–299"
+    #: the success statuses as the docs say them, when they are not the usual
+    #: 100–299 (None): a status outside them is then named as not wanted
+    success_text: str | None = None
 
-    def judge(
-        self,
-        status: int | None,
-        latency_s: float,
-        error: str | None = None,
-        *,
-        attempt: int = 1,
-    ) -> Verdict:
-        """The verdict on attempt number ``attempt`` (1 is the first delivery)."""
-        outcome = Attempt(status, latency_s, error)
-        if _delivered(self, outcome):
-            return Verdict(True, f"{status} in {duration(latency_s)}: delivered")
-        return Verdict(False, _reason(self, outcome, attempt))
+    def judge(self, delivery: Delivery, *, attempt: int | None = None) -> Verdict:
+        """The verdict on ``delivery``, attempt number ``attempt`` (by default
+        the delivery's own; 1 is the first delivery)."""
+        if _delivered(self, delivery):
+            return Verdict(True, f"{delivery.status} in {duration(delivery.latency_s)}: delivered")
+        late = delivery.status is not None and delivery.latency_s > self.timeout_s
+        return Verdict(False, _reason(self, delivery, attempt or delivery.attempt), late=late)
 
 
 #: One row per kind. Success statuses, the time amoCRM waits, the retry ladder
@@ -191,26 +178,20 @@ def rules_for(kind: str, event: str | None = None) -> Rules:
 
 
 def judge(
-    kind: str,
-    status: int | None,
-    latency_s: float,
-    error: str | None = None,
-    *,
-    attempt: int = 1,
-    event: str | None = None,
+    kind: str, delivery: Delivery, *, attempt: int | None = None, event: str | None = None
 ) -> Verdict:
-    """``rules_for(kind, event).judge(...)``.
+    """``rules_for(kind, event).judge(delivery)``.
 
-    >>> judge("account", 500, 0.01).reason
+    >>> judge("account", Delivery(500, 0.01)).reason
     '500: amoCRM retries in 5 min'
-    >>> judge("dp", 500, 0.01).reason
+    >>> judge("dp", Delivery(500, 0.01)).reason
     '500: DP webhooks are not retried: this change is lost'
     """
-    return rules_for(kind, event).judge(status, latency_s, error, attempt=attempt)
+    return rules_for(kind, event).judge(delivery, attempt=attempt)
 
 
 def next_retry(
-    outcomes: Sequence[Attempt], kind: str = "account", *, time_scale: float = 1.0
+    outcomes: Sequence[Delivery], kind: str = "account", *, time_scale: float = 1.0
 ) -> float | None:
     """Seconds until amoCRM's next attempt after ``outcomes`` (the attempts so
     far, oldest first), times ``time_scale``; None when it sends no more: the
@@ -273,16 +254,16 @@ class DisableTracker:
         return len(self.invalid)
 
 
-def _delivered(rules: Rules, outcome: Attempt) -> bool:
+def _delivered(rules: Rules, outcome: Delivery) -> bool:
     return (
-        outcome.error is None
+        outcome.failure is None
         and outcome.status is not None
         and outcome.status in rules.success
         and outcome.latency_s <= rules.timeout_s
     )
 
 
-def _server_side(outcome: Attempt) -> bool:
+def _server_side(outcome: Delivery) -> bool:
     """499, a 5xx, or no answer in time: what the last rungs of the ladder wait for.
 
     499 is what a server logs when its client hung up before the answer, as
@@ -294,7 +275,7 @@ def _server_side(outcome: Attempt) -> bool:
     return outcome.status == 499 or 500 <= outcome.status <= 599
 
 
-def _step(rules: Rules, outcome: Attempt, attempt: int) -> Step | None:
+def _step(rules: Rules, outcome: Delivery, attempt: int) -> Step | None:
     if attempt > len(rules.ladder):
         return None
     step = rules.ladder[attempt - 1]
@@ -303,23 +284,22 @@ def _step(rules: Rules, outcome: Attempt, attempt: int) -> Step | None:
     return step
 
 
-def _failure(rules: Rules, outcome: Attempt) -> tuple[str, str]:
+def _failure(rules: Rules, outcome: Delivery) -> tuple[str, str]:
     """What went wrong, and how the rest of the reason joins it: ``":"``
     (``500: amoCRM retries ...``), ``"and"`` (``... gives up after 2 s and
     retries ...``) or ``";"`` (``302: not a success ...; retried ...``)."""
     limit = duration(rules.timeout_s)
     if outcome.status is None:
-        error = outcome.error or "no answer"
-        family, _, text = error.partition(": ")
-        if family == "timeout":
+        failure, text = outcome.failure, outcome.message
+        if failure is Failure.TIMEOUT:
             return f"no answer within {limit}: amoCRM gives up after {limit}", "and"
-        if family == "refused":
+        if failure is Failure.REFUSED:
             return "connection refused", ":"
-        if family == "dns":
+        if failure is Failure.DNS:
             return f"host not found ({text})", ":"
-        if "disconnect" in error.lower() or "closed" in error.lower():
+        if failure is Failure.CLOSED:
             return "connection closed without an answer", ":"
-        return f"network error ({text or error})", ":"
+        return f"network error ({text or 'no answer'})", ":"
     status = outcome.status
     if outcome.latency_s > rules.timeout_s:
         return f"{duration(outcome.latency_s)}: amoCRM gives up after {limit}", "and"
@@ -327,14 +307,14 @@ def _failure(rules: Rules, outcome: Attempt) -> tuple[str, str]:
         return f"{status}: not a success for amoCRM (no redirects followed)", ";"
     if status in rules.success:  # only its time was wrong, handled above
         return f"{status}", ":"
-    if rules.success_text != "100–299":
+    if rules.success_text is not None:
         return f"{status}: amoCRM wants {rules.success_text}", ";"
     if status == 499 or status >= 500:
         return f"{status}", ":"
     return f"{status}: not a success for amoCRM", ";"
 
 
-def _reason(rules: Rules, outcome: Attempt, attempt: int) -> str:
+def _reason(rules: Rules, outcome: Delivery, attempt: int) -> str:
     what, join = _failure(rules, outcome)
     if not rules.ladder:
         sep = ":" if join == ":" else ";"

@@ -1,12 +1,14 @@
-"""``amodp send``: deliver webhooks to a target exactly as amoCRM would.
+"""The one network transport: deliver requests exactly as amoCRM would.
 
-Built on aiohttp's client: at concurrency 50 it keeps up with a fast local
-server (measured in ``bench/``), where httpx's async pool does not. Each
-delivery reports its status, latency and the start of the answer, or what
-went wrong in the user's words (``refused: connection refused by
-127.0.0.1:8000``); given a kind, each answer is also judged by amoCRM's
-delivery rules (:mod:`amodp.rules`: a 2xx after 2 s is no delivery), and
-:attr:`Outcome.exit_code` says whether every one was delivered. With
+``send``, ``check``, ``listen --forward-to`` and replays all go through
+:class:`Sender`, built on aiohttp's client: at concurrency 50 it keeps up
+with a fast local server (measured in ``bench/``), where httpx's async pool
+does not. Each :class:`~amodp.request.Request` comes back as one
+:class:`~amodp.outcome.Delivery`: its status, latency and the start of the
+answer, or the kind of failure and what happened in the user's words, judged
+by amoCRM's delivery rules for the request's kind (:mod:`amodp.rules`: a
+2xx after 2 s is no delivery). :attr:`Summary.exit_code` says whether every
+one was delivered. With
 :class:`Retries`, a failed delivery is sent again on amoCRM's retry ladder,
 on a clock that can be compressed. :func:`run` is :func:`deliver` stopped
 cleanly by Ctrl-C or SIGTERM.
@@ -21,86 +23,42 @@ import ssl
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from . import rules
 from .errors import ExitCode, UsageError
+from .outcome import ANSWER_BYTES, Delivery, Failure
+from .request import Request
 
 __all__ = [
-    "Delivery",
-    "Outcome",
-    "Request",
     "Retries",
+    "Sender",
+    "Summary",
+    "check_load",
     "check_url",
+    "complete",
     "deliver",
+    "describe_failure",
     "join_url",
+    "judge",
     "run",
 ]
+
+T = TypeVar("T")
 
 #: Headers the client computes itself from the URL and the body.
 COMPUTED = {"host", "content-length", "transfer-encoding", "connection"}
 
 
 @dataclass
-class Request:
-    """One request to send: ``target`` is a full URL."""
-
-    label: str
-    method: str
-    target: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-@dataclass
-class Delivery:
-    event: str
-    url: str
-    status: int | None
-    latency_ms: float
-    response: str
-    error: str | None
-    #: amoCRM's verdict on the answer, when the delivery was judged (a kind given)
-    verdict: rules.Verdict | None = None
-    #: 1 for the first delivery, 2 to 5 for amoCRM's retries
-    attempt: int = 1
-
-    @property
-    def ok(self) -> bool:
-        """Delivered: by amoCRM's rules when judged, else any 2xx."""
-        if self.verdict is not None:
-            return self.verdict.ok
-        return self.status is not None and 200 <= self.status < 300
-
-    def judge(self, kind: str) -> None:
-        """Judge the answer by the delivery rules of ``kind`` (dp, account...)."""
-        self.verdict = rules.judge(
-            kind, self.status, self.latency_ms / 1000, self.error, attempt=self.attempt
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "event": self.event,
-            "url": self.url,
-            "status": self.status,
-            "latency_ms": self.latency_ms,
-            "response": self.response,
-            "error": self.error,
-            "ok": self.ok,
-            "reason": None if self.verdict is None else self.verdict.reason,
-        }
-
-
-@dataclass
 class Retries:
-    """Send a failed delivery again, as amoCRM does: the retry ladder of
-    ``kind`` (:mod:`amodp.rules`), its delays times ``time_scale``
+    """Send a failed delivery again, as amoCRM does: the retry ladder of each
+    request's kind (:mod:`amodp.rules`), its delays times ``time_scale``
     (0.001 makes 5 min 0.3 s), and the hook's disabling watched."""
 
-    kind: str = "account"
     time_scale: float = 1.0
     #: each later attempt, with the ladder's delay before it (unscaled seconds)
     on_attempt: Callable[[Delivery, float], None] | None = None
@@ -109,7 +67,7 @@ class Retries:
 
 
 @dataclass
-class Outcome:
+class Summary:
     """Everything that came back, for the table and the exit code.
 
     ``interrupted``: SIGINT or SIGTERM stopped the sending (:func:`run`); the
@@ -118,15 +76,18 @@ class Outcome:
 
     sent: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    #: the first message of each error kind ("refused" -> "connection refused by ...").
-    first_error: dict[str, str] = field(default_factory=dict)
+    failures: Counter[Failure] = field(default_factory=Counter)
+    #: the first message of each failure kind
+    first_failure: dict[Failure, str] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
-    #: 2xx answers amoCRM would not take (later than it waits), and the first reason
+    #: answers amoCRM would not take although they came (too late, or a 2xx
+    #: it does not count), and the first reason
+    refused: int = 0
+    first_refused: str = ""
+    #: how many of ``refused`` were only too late
     late: int = 0
-    first_late: str = ""
     #: deliveries that failed at first and got through on a retry (:class:`Retries`)
     recovered: int = 0
     #: amoCRM would have disabled the hook (:class:`Retries`)
@@ -134,12 +95,17 @@ class Outcome:
 
     @property
     def ok(self) -> int:
-        return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
+        """First deliveries amoCRM counts as delivered."""
+        return self.sent - self.failed
+
+    @property
+    def answered(self) -> int:
+        return sum(self.statuses.values())
 
     @property
     def failed(self) -> int:
         """First deliveries that amoCRM would not count as delivered."""
-        return self.sent - self.ok + self.late
+        return self.sent - self.answered + self.refused
 
     @property
     def exit_code(self) -> ExitCode:
@@ -149,7 +115,7 @@ class Outcome:
             return ExitCode.FAILED
         if self.failed and self.recovered == self.failed:
             return ExitCode.OK
-        if self.errors:
+        if self.failures:
             return ExitCode.NETWORK
         if self.failed:
             return ExitCode.FAILED
@@ -164,16 +130,16 @@ class Outcome:
 
     def add(self, delivery: Delivery) -> None:
         self.sent += 1
-        if delivery.error is not None:
-            kind, _, message = delivery.error.partition(": ")
-            self.errors[kind] += 1
-            self.first_error.setdefault(kind, message)
+        if delivery.failure is not None:
+            self.failures[delivery.failure] += 1
+            self.first_failure.setdefault(delivery.failure, delivery.message)
         elif delivery.status is not None:
             self.statuses[delivery.status] += 1
-            if 200 <= delivery.status < 300 and not delivery.ok:
-                self.late += 1
-                if not self.first_late and delivery.verdict is not None:
-                    self.first_late = delivery.verdict.reason
+            if not delivery.ok:
+                self.refused += 1
+                if delivery.verdict is not None:
+                    self.first_refused = self.first_refused or delivery.verdict.reason
+                    self.late += delivery.verdict.late
         self.latencies.append(delivery.latency_ms)
 
 
@@ -232,9 +198,10 @@ _NOT_TLS = (
 )
 
 
-def _describe(exc: BaseException, url: str | None = None, timeout: float | None = None) -> str:
-    """``kind: what happened`` in the user's words; kind is refused, timeout,
-    dns, tls or network."""
+def describe_failure(
+    exc: BaseException, url: str | None = None, timeout: float | None = None
+) -> tuple[Failure, str]:
+    """The kind of a transport failure and what happened, in the user's words."""
     import aiohttp
 
     if url:
@@ -244,60 +211,129 @@ def _describe(exc: BaseException, url: str | None = None, timeout: float | None 
     else:
         where = "the server"
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return f"timeout: timed out after {timeout:g} s" if timeout else "timeout: timed out"
+        return Failure.TIMEOUT, f"timed out after {timeout:g} s" if timeout else "timed out"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"tls: the certificate of {where} is not trusted (--insecure skips the check)"
-    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(
-        getattr(exc, "os_error", None), ssl.SSLError
-    ):
-        reason = getattr(getattr(exc, "os_error", exc), "reason", None) or ""
+        return (
+            Failure.TLS,
+            f"the certificate of {where} is not trusted (--insecure skips the check)",
+        )
+    os_error = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else None
+    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(os_error, ssl.SSLError):
+        reason = getattr(os_error or exc, "reason", None) or ""
         if reason in _NOT_TLS or any(r in str(exc) for r in _NOT_TLS):
-            return f"tls: {where} speaks plain HTTP, not HTTPS"
-        return f"tls: TLS with {where} failed ({reason or type(exc).__name__})"
+            return Failure.TLS, f"{where} speaks plain HTTP, not HTTPS"
+        return Failure.TLS, f"TLS with {where} failed ({reason or type(exc).__name__})"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        os_error = exc.os_error
+        assert os_error is not None
         if isinstance(os_error, socket.gaierror):
-            return f"dns: cannot resolve host {exc.host}"
+            return Failure.DNS, f"cannot resolve host {exc.host}"
         if isinstance(os_error, ConnectionRefusedError):
-            return f"refused: connection refused by {where}"
-        return f"network: cannot connect to {where}: {os_error.strerror or os_error}"
+            return Failure.REFUSED, f"connection refused by {where}"
+        return Failure.NETWORK, f"cannot connect to {where}: {os_error.strerror or os_error}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return f"network: {where} closed the connection without an answer"
+        return Failure.CLOSED, f"{where} closed the connection without an answer"
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"network: {where} sent an answer that is not HTTP ({exc.message})"
-    return f"network: {where}: {str(exc) or type(exc).__name__}"
+        return Failure.NETWORK, f"{where} sent an answer that is not HTTP ({exc.message})"
+    return Failure.NETWORK, f"{where}: {str(exc) or type(exc).__name__}"
 
 
 #: methods whose requests carry no body
 _NO_BODY = frozenset({"GET", "HEAD"})
 
 
-async def _send_one(session: Any, request: Request, tls: Any, timeout: float) -> Delivery:
-    started = time.perf_counter()
-    try:
-        async with session.request(
-            request.method,
-            request.target,
-            headers=[(k, v) for k, v in request.headers if k.lower() not in COMPUTED],
-            # A GET or HEAD goes without a body: no Content-Length: 0 either.
-            data=request.body if request.body or request.method not in _NO_BODY else None,
-            ssl=tls,
-            allow_redirects=False,
-        ) as response:
-            content = await response.read()
-            latency = (time.perf_counter() - started) * 1000
-            return Delivery(
-                request.label,
-                request.target,
-                response.status,
-                round(latency, 2),
-                content[:200].decode("utf-8", "replace"),
-                None,
+class Sender:
+    """The one HTTP client amodp sends with over the network: an aiohttp
+    session, used as ``async with Sender(...) as sender``.
+
+    ``concurrency`` bounds the connections; ``timeout`` is per delivery;
+    ``decompress=False`` keeps a gzip answer as it came (a forwarding
+    listener relays it as it is). No header of aiohttp's own is added: only
+    the request's.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 1,
+        timeout: float = 10.0,
+        insecure: bool = False,
+        decompress: bool = True,
+    ) -> None:
+        check_load(concurrency=concurrency, timeout=timeout)
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.tls: Any = False if insecure else None
+        self.decompress = decompress
+        self.session: Any = None
+
+    async def __aenter__(self) -> Sender:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            auto_decompress=self.decompress,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def send(self, request: Request, *, attempt: int = 1, whole: bool = False) -> Delivery:
+        """Send ``request`` to its URL; the delivery, judged by the rules of
+        its kind when it has some. ``whole``: keep the whole answer in
+        ``content``."""
+        if self.session is None:
+            await self.__aenter__()
+        started = time.perf_counter()
+        headers = [(k, v) for k, v in request.headers if k.lower() not in COMPUTED]
+        try:
+            async with self.session.request(
+                request.method,
+                request.url,
+                headers=headers,
+                # A GET or HEAD goes without a body: no Content-Length: 0 either.
+                data=request.body if request.body or request.method not in _NO_BODY else None,
+                ssl=self.tls,
+                allow_redirects=False,
+            ) as response:
+                content = await response.read()
+                delivery = Delivery(
+                    response.status,
+                    time.perf_counter() - started,
+                    content[:ANSWER_BYTES],
+                    name=request.name,
+                    url=request.url,
+                    attempt=attempt,
+                    content=content if whole else None,
+                )
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
+            failure, message = describe_failure(exc, request.url, self.timeout)
+            delivery = Delivery.failed(
+                failure,
+                message,
+                time.perf_counter() - started,
+                name=request.name,
+                url=request.url,
+                attempt=attempt,
             )
-    except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
-        latency = (time.perf_counter() - started) * 1000
-        error = _describe(exc, request.target, timeout)
-        return Delivery(request.label, request.target, None, round(latency, 2), "", error)
+        return judge(request, delivery)
+
+
+def judge(request: Request, delivery: Delivery) -> Delivery:
+    """``delivery`` with amoCRM's verdict by the rules of the request's kind
+    (and event, where amoCRM treats it apart); as it is for a kind without rules."""
+    if request.kind not in rules.RULES:
+        return delivery
+    event = request.event.event if request.event is not None else None
+    return delivery.judged(rules.judge(request.kind, delivery, event=event))
 
 
 def check_load(*, repeat: int = 1, concurrency: int = 1, timeout: float = 10.0) -> None:
@@ -310,6 +346,55 @@ def check_load(*, repeat: int = 1, concurrency: int = 1, timeout: float = 10.0) 
         raise UsageError(f"timeout must be more than 0 seconds, got {timeout:g}", param="timeout")
 
 
+class _Ladder:
+    """amoCRM's retries of the failed deliveries of one run."""
+
+    def __init__(self, sender: Sender, retries: Retries, summary: Summary) -> None:
+        self.sender = sender
+        self.retries = retries
+        self.summary = summary
+        self.trackers: dict[str, rules.DisableTracker] = {}
+        self.pending: list[asyncio.Future[None]] = []
+
+    def watch(self, request: Request, delivery: Delivery) -> None:
+        """Count the answer towards disabling; retry it later if it failed."""
+        kind = request.kind
+        if kind is None or kind not in rules.RULES:
+            return
+        if rules.RULES[kind].disable is not None:
+            tracker = self.trackers.get(kind)
+            if tracker is None:
+                tracker = rules.DisableTracker(kind, time_scale=self.retries.time_scale)
+                self.trackers[kind] = tracker
+            if tracker.record(delivery.ok) and not self.summary.disabled:
+                self.summary.disabled = True
+                if self.retries.on_disabled is not None:
+                    self.retries.on_disabled(tracker)
+        if not delivery.ok and delivery.attempt == 1:
+            self.pending.append(asyncio.ensure_future(self.retry(request, delivery)))
+
+    async def retry(self, request: Request, first: Delivery) -> None:
+        assert request.kind is not None
+        done = [first]
+        while not self.summary.disabled:
+            delay = rules.next_retry(done, request.kind)
+            if delay is None:
+                return
+            await asyncio.sleep(delay * self.retries.time_scale)
+            delivery = await self.sender.send(request, attempt=len(done) + 1)
+            self.watch(request, delivery)
+            done.append(delivery)
+            if self.retries.on_attempt is not None:
+                self.retries.on_attempt(delivery, delay)
+            if delivery.ok:
+                self.summary.recovered += 1
+                return
+
+    def cancel(self) -> None:
+        for task in self.pending:  # stopped early: no retry outlives the session
+            task.cancel()
+
+
 async def deliver(
     requests: Sequence[Request],
     *,
@@ -318,102 +403,60 @@ async def deliver(
     timeout: float = 10.0,
     insecure: bool = False,
     on_delivery: Callable[[Delivery], None] | None = None,
-    outcome: Outcome | None = None,
-    kind: str | None = None,
+    summary: Summary | None = None,
     retries: Retries | None = None,
-) -> Outcome:
+    again: Callable[[Request, int], Request] | None = None,
+) -> Summary:
     """Send every request ``repeat`` times, ``concurrency`` at once, in order
     when ``concurrency`` is 1.
 
-    Each delivery is added to ``outcome`` (a new one unless given) as it
-    finishes, so that a caller that cancels this still has what was sent.
-    With ``kind``, each answer is judged by amoCRM's rules for it; with
-    ``retries`` (its kind judges), a failed delivery is sent again on the
+    Each delivery is judged by the rules of its request's kind and added to
+    ``summary`` (a new one unless given) as it finishes, so that a caller
+    that cancels this still has what was sent. ``again(request, n)`` makes
+    repetition ``n`` (1 and up) of a request, when it should differ from the
+    first. With ``retries``, a failed delivery is sent again on amoCRM's
     ladder while the others go on, and this returns after the last retry.
     """
-    import aiohttp
-
     check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
-    for target in {r.target for r in requests}:
-        check_url(target)
-    if outcome is None:
-        outcome = Outcome()
+    for url in {r.url for r in requests}:
+        check_url(url)
+    if retries is not None and not retries.time_scale > 0:
+        raise UsageError(
+            f"time scale must be more than 0, got {retries.time_scale:g}", param="time_scale"
+        )
+    if summary is None:
+        summary = Summary()
     total = len(requests) * repeat
-    tls: Any = False if insecure else None
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False, ttl_dns_cache=300)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    # No headers of aiohttp's own: only what amoCRM sends.
-    skip = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
-    if retries is not None:
-        kind = retries.kind
-        if not retries.time_scale > 0:
-            raise UsageError(
-                f"time scale must be more than 0, got {retries.time_scale:g}", param="time_scale"
-            )
-    if kind is not None:
-        rules.rules_for(kind)
-    tracker = None
-    if retries is not None and kind is not None and rules.rules_for(kind).disable is not None:
-        tracker = rules.DisableTracker(kind, time_scale=retries.time_scale)
-    pending: list[asyncio.Future[None]] = []
     next_index = 0
     started = time.perf_counter()
+    sender = Sender(concurrency=concurrency, timeout=timeout, insecure=insecure)
+    ladder = _Ladder(sender, retries, summary) if retries is not None else None
 
-    def judged(delivery: Delivery) -> None:
-        if kind is None:
-            return
-        delivery.judge(kind)
-        if tracker is not None and tracker.record(delivery.ok) and not outcome.disabled:
-            outcome.disabled = True
-            if retries is not None and retries.on_disabled is not None:
-                retries.on_disabled(tracker)
-
-    async def retry(session: Any, request: Request, first: Delivery) -> None:
-        assert retries is not None and kind is not None
-        done = [rules.Attempt(first.status, first.latency_ms / 1000, first.error)]
-        while not outcome.disabled:
-            delay = rules.next_retry(done, kind)
-            if delay is None:
-                return
-            await asyncio.sleep(delay * retries.time_scale)
-            delivery = await _send_one(session, request, tls, timeout)
-            delivery.attempt = len(done) + 1
-            judged(delivery)
-            done.append(rules.Attempt(delivery.status, delivery.latency_ms / 1000, delivery.error))
-            if retries.on_attempt is not None:
-                retries.on_attempt(delivery, delay)
-            if delivery.ok:
-                outcome.recovered += 1
-                return
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < total:
+            index = next_index
+            next_index += 1
+            request = requests[index % len(requests)]
+            if again is not None and index >= len(requests):
+                request = again(request, index // len(requests))
+            delivery = await sender.send(request)
+            summary.add(delivery)
+            if on_delivery is not None:
+                on_delivery(delivery)
+            if ladder is not None:
+                ladder.watch(request, delivery)
 
     try:
-        async with aiohttp.ClientSession(
-            connector=connector,
-            timeout=client_timeout,
-            skip_auto_headers=skip,
-            auto_decompress=True,
-        ) as session:
-
-            async def worker() -> None:
-                nonlocal next_index
-                while next_index < total:
-                    request = requests[next_index % len(requests)]
-                    next_index += 1
-                    delivery = await _send_one(session, request, tls, timeout)
-                    judged(delivery)
-                    outcome.add(delivery)
-                    if on_delivery is not None:
-                        on_delivery(delivery)
-                    if retries is not None and not delivery.ok:
-                        pending.append(asyncio.ensure_future(retry(session, request, delivery)))
-
+        async with sender:
             await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))
-            await asyncio.gather(*pending)
+            if ladder is not None:
+                await asyncio.gather(*ladder.pending)
     finally:
-        for task in pending:  # stopped early: no retry outlives the session
-            task.cancel()
-        outcome.seconds = time.perf_counter() - started
-    return outcome
+        if ladder is not None:
+            ladder.cancel()
+        summary.seconds = time.perf_counter() - started
+    return summary
 
 
 def run(
@@ -424,17 +467,17 @@ def run(
     timeout: float = 10.0,
     insecure: bool = False,
     on_delivery: Callable[[Delivery], None] | None = None,
-    kind: str | None = None,
     retries: Retries | None = None,
-) -> Outcome:
+    again: Callable[[Request, int], Request] | None = None,
+) -> Summary:
     """:func:`deliver` on an event loop of its own, until done or stopped.
 
     SIGINT (Ctrl-C) or SIGTERM stops the sending at once (deliveries under
     way are abandoned) and returns what finished before, with
-    ``outcome.interrupted`` set. Signals are only caught in the main thread.
+    ``summary.interrupted`` set. Signals are only caught in the main thread.
     """
     check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
-    outcome = Outcome()
+    summary = Summary()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -446,14 +489,14 @@ def run(
                 timeout=timeout,
                 insecure=insecure,
                 on_delivery=on_delivery,
-                outcome=outcome,
-                kind=kind,
+                summary=summary,
                 retries=retries,
+                again=again,
             )
         )
 
         def stop() -> None:
-            outcome.interrupted = True
+            summary.interrupted = True
             sending.cancel()
 
         caught = []
@@ -466,11 +509,23 @@ def run(
         try:
             await sending
         except asyncio.CancelledError:
-            if not outcome.interrupted:
+            if not summary.interrupted:
                 raise
         finally:
             for signum in caught:
                 loop.remove_signal_handler(signum)
 
     asyncio.run(main())
-    return outcome
+    return summary
+
+
+def complete(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end, also when called from async code (in a thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="amodp-send") as pool:
+        return pool.submit(asyncio.run, coroutine).result()

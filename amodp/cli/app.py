@@ -220,5 +220,8 @@ def _looks_inline(name: str) -> bool:
     return "=" in name or name.lstrip()[:1] in ("{", "[") or name.startswith("curl ")
 
 
-def _stderr_line(text: str) -> None:
+def stderr_line(text: str) -> None:
     sys.stderr.write(text + "\n")
+
+
+_stderr_line = stderr_line

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode, UsageError
-from .app import _stderr_line, app, fail, handle_errors
+from .app import app, fail, handle_errors, stderr_line
 from .options import JsonOption, KindOption, SecretOption, SeedOption, UrlOption
-from .send import _Stdout
+from .output import Stdout
 
 
 @app.command()
@@ -66,10 +66,7 @@ def check(
     kinds = [k.strip() for k in kind.split(",") if k.strip()]
     if not kinds:
         raise UsageError("name a kind: dp, account, chat, salesbot or oauth", param="kind")
-    for k in kinds:
-        note = suite.not_built(k)
-        if note is not None:
-            _stderr_line(f"Note: {note}")
+    suite.check_kinds(kinds)
     unsigned = suite.needs_secret(kinds) if secret is None else []
     if unsigned and len(unsigned) == len(kinds):
         raise UsageError(
@@ -78,7 +75,7 @@ def check(
             param="secret",
         )
     if unsigned:
-        _stderr_line(
+        stderr_line(
             f"Note: {', '.join(unsigned)} callbacks are signed: without --secret "
             "(or AMODP_SECRET) they are skipped."
         )
@@ -96,7 +93,7 @@ def check(
         return
     if not url:
         raise UsageError("--url is required (or --list to see the cases)")
-    out = _Stdout(flush_each=True)
+    out = Stdout(flush_each=True)
     judged: list[Any] = []
 
     def on_result(result: Any) -> None:
@@ -105,7 +102,7 @@ def check(
             out.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
 
     if seed is None:
-        _stderr_line(f"Seed {chosen}: --seed {chosen} sends the same bodies again.")
+        stderr_line(f"Seed {chosen}: --seed {chosen} sends the same bodies again.")
     started = time.perf_counter()
     interrupted = False
     try:
@@ -122,8 +119,7 @@ def check(
     if interrupted:
         raise fail(f"interrupted after {len(results)} of {len(cases)} cases", ExitCode.INTERRUPTED)
     if suite.unreachable(results):
-        error = results[0].deciding.error or ""
-        raise fail(f"cannot reach {url}: {error.partition(': ')[2]}", ExitCode.NETWORK)
+        raise fail(f"cannot reach {url}: {results[0].deciding.message}", ExitCode.NETWORK)
     if not all(r.ok for r in results):
         raise typer.Exit(ExitCode.FAILED)
 
@@ -156,6 +152,6 @@ def _print_results(results: list[Any], seconds: float) -> None:
     warned = sum(1 for r in results if r.ok and r.verdict.warning)
     total = f"{len(results)} case{'s' if len(results) != 1 else ''}"
     warnings = f"{warned} warning{'s' if warned != 1 else ''}"
-    _stderr_line(
+    stderr_line(
         f"{total}: {len(results) - failed} passed, {failed} failed, {warnings} in {seconds:.1f} s"
     )

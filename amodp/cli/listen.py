@@ -1,7 +1,6 @@
 """``amodp listen`` and ``amodp demo``: receiving webhooks."""
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,8 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode, UsageError
-from .app import _stderr_line, app, fail, handle_errors
+from .app import app, fail, handle_errors, stderr_line
 from .options import JsonOption, RedactOption, SecretOption
+from .output import stdout_gone
 
 # -- listen ------------------------------------------------------------------------
 
@@ -100,6 +100,7 @@ def listen(
     from .. import listener
     from ..catalog import canonical_entity
     from ..render import summary_table
+    from ..replay import is_loopback
 
     listener.check_port(port)
     if status < 100 or status > 599:
@@ -138,27 +139,27 @@ def listen(
     display = _Display(mode)
 
     def save_failed(error: OSError) -> None:
-        _stderr_line(
+        stderr_line(
             f"Error: cannot save to {save}: {error.strerror or error}; "
             "requests that cannot be saved are answered 503"
         )
         sys.stderr.flush()
 
     def started() -> None:
-        _stderr_line(f"Listening on http://{shown_host}:{real_port}")
-        if not listener.is_loopback(real_host):
-            _stderr_line(
+        stderr_line(f"Listening on http://{shown_host}:{real_port}")
+        if not is_loopback(real_host):
+            stderr_line(
                 f"Warning: {real_host} is not a loopback address: other machines can send "
                 "here, and captures hold customers' personal data"
             )
         if save is not None:
-            _stderr_line(f"Saving every request to {save}")
+            stderr_line(f"Saving every request to {save}")
         if forward_to is not None:
-            _stderr_line(f"Forwarding to {forward_to}")
+            stderr_line(f"Forwarding to {forward_to}")
         if secret is not None:
             rejecting = ": invalid ones are answered 401" if reject_invalid else ""
-            _stderr_line(f"Checking signatures with the secret given{rejecting}")
-        _stderr_line(f"Try: amodp send status --lead --url http://{local}:{real_port}/")
+            stderr_line(f"Checking signatures with the secret given{rejecting}")
+        stderr_line(f"Try: amodp send status --lead --url http://{local}:{real_port}/")
         sys.stderr.flush()
 
     stopped = {"by_signal": False}
@@ -166,10 +167,10 @@ def listen(
     def stopping(signum: int, in_flight: int) -> None:
         stopped["by_signal"] = True
         if signum == signal.SIGINT and sys.stderr.isatty():
-            _stderr_line("")  # after the terminal's ^C
+            stderr_line("")  # after the terminal's ^C
         if in_flight:
             s = "s" if in_flight != 1 else ""
-            _stderr_line(
+            stderr_line(
                 f"Stopping: waiting for {in_flight} request{s} in flight (Ctrl-C again to stop now)"
             )
         sys.stderr.flush()
@@ -183,7 +184,7 @@ def listen(
     noun = "request" if stats.total == 1 else "requests"
     summary_table(rows, sys.stderr, title=f"{stats.total} {noun} received")
     if stats.unsaved:
-        _stderr_line(f"{stats.unsaved} not saved: answered 503")
+        stderr_line(f"{stats.unsaved} not saved: answered 503")
     if code != 0:
         got = f"expected {expect} matching webhook(s), got {stats.matched}"
         if stopped["by_signal"] or timeout is None:
@@ -237,9 +238,7 @@ class _Display:
 
     def reader_left(self) -> None:
         self.gone = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
-        os.close(devnull)
+        stdout_gone()
 
 
 # -- demo --------------------------------------------------------------------------
@@ -261,7 +260,7 @@ def demo(
 
     from .. import listener
     from ..generator import generate_all
-    from ..sender import Request, deliver
+    from ..sender import deliver
 
     received: list[dict[str, Any]] = []  # what arrived, whatever could be shown
     display = _Display("json" if as_json else "pretty")
@@ -272,10 +271,9 @@ def demo(
 
     options = listener.Options(host="127.0.0.1", port=0)
     with listener.Background(options, keep) as running:
-        _stderr_line(f"Listening on {running.url}")
+        stderr_line(f"Listening on {running.url}")
         hooks = generate_all(seed=seed, url=running.url + "/amo/webhook")
-        requests = [Request(h.event.name, "POST", h.url, h.headers, h.body) for h in hooks]
-        outcome = asyncio.run(deliver(requests, timeout=10))
+        outcome = asyncio.run(deliver(hooks, timeout=10))
     by_id: dict[str, dict[str, Any]] = {}
     for record in received:
         for name, value in record["headers"]:
@@ -285,12 +283,12 @@ def demo(
     for hook in hooks:
         got = by_id.get(hook.request_id)
         if got is None:
-            broken.append(f"{hook.event.name}: never arrived")
+            broken.append(f"{hook.name}: never arrived")
         elif got.get("decoded") != json.loads(json.dumps(hook.json)):
-            broken.append(f"{hook.event.name}: arrived changed")
+            broken.append(f"{hook.name}: arrived changed")
     if outcome.exit_code or broken:
         raise fail(
             "; ".join(broken) or f"{outcome.sent - outcome.ok} deliveries failed",
             ExitCode.FAILED,
         )
-    _stderr_line(f"All {len(hooks)} digital-pipeline webhooks arrived intact.")
+    stderr_line(f"All {len(hooks)} digital-pipeline webhooks arrived intact.")

@@ -162,10 +162,13 @@ RequestIdOption = Annotated[
 ]
 
 
-def _record_choice(index: int | None, event: str | None, request_id: str | None) -> Any:
+def record_choice(index: int | None, event: str | None, request_id: str | None) -> Any:
     """What the record options ask for, as a function of the records; None: all."""
     if index is None and event is None and request_id is None:
         return None
     from ..records import select_records
 
     return functools.partial(select_records, index=index, event=event, request_id=request_id)
+
+
+_record_choice = record_choice
