@@ -6,8 +6,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import InputError, UsageError
-from .app import _stderr_line, app, handle_errors, read_input
-from .options import EventOption, IndexOption, RedactOption, RequestIdOption, _record_choice
+from .app import app, handle_errors, read_input, stderr_line
+from .options import EventOption, IndexOption, RedactOption, RequestIdOption, record_choice
 
 # -- decode ------------------------------------------------------------------------
 
@@ -53,7 +53,7 @@ def decode(
 
     if form not in FORM_CHOICES:
         raise UsageError(f"--from must be one of: {', '.join(FORM_CHOICES)}")
-    choose = _record_choice(index, only_event, request_id)
+    choose = record_choice(index, only_event, request_id)
     redactor = None
     if redact:
         from ..redact import Redactor
@@ -77,7 +77,7 @@ def decode(
                 # the receiver reads the body itself.
                 json_value, callback = sent
                 what = f"a JSON body ({callback})" if callback else "a JSON body"
-                _stderr_line(
+                stderr_line(
                     f"Note: {where}: {what}: PHP's $_POST is empty for it, the receiver "
                     "reads php://input; shown as sent"
                 )
@@ -88,10 +88,10 @@ def decode(
                     _print_summary(json_value)
                 continue
             for warning in source.warnings:
-                _stderr_line(f"Warning: {where}: {warning}")
+                stderr_line(f"Warning: {where}: {warning}")
             decoded = parse(source.body)
             for warning in decoded.warnings:
-                _stderr_line(f"Warning: {where}: {warning}")
+                stderr_line(f"Warning: {where}: {warning}")
             value = decoded.value if redactor is None else redactor.redact(decoded.value)
             text = to_json(value, indent=None if compact else 4)
             write_json(text)
@@ -158,10 +158,10 @@ def _print_summary(value: Any, body: bytes = b"") -> None:
         callback = detect_callback(json_object(body) or value)
         found = [callback] if callback else []
     if not found:
-        _stderr_line("(no amoCRM webhook event recognised)")
+        stderr_line("(no amoCRM webhook event recognised)")
     for item_group in found:
         for item in item_group.items:
-            _stderr_line(summary_line(item_group, item))
+            stderr_line(summary_line(item_group, item))
 
 
 # -- encode ------------------------------------------------------------------------
@@ -195,6 +195,3 @@ def encode(
     if not isinstance(value, dict):
         raise InputError(f"{label}: the JSON is a {type(value).__name__}, not an object")
     sys.stdout.write(encode_body(value) + "\n")
-
-
-_write_json = write_json  # what cli/send.py imported; goes once it imports write_json

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode, InputError, UsageError
-from .app import _stderr_line, app, handle_errors, read_input
+from .app import app, handle_errors, read_input, stderr_line
 from .options import (
     ClientUuidOption,
     IndexOption,
@@ -15,7 +15,7 @@ from .options import (
     NowOption,
     RequestIdOption,
     SecretOption,
-    _record_choice,
+    record_choice,
 )
 
 
@@ -54,7 +54,7 @@ def verify(
         raise UsageError("give the secret with --secret or in AMODP_SECRET", param="secret")
     if secret == "":
         raise UsageError("the secret is empty (is AMODP_SECRET set to nothing?)", param="secret")
-    choose = _record_choice(index, None, request_id)
+    choose = record_choice(index, None, request_id)
     names = files or ["-"]
     found: list[str] = []
     for name in names:
@@ -161,4 +161,4 @@ def _report(where: str, event: str, verdict: Any, as_json: bool) -> None:
         text += f": {verdict.reason}"
     if verdict.status == "absent" and event.startswith("chat."):
         text += "; a bare body has no headers: give the whole request (http, curl or a capture)"
-    _stderr_line(f"{where}: {text}" if where else text)
+    stderr_line(f"{where}: {text}" if where else text)
