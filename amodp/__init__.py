@@ -18,13 +18,18 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .generator import Webhook, generate, generate_all
+    from .outcome import Delivery, Failure
+    from .request import Request
 
 __all__ = [
     "AmodpError",
     "Decoded",
+    "Delivery",
     "ExitCode",
+    "Failure",
     "InputError",
     "NetworkError",
+    "Request",
     "UnknownEventError",
     "UsageError",
     "Webhook",
@@ -38,14 +43,21 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-_LAZY = {"Webhook", "generate", "generate_all"}
+#: names loaded on first use, and their module: the generator pulls in random,
+#: uuid and the catalog, which `amodp decode` must not pay for at start-up
+_LAZY = {
+    "Webhook": "generator",
+    "generate": "generator",
+    "generate_all": "generator",
+    "Request": "request",
+    "Delivery": "outcome",
+    "Failure": "outcome",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The generator pulls in random, uuid and the catalog: load it on first
-    # use, so that `amodp decode` does not pay for it at start-up.
     if name in _LAZY:
-        from . import generator
+        import importlib
 
-        return getattr(generator, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'amodp' has no attribute {name!r}")

@@ -60,8 +60,10 @@ class Delivery:
     url: str = ""
     attempt: int = 1
     verdict: Verdict | None = None
-    #: the whole answer, when the caller asked for it (a forwarding listener)
+    #: the whole answer and its headers, when the caller asked for them
+    #: (a forwarding listener, a test's post)
     content: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def failed(cls, failure: Failure, message: str, latency_s: float, **more: Any) -> Delivery:

@@ -29,7 +29,7 @@ Standard library only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,7 @@ def now_iso() -> str:
     return f"{_second[1]}.{ns // 1000:06d}Z"
 
 
-def header(headers: list[tuple[str, str]] | list[list[str]], name: str) -> str | None:
+def header(headers: Iterable[Sequence[str]], name: str) -> str | None:
     """The first value of the header ``name`` (any case) in ``[name, value]``
     pairs, or None.
 

@@ -313,6 +313,7 @@ class Sender:
                     url=request.url,
                     attempt=attempt,
                     content=content if whole else None,
+                    headers=_headers_of(response) if whole else (),
                 )
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
             failure, message = describe_failure(exc, request.url, self.timeout)
@@ -325,6 +326,11 @@ class Sender:
                 attempt=attempt,
             )
         return judge(request, delivery)
+
+
+def _headers_of(response: Any) -> tuple[tuple[str, str], ...]:
+    """The answer's headers as received, names as the server spelt them."""
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers)
 
 
 def judge(request: Request, delivery: Delivery) -> Delivery:
