@@ -193,7 +193,7 @@ def read_input(name: str, command: str | None = None) -> bytes:
     given as the argument goes through a pipe."""
     if name == "-":
         if command and sys.stdin.isatty():
-            _stderr_line(
+            stderr_line(
                 f"Reading {_WHAT[command]} from stdin: paste it, then press Ctrl-D "
                 "(Ctrl-Z, Enter on Windows)."
             )
@@ -223,5 +223,3 @@ def _looks_inline(name: str) -> bool:
 def stderr_line(text: str) -> None:
     sys.stderr.write(text + "\n")
 
-
-_stderr_line = stderr_line

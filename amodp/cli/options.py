@@ -170,5 +170,3 @@ def record_choice(index: int | None, event: str | None, request_id: str | None) 
 
     return functools.partial(select_records, index=index, event=event, request_id=request_id)
 
-
-_record_choice = record_choice
