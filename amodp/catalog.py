@@ -10,7 +10,8 @@ The other callbacks amoCRM sends (:data:`CALLBACK_KINDS`: Chats API hooks,
 Salesbot ``widget_request``, the OAuth redirect and the disable hook) live in
 the same form: their fields are dotted paths into a JSON body or names in a
 query string, and each file also says the method, the content type, the
-signature and the answer amoCRM wants (:attr:`Event.details`). They carry no
+signature and what the receiver does next (:attr:`Event.details`; the
+answer amoCRM wants is in :mod:`amodp.rules`, stated once). They carry no
 account block; :func:`detect` does not look for them, :func:`detect_callback`
 does (a JSON body, or a query string as a dict).
 
@@ -91,7 +92,8 @@ class Event:
     description_ru: str = ""
     method: str = "POST"
     content_type: str | None = "application/x-www-form-urlencoded"
-    #: Callbacks only: user_agent, signature, answer and (Salesbot) claims.
+    #: Callbacks only: user_agent, signature, then (what the receiver does
+    #: next) and (Salesbot) claims; the answer amoCRM wants is in amodp.rules.
     details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     #: The body's top-level key and action, when not the entity and event:
     #: companies come as ``contacts[...]`` (with ``type=company``), a change of
@@ -144,6 +146,12 @@ class Event:
             found.update(method=self.method, content_type=self.content_type, **self.details)
             if "claims" in found:
                 found["claims"] = [f["name"] for f in found["claims"]]
+        from .rules import rules_for  # the one statement of the delivery rules
+
+        then = found.pop("then", None)
+        found["answer"] = rules_for(self.kind, self.event).as_dict()
+        if then:
+            found["answer"]["then"] = then
         return found
 
 
@@ -197,7 +205,7 @@ def events(kind: str = "dp") -> tuple[Event, ...]:
     return tuple(found)
 
 
-_DETAILS = ("user_agent", "signature", "answer", "claims")
+_DETAILS = ("user_agent", "signature", "then", "claims")
 
 _ENTITY_ORDER = (
     "leads",

@@ -87,6 +87,24 @@ class Rules:
     #: the success statuses as the docs say them, when they are not the usual
     #: 100–299 (None): a status outside them is then named as not wanted
     success_text: str | None = None
+    #: what the documentation leaves open, and what is assumed for it
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """The rules as ``amodp events --json`` shows them under ``answer``."""
+        retries = "none: sent once"
+        if self.ladder:
+            steps = [
+                duration(s.delay_s) + (" after 499 or a 5xx" if s.after == SERVER else "")
+                for s in self.ladder
+            ]
+            retries = "after " + ", then ".join(steps)
+        return {
+            "status": self.success_text or "100–299",
+            "timeout_seconds": self.timeout_s,
+            "retries": retries,
+            "note": self.note,
+        }
 
     def judge(self, delivery: Delivery, *, attempt: int | None = None) -> Verdict:
         """The verdict on ``delivery``, attempt number ``attempt`` (by default
@@ -109,12 +127,12 @@ RULES: dict[str, Rules] = {
         ladder=(Step(300), Step(900), Step(900, SERVER), Step(3600, SERVER)),
         disable=DisableRule(limit=100, window_s=7200),
     ),
-    # amocrm.ru: sent once, never retried; no timeout stated (2 s assumed).
     "dp": Rules(
         kind="dp",
         label="DP webhooks",
         success=range(100, 300),
         timeout_s=2.0,
+        note="amocrm.ru: sent once, never retried; no timeout stated (2 s assumed)",
     ),
     "chat": Rules(
         kind="chat",
@@ -131,9 +149,9 @@ RULES: dict[str, Rules] = {
         timeout_s=2.0,
         lost="the bot does not go on",
         success_text="200 exactly",
+        note="retries are not documented: none assumed",
     ),
-    # The hook sent when an account disables the integration: what amoCRM does
-    # with the answer is not documented; a 2xx within 2 s is assumed.
+    # The hook sent when an account disables the integration.
     "oauth": Rules(
         kind="oauth",
         label="OAuth disable hooks",
@@ -141,6 +159,8 @@ RULES: dict[str, Rules] = {
         timeout_s=2.0,
         lost="the account is not told again",
         success_text="a 2xx (assumed: not documented)",
+        note="what amoCRM does with the answer is not documented: "
+        "a 2xx within 2 s assumed, never retried",
     ),
 }
 
@@ -151,6 +171,8 @@ _REDIRECT = Rules(
     timeout_s=3.0,
     lost="the code is not sent again",
     success_text="a 2xx or 3xx",
+    note="the status is not checked; the widget install hook waits 3 s, "
+    "so a page or a redirect onward within 3 s is taken",
 )
 
 #: Events judged apart from their kind, as ``"<kind>.<event>"``: the OAuth

@@ -405,3 +405,22 @@ def test_docstring_examples_and_exports() -> None:
     assert failures == 0 and tries > 0
     assert rules.__all__ == sorted(rules.__all__)
     assert all(getattr(rules, name) is not None for name in rules.__all__)
+
+
+def test_the_rules_are_stated_once() -> None:
+    """The event data files say what a callback carries, never how it is
+    answered: that is the rules table alone, which `amodp events --json` shows."""
+    import json
+    from pathlib import Path
+
+    from amodp import catalog
+
+    folder = Path(rules.__file__).parent / "events"
+    for path in folder.glob("*/*.json"):
+        assert "answer" not in json.loads(path.read_text(encoding="utf-8")), path.name
+    disabled = catalog.event("disabled", "oauth", "oauth").as_dict()["answer"]
+    assert disabled["timeout_seconds"] == rules.RULES["oauth"].timeout_s == 2.0
+    assert "not documented" in disabled["note"]
+    redirect = catalog.event("redirect", "oauth", "oauth").as_dict()["answer"]
+    assert (redirect["status"], redirect["timeout_seconds"]) == ("a 2xx or 3xx", 3.0)
+    assert redirect["then"].startswith("exchange code")
