@@ -242,14 +242,15 @@ class Listener:
         request, exactly as it arrived (before any redaction)."""
         if self.options.secret is None:
             return None
-        from .signing import Request, verify  # here: PyJWT only when signatures are checked
+        from .request import Request
+        from .signing import verify  # here: PyJWT only when signatures are checked
 
-        request = Request(
-            method=scope["method"],
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            body=body,
-            path=scope["path"],
+        request = Request.received(
+            scope["method"],
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            scope.get("query_string", b"").decode("latin-1"),
+            body,
+            scope["path"],
         )
         return verify(request, self.options.secret)
 

@@ -14,10 +14,10 @@ Standard library only.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from .catalog import Event
@@ -72,6 +72,57 @@ class Request:
     extra_headers: Headers = ()
     #: what the request is called in reports: the event's name, or a capture's events
     label: str = ""
+
+    @classmethod
+    def received(
+        cls,
+        method: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        query: str | Mapping[str, str] = "",
+        body: bytes = b"",
+        path: str = "/",
+    ) -> Request:
+        """A request as a receiver got it, from its parts (what
+        :func:`amodp.signing.verify` reads): ``headers`` a mapping or pairs,
+        ``query`` the raw query string or a mapping. Its URL is made of the
+        ``Host`` header (``localhost`` without one), ``path`` and ``query``.
+
+        >>> Request.received("get", query={"a": "1"}, path="/hook").url
+        'http://localhost/hook?a=1'
+        """
+        pairs = tuple(
+            (str(k), str(v))
+            for k, v in (headers.items() if isinstance(headers, Mapping) else headers)
+        )
+        if isinstance(query, Mapping):
+            query = urlencode(query)
+        host = next((v for k, v in pairs if k.lower() == "host"), "") or "localhost"
+        url = urlunsplit(("http", host, path or "/", query.lstrip("?"), ""))
+        return cls(None, None, method.upper(), url, bytes(body), "", None, pairs)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Request:
+        """The request a capture record (:mod:`amodp.records`, a dict) holds:
+        its ``method``, ``path``, ``query``, ``headers`` and exact body.
+
+        >>> Request.from_record({"method": "GET", "query": "a=1", "body": ""}).query
+        'a=1'
+        """
+        from .records import body_of
+
+        headers = [
+            (str(h[0]), str(h[1]))
+            for h in record.get("headers") or ()
+            if isinstance(h, (list, tuple)) and len(h) == 2
+        ]
+        has_body = "body" in record or "body_base64" in record
+        return cls.received(
+            str(record.get("method") or "POST"),
+            headers,
+            str(record.get("query") or ""),
+            body_of(dict(record)) if has_body else b"",
+            str(record.get("path") or "/"),
+        )
 
     @property
     def name(self) -> str:

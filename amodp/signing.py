@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,12 +39,12 @@ from urllib.parse import parse_qsl
 import jwt
 
 from .errors import UsageError
+from .request import Request
 
 __all__ = [
     "FLAWS",
     "SALESBOT_ALGORITHM",
     "SCHEMES",
-    "Request",
     "Verdict",
     "amojo_signature",
     "chat_signature",
@@ -162,42 +162,6 @@ def _bump(value: Any) -> Any:
 Status = Literal["valid", "invalid", "absent"]
 
 
-@dataclass(frozen=True)
-class Request:
-    """The parts of a request :func:`verify` reads. ``headers`` may be a
-    mapping or ``(name, value)`` pairs; ``query`` the raw query string or a
-    mapping."""
-
-    method: str
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()
-    query: str | Mapping[str, str] = ""
-    body: bytes = b""
-    path: str = "/"
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Request:
-        """The request a capture record (:mod:`amodp.records`) holds: its
-        ``method``, ``path``, ``query``, ``headers`` and exact body.
-
-        >>> Request.from_record({"method": "GET", "query": "a=1", "body": ""}).query
-        'a=1'
-        """
-        from .records import body_of
-
-        headers = [
-            (str(h[0]), str(h[1]))
-            for h in record.get("headers") or ()
-            if isinstance(h, (list, tuple)) and len(h) == 2
-        ]
-        return cls(
-            method=str(record.get("method") or "POST"),
-            headers=headers,
-            query=str(record.get("query") or ""),
-            body=body_of(dict(record)) if "body" in record or "body_base64" in record else b"",
-            path=str(record.get("path") or "/"),
-        )
-
-
 #: Where each scheme carries its signature, and how it is made.
 SCHEMES = {
     "chat": ("X-Signature", "HMAC-SHA1"),
@@ -245,7 +209,7 @@ class Verdict:
 
 
 def verify(
-    request: Any,
+    request: Request | Mapping[str, Any],
     secret: Secret,
     *,
     client_uuid: str | None = None,
@@ -254,23 +218,23 @@ def verify(
 ) -> Verdict:
     """Check the signature ``request`` carries against ``secret``.
 
-    ``request`` is a :class:`Request` or anything with ``method``,
-    ``headers``, ``query`` and ``body`` (and optionally ``path``), such as
-    :class:`amodp.callbacks.Callback`, or a capture record as
-    :mod:`amodp.records` writes it (a dict: :meth:`Request.from_record`).
+    ``request`` is an :class:`amodp.Request`: one amodp generated, or one
+    received (:meth:`amodp.Request.received` from its parts), or a capture
+    record as :mod:`amodp.records` writes it (a dict:
+    :meth:`amodp.Request.from_record`).
     ``client_uuid``, if given, is the integration the disable hook must name.
     ``now`` checks a Salesbot token's times against that moment (a record's
     arrival, say) instead of the clock."""
     key = _key(secret)
     if isinstance(request, Mapping):
         request = Request.from_record(request)
-    method = str(request.method).upper()
+    method = request.method.upper()
     headers = _headers(request.headers)
     query = _query(request.query)
-    body = bytes(request.body or b"")
+    body = request.body
     if "x-signature" in headers:
         if "content-md5" in headers and "date" in headers:
-            return _verify_amojo(method, headers, body, getattr(request, "path", "/"), key)
+            return _verify_amojo(method, headers, body, request.path, key)
         return _verify_chat(headers["x-signature"], body, key)
     if "signature" in query or ("client_uuid" in query and "account_id" in query):
         return _verify_disabled(query, key, client_uuid)

@@ -15,9 +15,13 @@ import pytest
 
 from amodp import signing
 from amodp.errors import UsageError
-from amodp.signing import Request, verify
+from amodp.request import Request as _Request
+from amodp.signing import verify
 
 from .conftest import require_php
+
+#: a request as a receiver got it, from its parts
+Request = _Request.received
 
 # The channel secret of the documentation's PHP example (chats/chat-webhooks).
 CHANNEL_SECRET = "5a44c5dff55f3c15a4cce8d7c4cc27e207c7e189"

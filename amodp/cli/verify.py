@@ -78,7 +78,7 @@ def verify(
 def _requests(data: bytes, label: str, choose: Any) -> list[tuple[str, Any]]:
     """(where, request) for each request in the input."""
     from ..inputs import NotTextError, detect, read_sources
-    from ..signing import Request
+    from ..request import Request
 
     chunks = _http_file(data)
     if len(chunks) > 1:
@@ -103,7 +103,7 @@ def _requests(data: bytes, label: str, choose: Any) -> list[tuple[str, Any]]:
         method = source.method or "POST"
         # A GET's data is its query; the reader put it in the body too.
         body = b"" if method in ("GET", "HEAD") else source.body
-        request = Request(method, source.headers, source.query, body, source.path or "/")
+        request = Request.received(method, source.headers, source.query, body, source.path or "/")
         requests.append((source.label, request))
     return requests
 
@@ -123,27 +123,26 @@ def _http_file(data: bytes) -> list[tuple[str, bytes]]:
 
 def _bare(data: bytes, form: str) -> Any:
     """A body without its request: a JSON body is POSTed, a query string is a GET's."""
-    from ..signing import Request
+    from ..request import Request
 
     text = data.strip()
     if form == "body" and not text.startswith(b"{"):
-        return Request("GET", query=text.decode("utf-8", "replace").lstrip("?"))
-    return Request("POST", body=text)
+        return Request.received("GET", query=text.decode("utf-8", "replace").lstrip("?"))
+    return Request.received("POST", body=text)
 
 
 def _event_of(request: Any) -> str | None:
     """``chat.message``: the callback the request's body or query is."""
     from ..records import callback_of
 
-    query = request.query if isinstance(request.query, str) else ""
-    found = callback_of(request.body, query, request.method)
+    found = callback_of(request.body, request.query, request.method)
     if found is not None:
         return found.name
     # A webhook amoCRM does not sign: say which.
     from ..catalog import detect
     from ..codec import parse
 
-    form = request.body or query.encode()
+    form = request.body or request.query.encode()
     names = [d.name for d in detect(parse(form).value)] if form else []
     return ", ".join(names) or None
 
