@@ -1,4 +1,5 @@
-"""Made-up people, companies and texts for generated webhooks, in Russian or English.
+"""Made-up accounts, people, companies and texts for every generated request,
+in Russian or English.
 
 Small fixed tables instead of a fake-data library: the same seed gives the
 same bytes on every install and every version, and nothing heavy is
@@ -8,10 +9,25 @@ imported. Standard library only.
 from __future__ import annotations
 
 import random
+import uuid
 
-__all__ = ["LOCALES", "Fake"]
+__all__ = ["DOMAINS", "LOCALES", "WINDOW", "Account", "Fake"]
 
 LOCALES = ("ru", "en")
+
+#: Russian accounts live on amocrm.ru, international ones on kommo.com.
+DOMAINS = {"ru": "amocrm.ru", "en": "kommo.com"}
+
+#: Generated times fall in a fixed window, so that a seed gives the same bytes
+#: on any day: 2025-06-01 .. 2026-06-01 (UTC).
+WINDOW = (1748736000, 1780272000)
+
+_SUBDOMAIN_WORDS = (
+    "anyor", "stroymarket", "autoservice", "mebelgrad", "teplodom", "okna", "dental",
+    "fitnesspro", "avtodom", "studio", "kvartira", "realty", "logistic", "tourist",
+    "beauty", "printlab", "agrotech", "eduonline", "santehnika", "kovka", "cleanpro",
+    "electro", "techsnab", "zoomag", "flowers", "optima", "vektor", "alfa", "delta",
+)  # fmt: skip
 
 _TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "ru": {
@@ -135,17 +151,82 @@ def _latin(text: str) -> str:
     return "".join(_LATIN.get(ch, ch) for ch in text.lower())
 
 
+def _known(locale: str) -> str:
+    if locale not in _TABLES:
+        from .errors import UsageError
+
+        raise UsageError(f"unknown locale {locale!r}; choose from: {', '.join(LOCALES)}")
+    return locale
+
+
+def _subdomain(rng: random.Random) -> str:
+    word = rng.choice(_SUBDOMAIN_WORDS)
+    roll = rng.random()
+    if roll < 0.35:
+        return f"{word}{rng.randint(1, 99)}"
+    if roll < 0.55:
+        return f"{word}{rng.choice(('crm', 'shop', 'msk', 'spb', 'group', 'pro'))}"
+    return word
+
+
+class Account:
+    """One made-up amoCRM account: its id, subdomain and domain (by locale),
+    pipelines, periods, users and custom field ids."""
+
+    def __init__(self, rng: random.Random, locale: str = "ru") -> None:
+        self.id = rng.randint(10_000_000, 99_999_999)
+        self.subdomain = _subdomain(rng)
+        self.domain = DOMAINS[_known(locale)]
+        self.pipelines: dict[int, list[int]] = {}
+        for _ in range(rng.randint(1, 3)):
+            pipeline = rng.randint(1_000_000, 9_999_999)
+            first = rng.randint(10_000_000, 99_999_000)
+            # Stages of one pipeline get nearby ids, as amoCRM creates them.
+            stages = sorted({first + rng.randint(0, 12_000) for _ in range(rng.randint(4, 7))})
+            self.pipelines[pipeline] = stages
+        base = rng.randint(1_000_000, 90_000_000)
+        self.periods = [base + i * rng.randint(1, 40) for i in range(rng.randint(3, 5))]
+        self._extra: random.Random | None = None
+        self._users: list[int] = []
+        self._field_ids: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.subdomain}.{self.domain}"
+
+    # Account-level extras come from a source derived from the account itself,
+    # so that they do not shift the values of DP webhooks of the same seed.
+    def extra(self) -> random.Random:
+        if self._extra is None:
+            self._extra = random.Random(f"{self.id}:{self.subdomain}")
+        return self._extra
+
+    def users(self) -> list[int]:
+        if not self._users:
+            rng = self.extra()
+            self._users = [rng.randint(1_000_000, 9_999_999) for _ in range(rng.randint(3, 6))]
+        return self._users
+
+    def field_id(self, name: str) -> int:
+        """One id per custom field (or enum) name and account, the same in every item."""
+        if name not in self._field_ids:
+            self._field_ids[name] = self.extra().randint(100_000, 999_999)
+        return self._field_ids[name]
+
+
 class Fake:
     """Made-up values from one random source and one locale."""
 
     def __init__(self, rng: random.Random, locale: str = "ru") -> None:
-        if locale not in _TABLES:
-            from .errors import UsageError
-
-            raise UsageError(f"unknown locale {locale!r}; choose from: {', '.join(LOCALES)}")
         self.rng = rng
-        self.locale = locale
+        self.locale = _known(locale)
         self.table = _TABLES[locale]
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def hex(self, size: int) -> str:
+        return f"{self.rng.getrandbits(size * 4):0{size}x}"
 
     def pick(self, name: str) -> str:
         return self.rng.choice(self.table[name])
