@@ -465,41 +465,18 @@ async def deliver(
     return summary
 
 
-def run(
-    requests: Sequence[Request],
-    *,
-    repeat: int = 1,
-    concurrency: int = 1,
-    timeout: float = 10.0,
-    insecure: bool = False,
-    on_delivery: Callable[[Delivery], None] | None = None,
-    retries: Retries | None = None,
-    again: Callable[[Request, int], Request] | None = None,
-) -> Summary:
-    """:func:`deliver` on an event loop of its own, until done or stopped.
+def run(requests: Sequence[Request], **options: Any) -> Summary:
+    """:func:`deliver` (the same options) on an event loop of its own, until done or stopped.
 
     SIGINT (Ctrl-C) or SIGTERM stops the sending at once (deliveries under
     way are abandoned) and returns what finished before, with
     ``summary.interrupted`` set. Signals are only caught in the main thread.
     """
-    check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
     summary = Summary()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        sending = asyncio.ensure_future(
-            deliver(
-                requests,
-                repeat=repeat,
-                concurrency=concurrency,
-                timeout=timeout,
-                insecure=insecure,
-                on_delivery=on_delivery,
-                summary=summary,
-                retries=retries,
-                again=again,
-            )
-        )
+        sending = asyncio.ensure_future(deliver(requests, summary=summary, **options))
 
         def stop() -> None:
             summary.interrupted = True

@@ -14,27 +14,7 @@ import typer
 from ..errors import UsageError
 from .app import app, handle_errors, stderr_line
 from .decode import write_json
-from .options import (
-    AllOption,
-    BadSignatureOption,
-    ClientUuidOption,
-    CountOption,
-    CustomerOption,
-    EntityOption,
-    EventArgument,
-    ExpiredOption,
-    FlawOption,
-    JsonStyleOption,
-    KindOption,
-    LeadOption,
-    LocaleOption,
-    NowOption,
-    RedactOption,
-    SecretOption,
-    SeedOption,
-    SetOption,
-    UrlOption,
-)
+from .options import Making, RedactOption, UrlOption, making_options
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -46,27 +26,12 @@ FORMAT_CHOICES = ("form", "json", "http", "curl")
 
 @app.command()
 @handle_errors
+@making_options
 def generate(
-    event: EventArgument = None,
-    lead: LeadOption = False,
-    customer: CustomerOption = False,
-    entity: EntityOption = None,
-    kind: KindOption = "dp",
-    all_events: AllOption = False,
-    seed: SeedOption = None,
-    overrides: SetOption = None,
-    count: CountOption = 1,
+    making: Making,
     fmt: Annotated[str, typer.Option("--format", "-f", help="form, json, http or curl.")] = "form",
     url: UrlOption = None,
-    locale: LocaleOption = "ru",
     redact: RedactOption = False,
-    secret: SecretOption = None,
-    bad_signature: BadSignatureOption = False,
-    expired: ExpiredOption = False,
-    flaw: FlawOption = None,
-    now: NowOption = None,
-    client_uuid: ClientUuidOption = None,
-    json_style: JsonStyleOption = "compact",
 ) -> None:
     """Print a realistic webhook body, exactly as amoCRM sends it.
 
@@ -82,9 +47,8 @@ def generate(
     """
     from ..generator import DEFAULT_URL
 
-    signing = signing_options(secret, bad_signature, expired, flaw, now, client_uuid, json_style)
-    if redact and kind in _callback_kinds():
-        raise UsageError(f"--redact is for dp and account webhooks, not {kind} callbacks")
+    if redact and making.kind in _callback_kinds():
+        raise UsageError(f"--redact is for dp and account webhooks, not {making.kind} callbacks")
     if fmt not in FORMAT_CHOICES:
         choices = ", ".join(FORMAT_CHOICES)
         raise UsageError(f"unknown format {fmt!r}; choose from: {choices}", param="fmt")
@@ -92,20 +56,7 @@ def generate(
         from ..sender import check_url
 
         check_url(url)
-    hooks = make_requests(
-        event,
-        lead=lead,
-        customer=customer,
-        entity=entity,
-        kind=kind,
-        all_events=all_events,
-        seed=seed,
-        overrides=overrides,
-        count=count,
-        url=url or DEFAULT_URL,
-        locale=locale,
-        signing=signing,
-    )
+    hooks = make_requests(making, url or DEFAULT_URL)
     if redact:
         from dataclasses import replace
 
@@ -118,7 +69,7 @@ def generate(
         ]
     for hook in hooks:
         if fmt in ("form", "json"):
-            _write_body(hook, fmt, one_line=all_events)
+            _write_body(hook, fmt, one_line=making.all_events)
         elif fmt == "http":
             if len(hooks) > 1:
                 sys.stdout.write(f"### {hook.name}\n")
@@ -163,75 +114,54 @@ def _callback_kinds() -> tuple[str, ...]:
     return catalog.CALLBACK_KINDS
 
 
-def signing_options(
-    secret: str | None,
-    bad_signature: bool,
-    expired: bool,
-    flaw: str | None,
-    now: float | None,
-    client_uuid: str | None,
-    style: str,
-) -> dict[str, Any]:
+def signing_options(making: Making) -> dict[str, Any]:
     """What --secret and the options about signatures ask of the generator;
     ``given``: the signing options given (not --secret: AMODP_SECRET may be
     set for everything)."""
     from ..callbacks import STYLES
 
-    flaws = [f for f, on in (("wrong-secret", bad_signature), ("expired", expired)) if on]
-    if flaw is not None:
-        flaws.append(flaw)
+    on = (("wrong-secret", making.bad_signature), ("expired", making.expired))
+    flaws = [f for f, given in on if given]
+    if making.flaw is not None:
+        flaws.append(making.flaw)
     if len(flaws) > 1:
         raise UsageError("choose one of --bad-signature, --expired and --flaw NAME")
-    if style not in STYLES:
+    if making.json_style not in STYLES:
         raise UsageError(f"--json-style must be one of: {', '.join(STYLES)}")
-    if secret == "":
+    if making.secret == "":
         raise UsageError("--secret is empty (is AMODP_SECRET set to nothing?)")
     options = (
-        ("--bad-signature", bad_signature),
-        ("--expired", expired),
-        ("--flaw", flaw is not None),
-        ("--now", now is not None),
-        ("--client-uuid", client_uuid is not None),
-        ("--json-style", style != "compact"),
+        ("--bad-signature", making.bad_signature),
+        ("--expired", making.expired),
+        ("--flaw", making.flaw is not None),
+        ("--now", making.now is not None),
+        ("--client-uuid", making.client_uuid is not None),
+        ("--json-style", making.json_style != "compact"),
     )
     return {
-        "secret": secret,
+        "secret": making.secret,
         "flaw": flaws[0] if flaws else None,
-        "now": now,
-        "client_uuid": client_uuid,
-        "style": style,
-        "given": [name for name, on in options if on],
+        "now": making.now,
+        "client_uuid": making.client_uuid,
+        "style": making.json_style,
+        "given": [name for name, given in options if given],
     }
 
 
-def make_requests(
-    event: str | None,
-    *,
-    lead: bool,
-    customer: bool,
-    entity: str | None,
-    kind: str,
-    all_events: bool,
-    seed: int | None,
-    overrides: list[str] | None,
-    count: int,
-    url: str,
-    locale: str,
-    signing: dict[str, Any],
-    other_ways: str = "or --all",
-) -> list[Request]:
+def make_requests(making: Making, url: str, other_ways: str = "or --all") -> list[Request]:
     """The requests generate and send make: one EVENT, or --all of them."""
     from .. import catalog
     from ..generator import generate, generate_all, parse_override
 
-    signing = dict(signing)
+    signing = signing_options(making)
     given = signing.pop("given")
+    event, kind, count, overrides = making.event, making.kind, making.count, making.overrides
     callback = kind in catalog.CALLBACK_KINDS
     if callback:
         webhook_only = [
-            ("--lead", lead),
-            ("--customer", customer),
-            ("--entity", entity),
+            ("--lead", making.lead),
+            ("--customer", making.customer),
+            ("--entity", making.entity),
             ("--set", overrides),
             ("--count", count != 1),
         ]
@@ -242,20 +172,20 @@ def make_requests(
         if given:
             raise UsageError(f"{given[0]} is for the callbacks (--kind chat, salesbot, oauth)")
         signing = {}
-    chosen = _entity_choice(lead, customer, entity)
+    chosen = _entity_choice(making.lead, making.customer, making.entity)
     pairs = [parse_override(s) for s in overrides or []]
-    if all_events:
+    if making.all_events:
         if event is not None:
             raise UsageError("give an EVENT or --all, not both")
         skipped: dict[tuple[str, ...], list[str]] = {}
         hooks = generate_all(
             kind=kind,
-            seed=seed,
+            seed=making.seed,
             count=count,
             overrides=pairs,
             url=url,
             entity=chosen,
-            locale=locale,
+            locale=making.locale,
             on_skip=lambda spec, missing: skipped.setdefault(tuple(missing), []).append(spec.name),
             **signing,
         )
@@ -271,11 +201,11 @@ def make_requests(
                 event,
                 entity_of,
                 kind=kind,
-                seed=seed,
+                seed=making.seed,
                 count=count,
                 overrides=pairs,
                 url=url,
-                locale=locale,
+                locale=making.locale,
                 **signing,
             )
         ]

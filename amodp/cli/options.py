@@ -1,7 +1,9 @@
 """Options that several commands share, each declared once as an ``Annotated`` alias."""
 
 import functools
-from typing import Annotated, Any
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -170,3 +172,73 @@ def record_choice(index: int | None, event: str | None, request_id: str | None) 
 
     return functools.partial(select_records, index=index, event=event, request_id=request_id)
 
+
+# -- what generate and send make: one declaration, one argument ------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Making:
+    """The options ``generate`` and ``send`` share: what to make. A command
+    decorated with :func:`making_options` gets them as one ``making``."""
+
+    event: str | None
+    lead: bool
+    customer: bool
+    entity: str | None
+    kind: str
+    all_events: bool
+    seed: int | None
+    overrides: list[str] | None
+    count: int
+    locale: str
+    secret: str | None
+    bad_signature: bool
+    expired: bool
+    flaw: str | None
+    now: float | None
+    client_uuid: str | None
+    json_style: str
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+#: each option of :class:`Making`: its name, its declaration and its default
+_MAKING: list[tuple[str, Any, Any]] = [
+    ("event", EventArgument, None),
+    ("lead", LeadOption, False),
+    ("customer", CustomerOption, False),
+    ("entity", EntityOption, None),
+    ("kind", KindOption, "dp"),
+    ("all_events", AllOption, False),
+    ("seed", SeedOption, None),
+    ("overrides", SetOption, None),
+    ("count", CountOption, 1),
+    ("locale", LocaleOption, "ru"),
+    ("secret", SecretOption, None),
+    ("bad_signature", BadSignatureOption, False),
+    ("expired", ExpiredOption, False),
+    ("flaw", FlawOption, None),
+    ("now", NowOption, None),
+    ("client_uuid", ClientUuidOption, None),
+    ("json_style", JsonStyleOption, "compact"),
+]
+
+
+def making_options(func: F) -> F:
+    """Declare the options of :class:`Making` on a command (first in its
+    ``--help``), and call it with them as one ``making`` argument, as
+    sqlite-utils' ``output_options`` does for its commands."""
+    own = inspect.signature(func, eval_str=True)
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    shared = [inspect.Parameter(n, kind, annotation=a, default=d) for n, a, d in _MAKING]
+    rest = [p for p in own.parameters.values() if p.name != "making"]
+
+    @functools.wraps(func)
+    def command(**values: Any) -> Any:
+        making = Making(**{name: values.pop(name) for name, _, _ in _MAKING})
+        return func(making=making, **values)
+
+    command.__signature__ = own.replace(parameters=shared + rest)  # type: ignore[attr-defined]
+    return command  # type: ignore[return-value]

@@ -14,28 +14,13 @@ from ..render import ProgressBar, delivery_line, load_table
 from .app import app, fail, handle_errors, read_input, stderr_line
 from .generate import is_form, make_requests, signing_options
 from .options import (
-    AllOption,
-    BadSignatureOption,
-    ClientUuidOption,
-    CountOption,
-    CustomerOption,
-    EntityOption,
-    EventArgument,
     EventOption,
-    ExpiredOption,
-    FlawOption,
     IndexOption,
     JsonOption,
-    JsonStyleOption,
-    KindOption,
-    LeadOption,
-    LocaleOption,
-    NowOption,
+    Making,
     RequestIdOption,
-    SecretOption,
-    SeedOption,
-    SetOption,
     UrlOption,
+    making_options,
     record_choice,
 )
 from .output import Stdout
@@ -51,17 +36,10 @@ if TYPE_CHECKING:
 
 @app.command()
 @handle_errors
+@making_options
 def send(
-    event: EventArgument = None,
+    making: Making,
     url: UrlOption = None,
-    lead: LeadOption = False,
-    customer: CustomerOption = False,
-    entity: EntityOption = None,
-    kind: KindOption = "dp",
-    all_events: AllOption = False,
-    seed: SeedOption = None,
-    overrides: SetOption = None,
-    count: CountOption = 1,
     header: Annotated[
         list[str] | None,
         typer.Option(
@@ -82,7 +60,6 @@ def send(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
     ] = 1,
-    locale: LocaleOption = "ru",
     index: IndexOption = None,
     only_event: EventOption = None,
     request_id: RequestIdOption = None,
@@ -98,13 +75,6 @@ def send(
         float,
         typer.Option("--time-scale", help="amoCRM's clock for --retries: 0.001 makes 5 min 0.3 s."),
     ] = 1.0,
-    secret: SecretOption = None,
-    bad_signature: BadSignatureOption = False,
-    expired: ExpiredOption = False,
-    flaw: FlawOption = None,
-    now: NowOption = None,
-    client_uuid: ClientUuidOption = None,
-    json_style: JsonStyleOption = "compact",
 ) -> None:
     """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all were delivered.
 
@@ -120,7 +90,7 @@ def send(
     """
     from ..sender import check_load, check_url, run
 
-    signing = signing_options(secret, bad_signature, expired, flaw, now, client_uuid, json_style)
+    signing = signing_options(making)
     if not url and replay is None:
         raise UsageError("--url is required")
     if url:
@@ -130,7 +100,7 @@ def send(
     extra = [_header(h) for h in header or []]
     choose = record_choice(index, only_event, request_id)
     if replay is not None:
-        if event is not None or all_events or signing["given"]:
+        if making.event is not None or making.all_events or signing["given"]:
             extra_option = signing["given"][0] if signing["given"] else "EVENT or --all"
             raise UsageError(f"--replay sends a capture file: no {extra_option} with it")
         requests = _replay(replay, url or "", extra, choose)
@@ -138,21 +108,7 @@ def send(
         raise UsageError("--index, --event and --request-id choose records of --replay FILE")
     else:
         assert url is not None  # required above without --replay
-        made = make_requests(
-            event,
-            lead=lead,
-            customer=customer,
-            entity=entity,
-            kind=kind,
-            all_events=all_events,
-            seed=seed,
-            overrides=overrides,
-            count=count,
-            url=url,
-            locale=locale,
-            signing=signing,
-            other_ways="--all or --replay FILE",
-        )
+        made = make_requests(making, url, other_ways="--all or --replay FILE")
         requests = [r.with_headers(extra) for r in made]
     if dry_run:
         out = sys.stdout.buffer
