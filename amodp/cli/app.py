@@ -222,4 +222,3 @@ def _looks_inline(name: str) -> bool:
 
 def stderr_line(text: str) -> None:
     sys.stderr.write(text + "\n")
-

@@ -80,7 +80,8 @@ def send(
 
     One line per delivery on stdout (--json: one JSON object); with --repeat N,
     a table on stderr instead. Each answer is judged by amoCRM's rules for
-    --kind: a 2xx later than amoCRM waits (2 s) is a failure it would retry.
+    its kind (--kind; a replayed record: the kind of its event): a 2xx later
+    than amoCRM waits (2 s) is a failure it would retry.
     --retries amocrm sends a failed delivery again as amoCRM would (5 min,
     15 min...; each attempt on stderr). Ctrl-C stops the sending, shows what
     was sent and exits 130. Callbacks (--kind chat, salesbot, oauth) go signed
