@@ -3,7 +3,8 @@
 Chats API hooks, the Salesbot ``widget_request``, the OAuth redirect and the
 hook sent when an account disables an integration: :func:`generate` makes
 one, byte for byte, from its data file in ``amodp/events/<kind>/`` (fields
-are dotted paths into the JSON body, or query parameters in order).
+are dotted paths into the JSON body, or query parameters in order), with
+the made-up account and the rules of the webhooks (:mod:`amodp.values`).
 
 Every callback amoCRM signs comes signed. With ``secret`` the signature is
 one a receiver holding that secret accepts; without, it is made with a
@@ -22,46 +23,23 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import catalog, signing
 from .errors import UsageError
-from .fake import Fake
+from .fake import WINDOW, Account, Fake
+from .generator import DEFAULT_URL
 from .request import Request
+from .values import Values
 
 __all__ = ["DEFAULT_URL", "STYLES", "Callback", "generate", "generate_all"]
-
-DEFAULT_URL = "http://localhost:8000/"
 
 #: How a JSON body is written. ``compact``: no spaces, ``/`` and non-ASCII as
 #: they are (the documented examples print both unescaped). ``pretty``: the
 #: documentation's two-space indent. ``php``: PHP's default ``json_encode``
 #: (``\\/`` and ``\\uXXXX``), for receivers that must not depend on either.
 STYLES = ("compact", "pretty", "php")
-
-_DOMAINS = {"ru": "amocrm.ru", "en": "kommo.com"}
-
-#: Generated times fall in a fixed window, so that a seed gives the same bytes
-#: on any day: 2025-06-01 .. 2026-06-01 (UTC).
-_WINDOW = (1748736000, 1780272000)
-
-_SUBDOMAINS = (
-    "anyor", "stroymarket", "autoservice", "mebelgrad", "teplodom", "okna", "dental",
-    "fitnesspro", "realty", "logistic", "beauty", "printlab", "agrotech", "vektor",
-)  # fmt: skip
-
-_EMOJI = ("👍", "❤️", "😂", "😮", "🙏", "😍", "🔥")
-
-_MEDIA = {
-    "picture": ("photo_{n}.jpg", True),
-    "video": ("video_{n}.mp4", True),
-    "file": ("invoice_{n}.pdf", False),
-    "voice": ("voice_{n}.ogg", False),
-    "audio": ("track_{n}.mp3", False),
-    "sticker": ("sticker_{n}.webp", False),
-}
 
 
 def _callback(
@@ -91,232 +69,15 @@ def _callback(
 Callback = Request
 
 
-# -- the made-up world ------------------------------------------------------------------
-
-
-class _World:
-    """One account, its integration and the values of one callback, made on
-    demand from one random source so that fields can depend on each other."""
-
-    def __init__(
-        self,
-        rng: random.Random,
-        fake: Fake,
-        url: str,
-        now: float | None,
-        client_uuid: str | None,
-        options: dict[str, dict[str, Any]],
-    ) -> None:
-        self.rng = rng
-        self.fake = fake
-        self.url = url
-        self.now = int(time.time() if now is None else now)
-        self.options = options
-        self.account_id = rng.randint(10_000_000, 99_999_999)
-        word = rng.choice(_SUBDOMAINS)
-        self.subdomain = word if rng.random() < 0.5 else f"{word}{rng.randint(1, 99)}"
-        self.domain = _DOMAINS.get(fake.locale, "amocrm.ru")
-        self.client_uuid = client_uuid or self.uuid()
-        self.time = rng.randint(*_WINDOW)
-        self.values: dict[str, Any] = {}
-        self._person: tuple[str, str] | None = None
-
-    def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-    def hex(self, size: int) -> str:
-        return f"{self.rng.getrandbits(size * 4):0{size}x}"
-
-    def person(self) -> tuple[str, str]:
-        if self._person is None:
-            self._person = self.fake.person()
-        return self._person
-
-    def value(self, name: str, gen: str) -> Any:
-        if name not in self.values:
-            self.values[name] = _value(self, name, gen)
-        return self.values[name]
-
-    def get(self, name: str) -> Any:
-        """An earlier field's value (made now if it is to come)."""
-        if name not in self.values:
-            spec = self.options.get(name)
-            if spec is None:
-                raise KeyError(name)
-            return self.value(name, spec["gen"])
-        return self.values[name]
-
-
-def _value(world: _World, name: str, gen: str) -> Any:
-    if gen == "const":
-        return world.options[name]["value"]
-    if gen.startswith("same:"):
-        return world.get(gen.removeprefix("same:"))
-    return _RULES[gen](world, name)
-
-
-def _message_type(world: _World, name: str) -> str:
-    return "text" if world.rng.random() < 0.7 else world.rng.choice(list(_MEDIA))
-
-
-def _sibling(name: str, leaf: str) -> str:
-    return name.rpartition(".")[0] + "." + leaf
-
-
-def _media(world: _World, name: str) -> str:
-    kind = world.get(_sibling(name, "type"))
-    if kind not in _MEDIA:
-        return ""
-    return f"https://amojo.{world.domain}/attachments/{world.uuid()}/{_file_name_of(world, name)}"
-
-
-def _file_name_of(world: _World, name: str) -> str:
-    return str(world.get(_sibling(name, "file_name")) or "file")
-
-
-def _file_name(world: _World, name: str) -> str:
-    kind = world.get(_sibling(name, "type"))
-    if kind not in _MEDIA:
-        return ""
-    return _MEDIA[kind][0].format(n=world.rng.randint(1000, 9999))
-
-
-def _thumbnail(world: _World, name: str) -> str:
-    kind = world.get(_sibling(name, "type"))
-    if kind not in _MEDIA or not _MEDIA[kind][1]:
-        return ""
-    media = str(world.get(_sibling(name, "media")))
-    stem, dot, _ = media.rpartition(".")
-    return f"{stem}_320x200.jpg" if dot else media
-
-
-def _file_size(world: _World, name: str) -> int:
-    kind = world.get(_sibling(name, "type"))
-    return world.rng.randint(8_000, 4_000_000) if kind in _MEDIA else 0
-
-
-def _chat_text(world: _World, name: str) -> str:
-    if world.get(_sibling(name, "type")) not in ("text", None) and world.rng.random() < 0.6:
-        return ""
-    return world.fake.pick("message")
-
-
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())
-
-
-def _message_time(world: _World, name: str) -> int:
-    return world.time - world.rng.randint(0, 1)
-
-
-def _message_msec(world: _World, name: str) -> int:
-    seconds = world.get(_sibling(name, "timestamp"))
-    return int(seconds) * 1000 + world.rng.randint(0, 999)
-
-
-def _earlier_time(world: _World, name: str) -> int:
-    return world.time - world.rng.randint(600, 7 * 86400)
-
-
-def _reaction_type(world: _World, name: str) -> str:
-    return "react" if world.rng.random() < 0.8 else "unreact"
-
-
-def _emoji(world: _World, name: str) -> str | None:
-    if world.get(_sibling(name, "type")) == "unreact":
-        return None
-    return world.rng.choice(_EMOJI)
-
-
-def _account_url(world: _World) -> str:
-    return f"https://{world.subdomain}.{world.domain}"
-
-
-def _return_url(world: _World, name: str) -> str:
-    bot = world.rng.randint(1_000, 99_999)
-    step = world.rng.randint(100_000, 9_999_999)
-    return f"{_account_url(world)}/api/v4/salesbot/{bot}/continue/{step}"
-
-
-def _salesbot_data(world: _World, name: str) -> dict[str, Any]:
-    first, last = world.person()
-    entity = "lead" if world.get("claims.entity_type") == 2 else "customer"
-    return {
-        "contact": f"{first} {last}",
-        entity: str(world.get("claims.entity_id")),
-        "message": world.fake.pick("message"),
-        "from": "widget",
-    }
-
-
-def _receiver_base(world: _World, name: str) -> str:
-    parts = urlsplit(world.url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-
-
-_RULES: dict[str, Callable[[_World, str], Any]] = {
-    "uuid": lambda w, n: w.uuid(),
-    "amojo_uuid": lambda w, n: w.uuid(),
-    "amojo_account_id": lambda w, n: w.uuid(),
-    "amojo_user_id": lambda w, n: w.values.setdefault("_manager", w.uuid()),
-    "amojo_conversation_id": lambda w, n: w.values.setdefault("_conversation", w.uuid()),
-    "conversation_client_id": lambda w, n: w.values.setdefault(
-        "_conversation_client", f"my_int-{w.hex(12)}"
-    ),
-    "client_user_id": lambda w, n: f"my_int-{w.uuid()}",
-    "client_message_id": lambda w, n: w.uuid(),
-    "message_client_id": lambda w, n: f"my_int-{w.hex(13)}",
-    "receiver_phone": lambda w, n: _digits(w.fake.phone()),
-    "receiver_email": lambda w, n: w.fake.email(*w.person()),
-    "person_name": lambda w, n: " ".join(w.person()),
-    "manager_name": lambda w, n: " ".join(w.fake.person()),
-    "source_external_id": lambda w, n: _digits(w.fake.phone()),
-    "hook_time": lambda w, n: w.time,
-    "message_time": _message_time,
-    "message_msec": _message_msec,
-    "earlier_time": _earlier_time,
-    "earlier_msec": lambda w, n: int(w.get(_sibling(n, "timestamp"))) * 1000,
-    "typing_expires": lambda w, n: w.time + 5,
-    "post_id": lambda w, n: str(w.rng.randint(1_000_000, 999_999_999)),
-    "message_type": _message_type,
-    "chat_text": _chat_text,
-    "comment_text": lambda w, n: w.fake.pick("message"),
-    "media_url": _media,
-    "thumbnail_url": _thumbnail,
-    "file_name": _file_name,
-    "file_size": _file_size,
-    "reaction_type": _reaction_type,
-    "emoji": _emoji,
-    "salesbot_data": _salesbot_data,
-    "return_url": _return_url,
-    "account_url": lambda w, n: _account_url(w),
-    "receiver_base": _receiver_base,
-    "now": lambda w, n: w.now,
-    "token_expires": lambda w, n: w.now + 1800,
-    "account_id": lambda w, n: w.account_id,
-    "subdomain": lambda w, n: w.subdomain,
-    "client_uuid": lambda w, n: w.client_uuid,
-    "bot_entity_type": lambda w, n: 2 if w.rng.random() < 0.8 else 12,
-    "bot_entity_id": lambda w, n: w.rng.randint(10_000_000, 99_999_999),
-    "authorization_code": lambda w, n: "def50200" + w.hex(1016),
-    "oauth_state": lambda w, n: w.hex(20),
-    "account_host": lambda w, n: f"{w.subdomain}.{w.domain}",
-    "platform": lambda w, n: "1" if w.domain == "amocrm.ru" else "2",
-}
-
-
-# -- building ---------------------------------------------------------------------------
-
-
-def _present(world: _World, spec: catalog.Field) -> bool:
+def _present(values: Values, spec: catalog.Field) -> bool:
     """Whether an optional field is sent this time: in ``share`` of the
     callbacks (0.85 unless the data file says), and never when its rule has
     no value (an emoji on unreact)."""
     if "optional" not in spec.options:
         return True
-    if world.rng.random() >= spec.options.get("share", 0.85):
+    if values.rng.random() >= spec.options.get("share", 0.85):
         return False
-    return world.value(spec.name, spec.gen) is not None
+    return values.get(spec.name) is not None
 
 
 def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -341,15 +102,11 @@ def _dump(data: dict[str, Any], style: str) -> bytes:
     raise UsageError(f"unknown JSON style {style!r}; choose from: {', '.join(STYLES)}")
 
 
-def _throwaway(rng: random.Random) -> str:
-    return f"{rng.getrandbits(256):064x}"
-
-
-def _with_scope(url: str, world: _World) -> str:
+def _with_scope(url: str, values: Values) -> str:
     """A channel's hook URL may hold ``:scope_id``: amoCRM puts the scope there."""
-    if ":scope_id" not in url or "account_id" not in world.values:
+    if ":scope_id" not in url or "account_id" not in values.made:
         return url
-    scope = f"{world.uuid()}_{world.get('account_id')}"
+    scope = f"{values.fake.uuid()}_{values.get('account_id')}"
     return url.replace(":scope_id", quote(scope, safe=""))
 
 
@@ -405,27 +162,35 @@ def generate(
     options = {f.name: {"gen": f.gen, **f.options} for f in spec.fields}
     claims = spec.details.get("claims", [])
     options.update({f"claims.{c['name']}": c for c in claims})
-    world = _World(rng, Fake(rng, locale), url, now, client_uuid, options)
-    # Drawn either way, so that a secret changes the signature and nothing else.
-    throwaway = _throwaway(rng)
-    key = secret if secret is not None else throwaway
-    request_id = (
-        str(uuid.UUID(int=rng.getrandbits(128), version=4)) if seeded else str(uuid.uuid4())
+    fake = Fake(rng, locale)
+    values = Values(
+        rng,
+        fake,
+        Account(rng, locale),
+        options,
+        url=url,
+        now=int(time.time() if now is None else now),
+        client_uuid=client_uuid or fake.uuid(),
+        time=rng.randint(*WINDOW),
     )
+    # Drawn either way, so that a secret changes the signature and nothing else.
+    throwaway = fake.hex(64)
+    key = secret if secret is not None else throwaway
+    request_id = fake.uuid() if seeded else str(uuid.uuid4())
     if spec.method == "GET":
-        return _query_callback(spec, world, key, flaw, url, request_id)
+        return _query_callback(spec, values, key, flaw, url, request_id)
     pairs: list[tuple[str, Any]] = []
     for f in spec.fields:
         if f.gen == "salesbot_token":
             pairs.append((f.name, None))  # signed once the rest is known
             continue
-        if not _present(world, f):
+        if not _present(values, f):
             continue
-        pairs.append((f.name, world.value(f.name, f.gen)))
+        pairs.append((f.name, values.get(f.name)))
     if any(f.gen == "salesbot_token" for f in spec.fields):
-        token_claims = {c["name"]: world.get(f"claims.{c['name']}") for c in claims}
+        token_claims = {c["name"]: values.get(f"claims.{c['name']}") for c in claims}
         spoil = cast(signing.Flaw | None, flaw)
-        token = signing.salesbot_token(token_claims, key, now=world.now, flaw=spoil)
+        token = signing.salesbot_token(token_claims, key, now=values.now, flaw=spoil)
         pairs = [(n, token if n == "token" else v) for n, v in pairs]
     data = _nest(pairs)
     body = _dump(data, style)
@@ -436,7 +201,7 @@ def generate(
             signed_body = _dump(_changed(data), style)
         signer = signing.other_secret(key) if flaw == "wrong-secret" else key
         signed.append(("X-Signature", signing.chat_signature(signed_body, signer)))
-    return _callback(spec, data, body, _with_scope(url, world), request_id, signed)
+    return _callback(spec, data, body, _with_scope(url, values), request_id, signed)
 
 
 def _changed(data: dict[str, Any]) -> dict[str, Any]:
@@ -448,7 +213,7 @@ def _changed(data: dict[str, Any]) -> dict[str, Any]:
 
 def _query_callback(
     spec: catalog.Event,
-    world: _World,
+    values: Values,
     key: str | bytes,
     flaw: str | None,
     url: str,
@@ -457,15 +222,15 @@ def _query_callback(
     params: list[tuple[str, str]] = []
     for f in spec.fields:
         if f.gen == "disable_signature":
-            client, account = world.get("client_uuid"), world.get("account_id")
+            client, account = values.get("client_uuid"), values.get("account_id")
             signer = signing.other_secret(key) if flaw == "wrong-secret" else key
             if flaw == "body-changed":
                 account = int(account) + 1
             params.append((f.name, signing.disable_signature(client, account, signer)))
             continue
-        if not _present(world, f):
+        if not _present(values, f):
             continue
-        params.append((f.name, str(world.value(f.name, f.gen))))
+        params.append((f.name, str(values.get(f.name))))
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     full = parts._replace(query=query).geturl()

@@ -171,7 +171,8 @@ def _subdomain(rng: random.Random) -> str:
 
 class Account:
     """One made-up amoCRM account: its id, subdomain and domain (by locale),
-    pipelines, periods, users and custom field ids."""
+    pipelines, periods, users and custom field ids. Webhooks and callbacks
+    come from it alike: the same seed, the same account."""
 
     def __init__(self, rng: random.Random, locale: str = "ru") -> None:
         self.id = rng.randint(10_000_000, 99_999_999)

@@ -2,11 +2,11 @@
 
 Each field of a data file in ``amodp/events/<kind>/`` names its rule in
 ``gen``; :data:`RULES` maps every name to one function of one signature,
-``rule(values, field_name)``. A rule reads
+``rule(values, field_name)``, for webhooks and callbacks alike. A rule reads
 the account, the fake-data tables and the values made before it (or makes
 them now) from :class:`Values`, so that the values of one request are
 coherent: one account's pipelines and stages, ``old_status_id`` unlike
-``status_id``.
+``status_id``, a media message's file name in its URL.
 
 Standard library only.
 """
@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .fake import WINDOW, Account, Fake
 
@@ -29,7 +30,7 @@ WON, LOST = 142, 143
 
 @dataclass
 class Values:
-    """The values of one request (an item of a webhook), made
+    """The values of one request (an item of a webhook, or a callback), made
     on demand so that rules can depend on each other and on the user's fixed
     values."""
 
@@ -40,6 +41,12 @@ class Values:
     options: dict[str, dict[str, Any]]
     #: the values made so far (and those the user fixed), by field name
     made: dict[str, Any] = field(default_factory=dict)
+    # What callbacks need: where it goes, the clock (a Salesbot token is valid
+    # from now on), the integration and the moment the hook was sent.
+    url: str = ""
+    now: int = 0
+    client_uuid: str = ""
+    time: int = 0
 
     def get(self, name: str, gen: str | None = None) -> Any:
         """A field's value, made now by its rule if it is not made yet; one
@@ -51,6 +58,8 @@ class Values:
             rule = entry["gen"]
             if rule == "const":
                 self.made[name] = entry["value"]
+            elif rule.startswith("same:"):
+                self.made[name] = self.get(rule.removeprefix("same:"))
             else:
                 self.made[name] = RULES[rule](self, name)
         return self.made[name]
@@ -629,6 +638,115 @@ def _message_text(v: Values, _: str) -> str:
     return "" if kind in ("picture", "voice") else v.fake.pick("message")
 
 
+# -- callbacks: Chats API hooks, Salesbot, OAuth ------------------------------------------
+
+_EMOJI = ("👍", "❤️", "😂", "😮", "🙏", "😍", "🔥")
+
+_MEDIA = {
+    "picture": ("photo_{n}.jpg", True),
+    "video": ("video_{n}.mp4", True),
+    "file": ("invoice_{n}.pdf", False),
+    "voice": ("voice_{n}.ogg", False),
+    "audio": ("track_{n}.mp3", False),
+    "sticker": ("sticker_{n}.webp", False),
+}
+
+
+def _message_type(v: Values, _: str) -> str:
+    return "text" if v.rng.random() < 0.7 else v.rng.choice(list(_MEDIA))
+
+
+def _sibling(name: str, leaf: str) -> str:
+    return name.rpartition(".")[0] + "." + leaf
+
+
+def _media(v: Values, name: str) -> str:
+    kind = v.get(_sibling(name, "type"))
+    if kind not in _MEDIA:
+        return ""
+    return f"https://amojo.{v.account.domain}/attachments/{v.fake.uuid()}/{_file_name_of(v, name)}"
+
+
+def _file_name_of(v: Values, name: str) -> str:
+    return str(v.get(_sibling(name, "file_name")) or "file")
+
+
+def _file_name(v: Values, name: str) -> str:
+    kind = v.get(_sibling(name, "type"))
+    if kind not in _MEDIA:
+        return ""
+    return _MEDIA[kind][0].format(n=v.rng.randint(1000, 9999))
+
+
+def _thumbnail(v: Values, name: str) -> str:
+    kind = v.get(_sibling(name, "type"))
+    if kind not in _MEDIA or not _MEDIA[kind][1]:
+        return ""
+    media = str(v.get(_sibling(name, "media")))
+    stem, dot, _ = media.rpartition(".")
+    return f"{stem}_320x200.jpg" if dot else media
+
+
+def _file_size(v: Values, name: str) -> int:
+    kind = v.get(_sibling(name, "type"))
+    return v.rng.randint(8_000, 4_000_000) if kind in _MEDIA else 0
+
+
+def _chat_text(v: Values, name: str) -> str:
+    if v.get(_sibling(name, "type")) not in ("text", None) and v.rng.random() < 0.6:
+        return ""
+    return v.fake.pick("message")
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+def _message_time(v: Values, _: str) -> int:
+    return v.time - v.rng.randint(0, 1)
+
+
+def _message_msec(v: Values, name: str) -> int:
+    seconds = v.get(_sibling(name, "timestamp"))
+    return int(seconds) * 1000 + v.rng.randint(0, 999)
+
+
+def _earlier_time(v: Values, _: str) -> int:
+    return v.time - v.rng.randint(600, 7 * 86400)
+
+
+def _reaction_type(v: Values, _: str) -> str:
+    return "react" if v.rng.random() < 0.8 else "unreact"
+
+
+def _emoji(v: Values, name: str) -> str | None:
+    if v.get(_sibling(name, "type")) == "unreact":
+        return None
+    return v.rng.choice(_EMOJI)
+
+
+def _return_url(v: Values, _: str) -> str:
+    bot = v.rng.randint(1_000, 99_999)
+    step = v.rng.randint(100_000, 9_999_999)
+    return f"{v.account.url}/api/v4/salesbot/{bot}/continue/{step}"
+
+
+def _salesbot_data(v: Values, _: str) -> dict[str, Any]:
+    first, last = v.person()
+    entity = "lead" if v.get("claims.entity_type") == 2 else "customer"
+    return {
+        "contact": f"{first} {last}",
+        entity: str(v.get("claims.entity_id")),
+        "message": v.fake.pick("message"),
+        "from": "widget",
+    }
+
+
+def _receiver_base(v: Values, _: str) -> str:
+    parts = urlsplit(v.url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
 RULES: dict[str, Rule] = {
     "contact_id": lambda v, _: v.rng.randint(10_000_000, 99_999_999),
     "company_id": lambda v, _: v.rng.randint(10_000_000, 99_999_999),
@@ -668,7 +786,6 @@ RULES: dict[str, Rule] = {
     "contact_creator": lambda v, _: 0 if v.chance("chat", 0.15) else _user(v),
     "group_id": _group_id,
     "linked_leads": _linked_leads,
-    "deal_name": lambda v, _: v.fake.pick("deal"),
     "person_name": lambda v, _: " ".join(v.person()),
     "company_name": lambda v, _: v.fake.pick("company"),
     "product_name": lambda v, _: v.fake.pick("product"),
@@ -724,4 +841,48 @@ RULES: dict[str, Rule] = {
     "same_period_id": lambda v, _: v.get("period_id"),
     "account_id": lambda v, _: v.account.id,
     "subdomain": lambda v, _: v.account.subdomain,
+    # Chats API hooks, Salesbot and OAuth
+    "amojo_uuid": lambda v, _: v.fake.uuid(),
+    "amojo_account_id": lambda v, _: v.fake.uuid(),
+    "amojo_user_id": lambda v, _: v.made.setdefault("_manager", v.fake.uuid()),
+    "amojo_conversation_id": lambda v, _: v.made.setdefault("_conversation", v.fake.uuid()),
+    "conversation_client_id": lambda v, _: v.made.setdefault(
+        "_conversation_client", f"my_int-{v.fake.hex(12)}"
+    ),
+    "client_user_id": lambda v, _: f"my_int-{v.fake.uuid()}",
+    "client_message_id": lambda v, _: v.fake.uuid(),
+    "message_client_id": lambda v, _: f"my_int-{v.fake.hex(13)}",
+    "receiver_phone": lambda v, _: _digits(v.fake.phone()),
+    "receiver_email": lambda v, _: v.fake.email(*v.person()),
+    "manager_name": lambda v, _: " ".join(v.fake.person()),
+    "source_external_id": lambda v, _: _digits(v.fake.phone()),
+    "hook_time": lambda v, _: v.time,
+    "message_time": _message_time,
+    "message_msec": _message_msec,
+    "earlier_time": _earlier_time,
+    "earlier_msec": lambda v, n: int(v.get(_sibling(n, "timestamp"))) * 1000,
+    "typing_expires": lambda v, _: v.time + 5,
+    "post_id": lambda v, _: str(v.rng.randint(1_000_000, 999_999_999)),
+    "message_type": _message_type,
+    "chat_text": _chat_text,
+    "comment_text": lambda v, _: v.fake.pick("message"),
+    "media_url": _media,
+    "thumbnail_url": _thumbnail,
+    "file_name": _file_name,
+    "file_size": _file_size,
+    "reaction_type": _reaction_type,
+    "emoji": _emoji,
+    "salesbot_data": _salesbot_data,
+    "return_url": _return_url,
+    "account_url": lambda v, _: v.account.url,
+    "receiver_base": _receiver_base,
+    "now": lambda v, _: v.now,
+    "token_expires": lambda v, _: v.now + 1800,
+    "client_uuid": lambda v, _: v.client_uuid,
+    "bot_entity_type": lambda v, _: 2 if v.rng.random() < 0.8 else 12,
+    "bot_entity_id": lambda v, _: v.rng.randint(10_000_000, 99_999_999),
+    "authorization_code": lambda v, _: "def50200" + v.fake.hex(1016),
+    "oauth_state": lambda v, _: v.fake.hex(20),
+    "account_host": lambda v, _: f"{v.account.subdomain}.{v.account.domain}",
+    "platform": lambda v, _: "1" if v.account.domain == "amocrm.ru" else "2",
 }

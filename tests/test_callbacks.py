@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from amodp import callbacks, catalog, signing
 from amodp.cli import app
 from amodp.errors import UnknownEventError, UsageError
+from amodp.generator import generate
 
 from .conftest import require_tools
 from .servers import recording_server
@@ -212,6 +213,20 @@ def test_salesbot_token_checked_with_pyjwt() -> None:
 def test_salesbot_international_account_is_on_kommo() -> None:
     hook = callbacks.generate("salesbot.widget_request", seed=1, locale="en")
     assert ".kommo.com/api/v4/salesbot/" in hook.json["return_url"]
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_a_seed_gives_webhooks_and_callbacks_one_account(locale: str) -> None:
+    for seed in range(10):
+        account = generate("add", "leads", kind="account", seed=seed, locale=locale).json["account"]
+        bot = callbacks.generate("salesbot.widget_request", seed=seed, locale=locale)
+        claims = jwt.decode(bot.json["token"], options={"verify_signature": False})
+        made = (str(claims["account_id"]), claims["subdomain"], claims["iss"])
+        assert made == (account["id"], account["subdomain"], account["_links"]["self"])
+        redirect = callbacks.generate("oauth.redirect", seed=seed, locale=locale)
+        assert "https://" + dict(parse_qsl(redirect.query))["referer"] == claims["iss"]
+        disabled = dict(parse_qsl(callbacks.generate("oauth.disabled", seed=seed).query))
+        assert disabled["account_id"] == account["id"]
 
 
 def test_disable_hook_matches_the_captured_example() -> None:

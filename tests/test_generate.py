@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import socket
 import uuid
@@ -12,6 +13,7 @@ import pytest
 from amodp import catalog, decode
 from amodp.errors import UnknownEventError, UsageError
 from amodp.generator import generate, generate_all
+from amodp.values import RULES
 
 from .servers import recording_server
 
@@ -189,3 +191,21 @@ def test_errors_name_the_parameter_not_an_option() -> None:
     with pytest.raises(UsageError) as field:
         generate("status", "leads", overrides=[("nope", "1")])
     assert field.value.param == "overrides" and "--" not in str(field.value)
+
+
+def test_every_kind_names_its_rules_in_the_one_registry() -> None:
+    # const is the data file's own value, the callbacks sign the other two once
+    # the rest is made, and "same:<field>" repeats a field.
+    built = {"const", "salesbot_token", "disable_signature"}
+    named = set()
+    for kind in catalog.ALL_KINDS:
+        for spec in catalog.events(kind):
+            named |= {f.gen for f in spec.fields}
+            named |= {claim["gen"] for claim in spec.details.get("claims", [])}
+    for kind in catalog.KINDS:
+        named |= {f.gen for f in catalog.account_block(kind).fields}
+    unknown = {g for g in named - built if not g.startswith("same:") and g not in RULES}
+    assert unknown == set()
+    assert set(RULES) <= named  # no rule that no data file names
+    for rule in RULES.values():
+        assert len(inspect.signature(rule).parameters) == 2  # (values, field name)
