@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from . import catalog, rules
@@ -191,10 +192,13 @@ def list_cases(
     only: str | Sequence[str] | None = None,
     seed: int = 0,
     secret: str | None = None,
+    url: str | None = None,
 ) -> list[Case]:
     """Every case of ``kind`` (a kind or several; :data:`DEFAULT_KINDS` when
     None), in catalog order. Callbacks are signed with ``secret``, the
     receiver's; without it the callback kinds are left out (:func:`needs_secret`).
+    ``url`` is the receiver the cases will be sent to, which a Salesbot
+    token names as its audience (``http://localhost:8000/`` by default).
 
     ``only`` keeps the cases whose name matches a pattern: a glob with ``*``
     and ``?`` (brackets are literal: ``leads.*[retry]``), else a substring.
@@ -217,7 +221,7 @@ def list_cases(
                     if matchers and not any(m(name) for m in matchers):
                         continue
                     rng = random.Random(f"{seed}/{name}")
-                    cases.append(_callback(spec, called, flaw, expect, secret, rng))
+                    cases.append(_callback(spec, called, flaw, expect, secret, rng, url))
             continue
         big = next((s for s in specs if s.name == "leads.status"), specs[0] if specs else None)
         for spec in specs:
@@ -372,10 +376,14 @@ def _callback(
     expect: str,
     secret: str | None,
     rng: random.Random,
+    url: str | None = None,
 ) -> Case:
+    from .callbacks import DEFAULT_URL
     from .callbacks import generate as generate_callback
 
-    hook = generate_callback(spec.event, kind=spec.kind, secret=secret, flaw=flaw, rng=rng)
+    hook = generate_callback(
+        spec.event, kind=spec.kind, secret=secret, flaw=flaw, rng=rng, url=url or DEFAULT_URL
+    )
     return Case(spec.kind, spec.name, variant, (hook,), _CALLBACK_ABOUT[variant], expect)
 
 
@@ -465,7 +473,7 @@ def _run_url(
 
             async def one(i: int, wave: int) -> None:
                 case = cases[i]
-                request = case.posts[wave].with_url(url)
+                request = _to(case.posts[wave], url)
                 async with gate:
                     delivery = await sender.send(request, attempt=wave + 1)
                 answers[i].append(_judge(case, request, delivery))
@@ -479,6 +487,15 @@ def _run_url(
                 )
 
     complete(send_all())
+
+
+def _to(request: Request, url: str) -> Request:
+    """``request`` sent to ``url``: as it is when it was made for that
+    receiver (a Salesbot token names it), else moved there."""
+    made, target = urlsplit(request.url), urlsplit(url)
+    if (made.scheme, made.netloc, made.path) == (target.scheme, target.netloc, target.path):
+        return request
+    return request.with_url(url)
 
 
 def _run_app(

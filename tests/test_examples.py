@@ -501,3 +501,21 @@ def test_github_actions_workflow_smoke_test(tmp_path: Path) -> None:
             raise AssertionError("the stop step left the receiver running")
     assert stopped.returncode == 0
     assert "Development Server" in stopped.stdout
+
+
+def test_check_signs_salesbot_tokens_for_the_receiver_it_checks(
+    callbacks_receiver: tuple[Any, str],
+) -> None:
+    # The token's aud is the receiver's origin: check makes it from --url, as send does.
+    receiver, url = callbacks_receiver
+    result = subprocess.run(
+        [*AMODP, "check", "--kind", "salesbot", "--url", f"{url}/amo/salesbot", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, AMODP_SECRET=CLIENT_SECRET),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 cases: 3 passed, 0 failed" in result.stderr
+    [(kind, kept)] = receiver.RECEIVED  # the valid one only; the spoiled ones got 401
+    assert kind == "salesbot"

@@ -85,7 +85,11 @@ def check(
         chosen = random.SystemRandom().randrange(1_000_000)
     else:
         chosen = seed
-    cases = suite.list_cases(kinds, only, chosen, secret)
+    if url:
+        from ..sender import check_url
+
+        check_url(url)
+    cases = suite.list_cases(kinds, only, chosen, secret, url)
     if not cases:
         raise UsageError(f"no case to run for --kind {kind}")
     if list_only:
