@@ -48,7 +48,7 @@ def _callback(
     body: bytes,
     url: str,
     request_id: str,
-    signed: list[tuple[str, str]] = [],  # noqa: B006 - never changed
+    signed: tuple[tuple[str, str], ...] = (),
 ) -> Request:
     """The request of a callback: its headers in the order they go on the
     wire (Host and Content-Length are filled in from the URL and the body)."""
@@ -92,14 +92,13 @@ def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _dump(data: dict[str, Any], style: str) -> bytes:
-    if style == "compact":
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """The body in one of :data:`STYLES` (:func:`generate` has checked which)."""
     if style == "pretty":
         return json.dumps(data, ensure_ascii=False, indent=2).encode()
     if style == "php":
         text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
         return text.replace("/", "\\/").encode()
-    raise UsageError(f"unknown JSON style {style!r}; choose from: {', '.join(STYLES)}")
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _with_scope(url: str, values: Values) -> str:
@@ -110,20 +109,22 @@ def _with_scope(url: str, values: Values) -> str:
     return url.replace(":scope_id", quote(scope, safe=""))
 
 
-def _spec(name: str, kind: str | None) -> catalog.Event:
-    if kind is None:
-        prefix = name.partition(".")[0]
-        if prefix not in catalog.CALLBACK_KINDS:
-            raise UsageError(
-                f"say which callback: {', '.join(catalog.CALLBACK_KINDS)} (e.g. 'chat.message')"
-            )
-        kind = prefix
+def _callback_kind(kind: str) -> str:
     if kind not in catalog.CALLBACK_KINDS:
         raise UsageError(
             f"{kind!r} is not a callback kind; choose from: {', '.join(catalog.CALLBACK_KINDS)}"
         )
-    if name.startswith(f"{kind}."):
-        name = name[len(kind) + 1 :]
+    return kind
+
+
+def _spec(name: str, kind: str | None) -> catalog.Event:
+    if kind is None:
+        kind = name.partition(".")[0]
+        if kind not in catalog.CALLBACK_KINDS:
+            raise UsageError(
+                f"say which callback: {', '.join(catalog.CALLBACK_KINDS)} (e.g. 'chat.message')"
+            )
+    name = name.removeprefix(f"{_callback_kind(kind)}.")
     return catalog.event(name, kind, kind)
 
 
@@ -176,17 +177,16 @@ def generate(
     # Drawn either way, so that a secret changes the signature and nothing else.
     throwaway = fake.hex(64)
     key = secret if secret is not None else throwaway
+    signer = signing.other_secret(key) if flaw == "wrong-secret" else key
     request_id = fake.uuid() if seeded else str(uuid.uuid4())
     if spec.method == "GET":
-        return _query_callback(spec, values, key, flaw, url, request_id)
+        return _query_callback(spec, values, signer, flaw, url, request_id)
     pairs: list[tuple[str, Any]] = []
     for f in spec.fields:
         if f.gen == "salesbot_token":
             pairs.append((f.name, None))  # signed once the rest is known
-            continue
-        if not _present(values, f):
-            continue
-        pairs.append((f.name, values.get(f.name)))
+        elif _present(values, f):
+            pairs.append((f.name, values.get(f.name)))
     if any(f.gen == "salesbot_token" for f in spec.fields):
         token_claims = {c["name"]: values.get(f"claims.{c['name']}") for c in claims}
         spoil = cast(signing.Flaw | None, flaw)
@@ -194,13 +194,10 @@ def generate(
         pairs = [(n, token if n == "token" else v) for n, v in pairs]
     data = _nest(pairs)
     body = _dump(data, style)
-    signed = []
+    signed: tuple[tuple[str, str], ...] = ()
     if spec.details.get("signature", {}).get("scheme") == "chat":
-        signed_body = body
-        if flaw == "body-changed":
-            signed_body = _dump(_changed(data), style)
-        signer = signing.other_secret(key) if flaw == "wrong-secret" else key
-        signed.append(("X-Signature", signing.chat_signature(signed_body, signer)))
+        signed_body = _dump(_changed(data), style) if flaw == "body-changed" else body
+        signed = (("X-Signature", signing.chat_signature(signed_body, signer)),)
     return _callback(spec, data, body, _with_scope(url, values), request_id, signed)
 
 
@@ -214,7 +211,7 @@ def _changed(data: dict[str, Any]) -> dict[str, Any]:
 def _query_callback(
     spec: catalog.Event,
     values: Values,
-    key: str | bytes,
+    signer: str | bytes,
     flaw: str | None,
     url: str,
     request_id: str,
@@ -223,14 +220,11 @@ def _query_callback(
     for f in spec.fields:
         if f.gen == "disable_signature":
             client, account = values.get("client_uuid"), values.get("account_id")
-            signer = signing.other_secret(key) if flaw == "wrong-secret" else key
             if flaw == "body-changed":
                 account = int(account) + 1
             params.append((f.name, signing.disable_signature(client, account, signer)))
-            continue
-        if not _present(values, f):
-            continue
-        params.append((f.name, str(values.get(f.name))))
+        elif _present(values, f):
+            params.append((f.name, str(values.get(f.name))))
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     full = parts._replace(query=query).geturl()
@@ -238,25 +232,14 @@ def _query_callback(
 
 
 def generate_all(
-    kind: str,
-    *,
-    seed: int | None = None,
-    secret: str | bytes | None = None,
-    flaw: str | None = None,
-    url: str = DEFAULT_URL,
-    now: float | None = None,
-    client_uuid: str | None = None,
-    style: str = "compact",
-    locale: str = "ru",
+    kind: str, *, seed: int | None = None, flaw: str | None = None, **options: Any
 ) -> list[Callback]:
-    """One callback per event of a callback kind. ``flaw`` spoils those that
-    can be spoiled so (the signed ones; ``expired`` a Salesbot token) and
-    leaves the others as they are; it is a UsageError when none can."""
-    if kind not in catalog.CALLBACK_KINDS:
-        raise UsageError(
-            f"{kind!r} is not a callback kind; choose from: {', '.join(catalog.CALLBACK_KINDS)}"
-        )
-    specs = catalog.events(kind)
+    """One callback per event of a callback kind, each made by :func:`generate`
+    with ``options`` (``secret``, ``url``, ``now``, ``client_uuid``, ``style``,
+    ``locale``). ``flaw`` spoils those that can be spoiled so (the signed
+    ones; ``expired`` a Salesbot token) and leaves the others as they are; it
+    is a UsageError when none can."""
+    specs = catalog.events(_callback_kind(kind))
     if flaw is not None and not any(_spoilable(spec, flaw) for spec in specs):
         # The error generate() gives for the first of them.
         generate(specs[0].event, kind=kind, flaw=flaw)
@@ -265,14 +248,9 @@ def generate_all(
         generate(
             e.event,
             kind=kind,
-            secret=secret,
             flaw=flaw if flaw is not None and _spoilable(e, flaw) else None,
-            url=url,
-            now=now,
-            client_uuid=client_uuid,
-            style=style,
-            locale=locale,
             rng=rng,
+            **options,
         )
         for e in specs
     ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from . import catalog
@@ -33,10 +33,13 @@ CONTENT_TYPE = "application/x-www-form-urlencoded"
 DEFAULT_URL = "http://localhost:8000/"
 
 
-#: the headers of a webhook, in the order amoCRM sends them (Host and
-#: Content-Length are filled in from the URL and the body)
-def _headers(request_id: str) -> tuple[tuple[str, str], ...]:
-    return (
+def _webhook(
+    spec: catalog.Event, data: dict[str, Any], fake: Fake, seeded: bool, url: str
+) -> Request:
+    """The request of a webhook, with amoCRM's headers in the order it sends
+    them (Host and Content-Length are filled in from the URL and the body)."""
+    request_id = fake.uuid() if seeded else str(uuid.uuid4())
+    headers = (
         ("Host", ""),
         ("User-Agent", USER_AGENT),
         ("Content-Type", CONTENT_TYPE),
@@ -44,15 +47,22 @@ def _headers(request_id: str) -> tuple[tuple[str, str], ...]:
         ("Accept-Encoding", "gzip"),
         ("Content-Length", ""),
     )
-
-
-def _webhook(spec: catalog.Event, data: dict[str, Any], request_id: str, url: str) -> Request:
     body = encode(data).encode("ascii")
-    return Request(spec, spec.kind, "POST", url, body, request_id, data, _headers(request_id))
+    return Request(spec, spec.kind, "POST", url, body, request_id, data, headers)
 
 
 #: what :func:`generate` returned before every kind was one :class:`Request`
 Webhook = Request
+
+
+class Signing(TypedDict):
+    """The options only the callbacks take, as :func:`amodp.callbacks.generate` takes them."""
+
+    secret: str | bytes | None
+    flaw: str | None
+    now: float | None
+    client_uuid: str | None
+    style: str
 
 
 def parse_override(text: str) -> tuple[str, str]:
@@ -61,10 +71,6 @@ def parse_override(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise UsageError(f"{text!r} is not FIELD=VALUE or path[key]=VALUE", param="overrides")
     return name, value
-
-
-def _request_id(fake: Fake, seeded: bool) -> str:
-    return fake.uuid() if seeded else str(uuid.uuid4())
 
 
 def _values(
@@ -175,6 +181,7 @@ def generate(
     >>> generate("message", kind="chat", seed=1).event.name
     'chat.message'
     """
+    signing = Signing(secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
     if kind in catalog.CALLBACK_KINDS:
         _webhook_only(
             kind, entity=entity, count=count, overrides=overrides, account_seed=account_seed
@@ -183,19 +190,9 @@ def generate(
 
         _check_numbers(seed, 1)
         return callbacks.generate(
-            event,
-            kind=kind,
-            seed=seed,
-            url=url,
-            rng=rng,
-            locale=locale,
-            secret=secret,
-            flaw=flaw,
-            now=now,
-            client_uuid=client_uuid,
-            style=style,
+            event, kind=kind, seed=seed, url=url, rng=rng, locale=locale, **signing
         )
-    _callback_only(kind, secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
+    _callback_only(kind, signing)
     spec = catalog.event(event, entity, kind)
     _check_numbers(seed, count)
     seeded = rng is not None or seed is not None
@@ -207,7 +204,7 @@ def generate(
     account = Account(rng if account_seed is None else random.Random(account_seed), locale)
     fake = Fake(rng, locale)
     data = _build(spec, fake, account, count, fields, paths)
-    return _webhook(spec, data, _request_id(fake, seeded), url)
+    return _webhook(spec, data, fake, seeded, url)
 
 
 def generate_all(
@@ -235,26 +232,16 @@ def generate_all(
     and it is an error only when none has it. A callback kind is made by
     :func:`amodp.callbacks.generate_all`, with the signing options.
     """
+    signing = Signing(secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
+    overrides = list(overrides)
     if kind in catalog.CALLBACK_KINDS:
-        overrides = list(overrides)
         _webhook_only(kind, entity=entity, count=count, overrides=overrides)
         from . import callbacks
 
         _check_numbers(seed, 1)
-        return callbacks.generate_all(
-            kind,
-            seed=seed,
-            secret=secret,
-            flaw=flaw,
-            url=url,
-            now=now,
-            client_uuid=client_uuid,
-            style=style,
-            locale=locale,
-        )
-    _callback_only(kind, secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
+        return callbacks.generate_all(kind, seed=seed, url=url, locale=locale, **signing)
+    _callback_only(kind, signing)
     _check_numbers(seed, count)
-    overrides = list(overrides)
     rng = random.Random(seed)
     seeded = seed is not None
     specs = list(catalog.events(kind))
@@ -274,7 +261,7 @@ def generate_all(
             continue
         fields, paths = split
         data = _build(spec, fake, account, count, fields, paths)
-        hooks.append(_webhook(spec, data, _request_id(fake, seeded), url))
+        hooks.append(_webhook(spec, data, fake, seeded, url))
     if not hooks:
         names = sorted({n for n, _ in overrides if "[" not in n})
         raise UsageError(f"no {kind} event has the field(s) {', '.join(names)}", param="overrides")
@@ -290,9 +277,9 @@ def _webhook_only(kind: str, **given: Any) -> None:
             )
 
 
-def _callback_only(kind: str, **given: Any) -> None:
+def _callback_only(kind: str, signing: Signing) -> None:
     """A UsageError (``param``: the first) when a signing option is given for a webhook."""
-    for name, value in given.items():
+    for name, value in signing.items():
         if value not in (None, "compact"):
             raise UsageError(
                 f"{name} is for the callbacks (chat, salesbot, oauth), not {kind} webhooks",
