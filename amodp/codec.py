@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
@@ -361,12 +361,7 @@ def parse(body: str | bytes) -> Decoded:
     if "%5" in text:
         text = text.replace("%5B", "[").replace("%5D", "]")
         text = text.replace("%5b", "[").replace("%5d", "]")
-    return _parse(text, "\x00" in text or "%00" in text)
-
-
-def _parse(text: str, nul: bool) -> Decoded:
-    """Decode a body whose "+" and bracket escapes are already replaced;
-    ``nul``: whether it may hold a NUL."""
+    nul = "\x00" in text or "%00" in text
     dec = _Decoder()
     nodes = dec.nodes
     text_of = dec.text
@@ -651,11 +646,7 @@ def load_json(text: str | bytes) -> Any:
 def _pairs(prefix: str | None, value: Any, out: list[str]) -> None:
     """The ``name=value`` pairs of ``value``'s items, their names under
     ``prefix`` (``prefix[key]``; the top level has none)."""
-    items: Iterable[tuple[Any, Any]]
-    if isinstance(value, Mapping):
-        items = value.items()
-    else:
-        items = enumerate(value)
+    items = value.items() if isinstance(value, Mapping) else enumerate(value)
     for k, v in items:
         key = urlencode(str(k))
         name = key if prefix is None else f"{prefix}%5B{key}%5D"
@@ -683,10 +674,8 @@ def encode(data: Mapping[Any, Any] | list[Any]) -> str:
 def to_json(value: Any, *, indent: int | None = 4) -> str:
     """Print like PHP's ``json_encode`` with JSON_PRETTY_PRINT (``indent=4``)
     or compact (``indent=None``), keeping Unicode and slashes unescaped."""
-    if indent is None:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text = json.dumps(value, ensure_ascii=False, indent=indent)
+    compact = (",", ":") if indent is None else None
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=compact)
     # json_encode escapes the JavaScript line terminators even with
     # JSON_UNESCAPED_UNICODE; they can only occur inside strings here.
     if not text.isascii():
