@@ -67,6 +67,7 @@ for what it cannot read, never prints or exits.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .codec import decode, decode_value, urlencode
@@ -77,30 +78,20 @@ __all__ = ["CATEGORIES", "Redactor", "redact", "redact_body", "redact_record"]
 #: The kinds of placeholder, as they appear in ``<kind:N>``.
 CATEGORIES = ("name", "phone", "email", "text", "url", "ip", "secret")
 
-_NAME_KEYS = frozenset(
-    ("name", "first_name", "last_name", "middle_name", "full_name", "fio", "username",
-     "nickname", "contact_name", "company_name", "client_name", "sender_name", "from",
-     "author_name", "user_name", "responsible_user_name", "created_by_name")
-)  # fmt: skip
-_TEXT_KEYS = frozenset(
-    ("text", "subject", "comment", "content_summary", "body", "html", "message", "note",
-     "title", "address", "file_name", "filename", "caption", "description", "old_text")
-)  # fmt: skip
-_PHONE_KEYS = frozenset(("phone", "phone_number", "tel", "mobile", "msisdn"))
-_EMAIL_KEYS = frozenset(("email", "e-mail", "e_mail", "mail"))
-_URL_KEYS = frozenset(
-    ("avatar_url", "avatar", "link", "url", "photo", "picture", "file_url", "href",
-     "download_link", "media", "record_link")
-)  # fmt: skip
-_IP_KEYS = frozenset(("ip", "ip_address", "client_ip", "remote_ip"))
-_CATEGORY_OF: dict[str, str] = {
-    **dict.fromkeys(_NAME_KEYS, "name"),
-    **dict.fromkeys(_TEXT_KEYS, "text"),
-    **dict.fromkeys(_PHONE_KEYS, "phone"),
-    **dict.fromkeys(_EMAIL_KEYS, "email"),
-    **dict.fromkeys(_URL_KEYS, "url"),
-    **dict.fromkeys(_IP_KEYS, "ip"),
-}
+#: The keys whose leaves are personal as a whole, by category.
+_KEYS_OF = {
+    "name": ("name", "first_name", "last_name", "middle_name", "full_name", "fio", "username",
+             "nickname", "contact_name", "company_name", "client_name", "sender_name", "from",
+             "author_name", "user_name", "responsible_user_name", "created_by_name"),
+    "text": ("text", "subject", "comment", "content_summary", "body", "html", "message", "note",
+             "title", "address", "file_name", "filename", "caption", "description", "old_text"),
+    "phone": ("phone", "phone_number", "tel", "mobile", "msisdn"),
+    "email": ("email", "e-mail", "e_mail", "mail"),
+    "url": ("avatar_url", "avatar", "link", "url", "photo", "picture", "file_url", "href",
+            "download_link", "media", "record_link"),
+    "ip": ("ip", "ip_address", "client_ip", "remote_ip"),
+}  # fmt: skip
+_CATEGORY_OF = {key: category for category, keys in _KEYS_OF.items() for key in keys}
 _FIELD_LISTS = frozenset(("custom_fields", "custom_fields_values"))
 _VALUE_CODES = {"PHONE": "phone", "EMAIL": "email", "IM": "text"}
 _KEPT_EXACT = frozenset(
@@ -159,6 +150,19 @@ def _phone_digits(candidate: str) -> str | None:
     if len(digits) == 11 and digits[0] == "8" and not plus:
         digits = "7" + digits[1:]  # 8 916 ... is +7 916 ... (trunk prefix)
     return digits
+
+
+def _text(value: Any) -> str | None:
+    """A leaf as the text to judge (a number as its digits), or None when
+    there is nothing to redact: empty, a placeholder already, or neither a
+    string nor a number."""
+    if type(value) is not str:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        value = str(value)
+    if not value or (value[0] == "<" and _PLACEHOLDER.fullmatch(value)):
+        return None
+    return value
 
 
 class Redactor:
@@ -223,24 +227,16 @@ class Redactor:
 
     def scalar(self, key: str, value: Any) -> Any:
         """A leaf under ``key`` (lower-case; a list item inherits its list's key)."""
-        if type(value) is not str:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                text = str(value)
-                redacted = self.scalar(key, text)
-                return value if redacted == text else redacted
-            return value
-        if not value or (value[0] == "<" and _PLACEHOLDER.fullmatch(value)):
-            return value
         rule = _rule(key)
-        if rule == "keep":
+        text = None if rule == "keep" else _text(value)
+        if text is None:
             return value
-        if rule == "scan":
-            if value[0] == "{" and value[-1] == "}":
-                inside = self._json_inside(value)
-                if inside is not None:
-                    return inside
-            return self.scan(value)
-        return self._whole(value, rule)
+        if rule != "scan":
+            return self._whole(text, rule)
+        new = self._json_inside(text) if text[0] == "{" and text[-1] == "}" else None
+        if new is None:
+            new = self.scan(text)
+        return value if new == text else new
 
     def _json_inside(self, value: str) -> str | None:
         """A JSON object held in a string (a note's ``metadata``:
@@ -262,31 +258,23 @@ class Redactor:
 
     def secret(self, value: Any) -> Any:
         """A credential (an OAuth authorization code): replaced, whatever it looks like."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if type(value) is not str or not value or _PLACEHOLDER.fullmatch(value):
-            return value
-        return self.placeholder("secret", value)
+        text = _text(value)
+        return value if text is None else self.placeholder("secret", text)
 
     def field_value(self, code: str, value: Any, has_enum: bool) -> Any:
         """A custom field's value: see the module docstring."""
-        if type(value) is not str:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                text = str(value)
-                redacted = self.field_value(code, text, has_enum)
-                return value if redacted == text else redacted
-            return value
-        if not value or (value[0] == "<" and _PLACEHOLDER.fullmatch(value)):
+        text = _text(value)
+        if text is None:
             return value
         category = _VALUE_CODES.get(code)
         if category is not None:
-            return self._whole(value, category)
-        kind = self._kind(value)
+            return self._whole(text, category)
+        kind = self._kind(text)
         if kind is not None:
-            return self.placeholder(kind, value.strip())
-        if has_enum or _NUMBER.fullmatch(value.strip()):
+            return self.placeholder(kind, text.strip())
+        if has_enum or _NUMBER.fullmatch(text.strip()):
             return value  # a select option, or a number (a date, a price)
-        return self.placeholder("text", value)
+        return self.placeholder("text", text)
 
     # -- structure ------------------------------------------------------------
     def redact(self, decoded: Any) -> Any:
@@ -305,26 +293,18 @@ class Redactor:
             raw = bytes(body)
         else:
             raise InputError(f"cannot redact a {type(body).__name__}: give str or bytes")
-        pairs = raw.decode("latin-1").split("&")  # as codec.parse splits them
-        # Which pair gave which value: the same names with each value replaced
-        # by the pair's number decode to the same structure (parse_str's
-        # structure depends on the names and their order only), holding at
-        # each leaf the number of the pair that won it.
-        marked = []
-        values = []
-        for i, pair in enumerate(pairs):
-            name, _, raw_value = pair.partition("=")
-            marked.append(f"{name}={i}" if name else "")
-            values.append(raw_value)
-        walk = _Walk(self, values)
-        value = walk.root(decode("&".join(marked)))
+        pairs = [pair.partition("=") for pair in raw.decode("latin-1").split("&")]
+        # Split as codec.parse splits them. Which pair gave which value: the
+        # same names with each value replaced by the pair's number decode to
+        # the same structure (parse_str's structure depends on the names and
+        # their order only), holding at each leaf the number of the pair that
+        # won it.
+        marked = "&".join([f"{name}={i}" if name else "" for i, (name, _, _) in enumerate(pairs)])
+        walk = _Walk(self, [raw_value for _, _, raw_value in pairs])
+        value = walk.root(decode(marked))
         changes = walk.changes
-        used = walk.originals
-        for i, pair in enumerate(pairs):
-            if i in used:
-                continue
-            name, _, raw_value = pair.partition("=")
-            if raw_value:
+        for i, (name, _, raw_value) in enumerate(pairs):
+            if raw_value and i not in walk.originals:
                 # Overwritten by a later pair, or dropped by PHP (no name): not
                 # in the decoded value, but its bytes must not leak either.
                 new = self._dropped(name, decode_value(raw_value))
@@ -332,9 +312,10 @@ class Redactor:
                     changes[i] = new
         if not changes:
             return raw, value
+        out = ["".join(pair) for pair in pairs]
         for i, new in changes.items():
-            pairs[i] = pairs[i].partition("=")[0] + "=" + urlencode(new)
-        return "&".join(pairs).encode("latin-1"), value
+            out[i] = pairs[i][0] + "=" + urlencode(new)
+        return "&".join(out).encode("latin-1"), value
 
     def _dropped(self, name: str, value: str) -> str | None:
         """The replacement for a pair that no decoded value comes from."""
@@ -390,6 +371,13 @@ def _is_form_data(node: dict[Any, Any]) -> bool:
     return bool(node) and all(isinstance(v, dict) and "value" in v for v in node.values())
 
 
+def _each(node: dict[Any, Any] | list[Any], walk: Callable[[Any], Any]) -> Any:
+    """A dict or list like ``node``, each item walked."""
+    if isinstance(node, dict):
+        return {k: walk(v) for k, v in node.items()}
+    return [walk(v) for v in node]
+
+
 class _Walk:
     """One pass over a decoded value.
 
@@ -419,9 +407,6 @@ class _Walk:
             self.changes[int(leaf)] = str(new)
         return new
 
-    def kept(self, leaf: Any) -> Any:
-        return self.original(leaf)
-
     def scalar(self, key: str, leaf: Any) -> Any:
         old = self.original(leaf)
         return self.done(leaf, old, self.r.scalar(key, old))
@@ -438,10 +423,8 @@ class _Walk:
 
     def secret(self, node: Any) -> Any:
         """Every leaf of a credential."""
-        if isinstance(node, dict):
-            return {k: self.secret(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.secret(v) for v in node]
+        if isinstance(node, (dict, list)):
+            return _each(node, self.secret)
         old = self.original(node)
         return self.done(node, old, self.r.secret(old))
 
@@ -488,34 +471,28 @@ class _Walk:
 
     def keep(self, node: Any) -> Any:
         """A copy, unchanged (the account's own links)."""
-        if isinstance(node, dict):
-            return {k: self.keep(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.keep(v) for v in node]
-        return self.kept(node)
+        if isinstance(node, (dict, list)):
+            return _each(node, self.keep)
+        return self.original(node)
 
     def tags(self, node: Any) -> Any:
         """``tags[j][id|name]``: a tag's name is account configuration."""
-        if isinstance(node, list):
-            return [self.tag(v) for v in node]
-        return {k: self.tag(v) for k, v in node.items()}
+        return _each(node, self.tag)
 
     def tag(self, tag: Any) -> Any:
         if isinstance(tag, dict):
             return {
-                k: self.kept(v) if k == "name" and not isinstance(v, (dict, list))
+                k: self.original(v) if k == "name" and not isinstance(v, (dict, list))
                 else self.node(v, k.lower() if type(k) is str else "")
                 for k, v in tag.items()
             }  # fmt: skip
         if isinstance(tag, list):
             return self.tags(tag)
-        return self.kept(tag)  # tags[0]=VIP: a tag's name
+        return self.original(tag)  # tags[0]=VIP: a tag's name
 
     def fields(self, node: Any) -> Any:
         """``custom_fields[j][id|name|code|values]``: the values by the field's code."""
-        if isinstance(node, list):
-            return [self.field(v) for v in node]
-        return {k: self.field(v) for k, v in node.items()}
+        return _each(node, self.field)
 
     def field(self, field: Any) -> Any:
         if not isinstance(field, dict):
@@ -528,17 +505,15 @@ class _Walk:
             if lk == "values":
                 out[k] = self.values(code, v)
             elif lk in ("name", "field_name") and not isinstance(v, (dict, list)):
-                out[k] = self.kept(v)  # the field's name: configuration
+                out[k] = self.original(v)  # the field's name: configuration
             else:
                 out[k] = self.child(lk, v)
         return out
 
     def values(self, code: str, node: Any) -> Any:
         """``values[k][value|enum]``, or a bare ``values[k]`` (a date field)."""
-        if isinstance(node, list):
-            return [self.entry(code, v) for v in node]
-        if isinstance(node, dict):
-            return {k: self.entry(code, v) for k, v in node.items()}
+        if isinstance(node, (dict, list)):
+            return _each(node, lambda v: self.entry(code, v))
         return self.value(code, node, False)
 
     def entry(self, code: str, entry: Any) -> Any:
@@ -555,10 +530,8 @@ class _Walk:
 
     def value(self, code: str, node: Any, has_enum: bool) -> Any:
         """A field's value, or every leaf of a structured one (an address, a legal entity)."""
-        if isinstance(node, dict):
-            return {k: self.value(code, v, False) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.value(code, v, False) for v in node]
+        if isinstance(node, (dict, list)):
+            return _each(node, lambda v: self.value(code, v, False))
         old = self.original(node)
         return self.done(node, old, self.r.field_value(code, old, has_enum))
 
