@@ -239,10 +239,7 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     """
     if body.lstrip()[:1] != b"{":
         return None
-    try:
-        value = load_json(body.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None
+    value = _json(body)
     return value if isinstance(value, dict) else None
 
 
@@ -430,7 +427,6 @@ class CaptureRecord:
         events = self.fields.get("events")
         if not isinstance(events, list):
             from .catalog import detect_events
-            from .codec import parse
 
             events = detect_events(parse(self.body).value)
         return [e for e in events if isinstance(e, dict) and isinstance(e.get("event"), str)]
@@ -461,14 +457,8 @@ def _record_line(line: bytes) -> Any:
 
 
 def _first_line(data: bytes) -> bytes:
-    """The first line that is not blank (b"" if none)."""
-    start = 0
-    while True:
-        end = data.find(b"\n", start)
-        line = data[start:] if end < 0 else data[start:end]
-        if line.strip() or end < 0:
-            return line
-        start = end + 1
+    """The first line that is not blank (b"" if none), less its leading blanks."""
+    return data.lstrip().partition(b"\n")[0]
 
 
 def looks_like_records(data: bytes) -> bool:
