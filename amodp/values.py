@@ -128,10 +128,6 @@ def _old_status_id(v: Values, _: str) -> int:
     return v.rng.choice(choices)
 
 
-def _period_id(v: Values, _: str) -> int:
-    return v.rng.choice(v.account.periods)
-
-
 def _old_period_id(v: Values, _: str) -> int:
     new = _int(v.get("period_id"))
     choices = [p for p in v.account.periods if p != new] or [new + 1]
@@ -149,19 +145,6 @@ def _stamp(unix: int, offset: int = 0) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(unix + offset))
 
 
-def _created_at(v: Values, _: str) -> int:
-    return v.rng.randint(*WINDOW)
-
-
-def _updated_at(v: Values, _: str) -> int:
-    created = _int(v.get("created_at"))
-    return created + v.rng.randint(60, 14 * 86400)
-
-
-def _future_date(v: Values, _: str) -> int:
-    return _int(v.get("updated_at")) + v.rng.randint(1, 30) * 86400
-
-
 def _user(v: Values) -> int:
     return v.rng.choice(v.account.users())
 
@@ -177,12 +160,8 @@ def _from_chat(v: Values) -> bool:
     return v.chance("chat", 0.25)
 
 
-def _untouched(v: Values) -> bool:
-    return _from_chat(v) and v.chance("untouched", 0.5)
-
-
 def _lead_user(v: Values, _: str) -> int:
-    return 0 if _untouched(v) else _user(v)
+    return 0 if _from_chat(v) and v.chance("untouched", 0.5) else _user(v)
 
 
 def _old_status_id_if_moved(v: Values, name: str) -> int | None:
@@ -409,10 +388,6 @@ def _task_element_id(v: Values, _: str) -> int:
     if str(v.get("element_type", "task_element_type")) == "2":
         return _int(v.get("lead_id"))
     return v.rng.randint(10_000_000, 99_999_999)
-
-
-def _task_status_any(v: Values, _: str) -> int:
-    return 1 if v.chance("done", 0.4) else 0
 
 
 def _task_result(v: Values, _: str) -> dict[str, str] | None:
@@ -652,10 +627,6 @@ _MEDIA = {
 }
 
 
-def _message_type(v: Values, _: str) -> str:
-    return "text" if v.rng.random() < 0.7 else v.rng.choice(list(_MEDIA))
-
-
 def _sibling(name: str, leaf: str) -> str:
     return name.rpartition(".")[0] + "." + leaf
 
@@ -700,23 +671,6 @@ def _chat_text(v: Values, name: str) -> str:
 
 def _digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
-
-
-def _message_time(v: Values, _: str) -> int:
-    return v.time - v.rng.randint(0, 1)
-
-
-def _message_msec(v: Values, name: str) -> int:
-    seconds = v.get(_sibling(name, "timestamp"))
-    return int(seconds) * 1000 + v.rng.randint(0, 999)
-
-
-def _earlier_time(v: Values, _: str) -> int:
-    return v.time - v.rng.randint(600, 7 * 86400)
-
-
-def _reaction_type(v: Values, _: str) -> str:
-    return "react" if v.rng.random() < 0.8 else "unreact"
 
 
 def _emoji(v: Values, name: str) -> str | None:
@@ -795,7 +749,7 @@ RULES: dict[str, Rule] = {
     "task_element_id": _task_element_id,
     "task_creator": lambda v, _: 0 if v.rng.random() < 0.1 else _user(v),
     "task_status": lambda v, _: 0,
-    "task_status_any": _task_status_any,
+    "task_status_any": lambda v, _: 1 if v.chance("done", 0.4) else 0,
     "task_result": _task_result,
     "action_close": _action_close,
     "old_text": _old_text,
@@ -809,12 +763,12 @@ RULES: dict[str, Rule] = {
     ),
     "attachment": _attachment,
     "price": lambda v, _: v.fake.price(),
-    "created_at": _created_at,
-    "updated_at": _updated_at,
+    "created_at": lambda v, _: v.rng.randint(*WINDOW),
+    "updated_at": lambda v, _: _int(v.get("created_at")) + v.rng.randint(60, 14 * 86400),
     "same_created_at": lambda v, _: v.get("created_at"),
     "date_create": lambda v, _: v.get("created_at"),
     "last_modified": lambda v, _: v.get("updated_at"),
-    "future_date": _future_date,
+    "future_date": lambda v, _: _int(v.get("updated_at")) + v.rng.randint(1, 30) * 86400,
     "periodicity": lambda v, _: v.rng.choice((7, 14, 30, 90)),
     "origin": lambda v, _: v.rng.choice(("telegram", "whatsapp", "instagram", "avito", "vk")),
     "bool01": lambda v, _: v.rng.choice((0, 1)),
@@ -836,7 +790,7 @@ RULES: dict[str, Rule] = {
     "status_id": _status_id,
     "old_pipeline_id": _old_pipeline_id,
     "old_status_id": _old_status_id,
-    "period_id": _period_id,
+    "period_id": lambda v, _: v.rng.choice(v.account.periods),
     "old_period_id": _old_period_id,
     "same_period_id": lambda v, _: v.get("period_id"),
     "account_id": lambda v, _: v.account.id,
@@ -857,20 +811,22 @@ RULES: dict[str, Rule] = {
     "manager_name": lambda v, _: " ".join(v.fake.person()),
     "source_external_id": lambda v, _: _digits(v.fake.phone()),
     "hook_time": lambda v, _: v.time,
-    "message_time": _message_time,
-    "message_msec": _message_msec,
-    "earlier_time": _earlier_time,
+    "message_time": lambda v, _: v.time - v.rng.randint(0, 1),
+    "message_msec": lambda v, n: (
+        int(v.get(_sibling(n, "timestamp"))) * 1000 + v.rng.randint(0, 999)
+    ),
+    "earlier_time": lambda v, _: v.time - v.rng.randint(600, 7 * 86400),
     "earlier_msec": lambda v, n: int(v.get(_sibling(n, "timestamp"))) * 1000,
     "typing_expires": lambda v, _: v.time + 5,
     "post_id": lambda v, _: str(v.rng.randint(1_000_000, 999_999_999)),
-    "message_type": _message_type,
+    "message_type": lambda v, _: "text" if v.rng.random() < 0.7 else v.rng.choice(list(_MEDIA)),
     "chat_text": _chat_text,
     "comment_text": lambda v, _: v.fake.pick("message"),
     "media_url": _media,
     "thumbnail_url": _thumbnail,
     "file_name": _file_name,
     "file_size": _file_size,
-    "reaction_type": _reaction_type,
+    "reaction_type": lambda v, _: "react" if v.rng.random() < 0.8 else "unreact",
     "emoji": _emoji,
     "salesbot_data": _salesbot_data,
     "return_url": _return_url,
