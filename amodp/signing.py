@@ -229,8 +229,8 @@ def verify(
     if isinstance(request, Mapping):
         request = Request.from_record(request)
     method = request.method.upper()
-    headers = _headers(request.headers)
-    query = _query(request.query)
+    headers = {name.lower(): value for name, value in request.headers}
+    query = dict(parse_qsl(request.query.lstrip("?"), keep_blank_values=True))
     body = request.body
     if "x-signature" in headers:
         if "content-md5" in headers and "date" in headers:
@@ -238,7 +238,7 @@ def verify(
         return _verify_chat(headers["x-signature"], body, key)
     if "signature" in query or ("client_uuid" in query and "account_id" in query):
         return _verify_disabled(query, key, client_uuid)
-    token = _salesbot_token_of(body, headers)
+    token = _salesbot_token_of(body)
     if token is not None:
         return _verify_salesbot(token, key, now, leeway)
     return Verdict(
@@ -249,22 +249,10 @@ def verify(
     )
 
 
-def _headers(headers: Any) -> dict[str, str]:
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    return {str(name).lower(): str(value) for name, value in pairs}
-
-
-def _query(query: Any) -> dict[str, str]:
-    if isinstance(query, Mapping):
-        return {str(k): str(v) for k, v in query.items()}
-    text = query.decode("latin-1") if isinstance(query, bytes) else str(query or "")
-    return dict(parse_qsl(text.lstrip("?"), keep_blank_values=True))
-
-
 def _verify_chat(sent: str, body: bytes, key: bytes) -> Verdict:
     if not sent:
         return Verdict("chat", "absent", "X-Signature header is empty")
-    expected = hmac.new(key, body, hashlib.sha1).hexdigest()
+    expected = chat_signature(body, key)
     if hmac.compare_digest(sent, expected):
         return Verdict("chat", "valid", "X-Signature is the HMAC-SHA1 of the body")
     if hmac.compare_digest(sent.lower(), expected):
@@ -275,9 +263,7 @@ def _verify_chat(sent: str, body: bytes, key: bytes) -> Verdict:
             "documented check compares exactly",
         )
     stripped = body.rstrip(b"\r\n")
-    if stripped != body and hmac.compare_digest(
-        sent, hmac.new(key, stripped, hashlib.sha1).hexdigest()
-    ):
+    if stripped != body and hmac.compare_digest(sent, chat_signature(stripped, key)):
         return Verdict(
             "chat",
             "invalid",
@@ -323,8 +309,7 @@ def _verify_disabled(query: dict[str, str], key: bytes, client_uuid: str | None)
         return Verdict("disabled", "invalid", f"missing parameter(s): {', '.join(missing)}")
     if client_uuid is not None and query["client_uuid"] != client_uuid:
         return Verdict("disabled", "invalid", "client_uuid names another integration")
-    message = f"{query['client_uuid']}|{query['account_id']}".encode()
-    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    expected = disable_signature(query["client_uuid"], query["account_id"], key)
     if hmac.compare_digest(query["signature"], expected):
         return Verdict(
             "disabled", "valid", "signature is the HMAC-SHA256 of client_uuid|account_id"
@@ -337,7 +322,7 @@ def _verify_disabled(query: dict[str, str], key: bytes, client_uuid: str | None)
     )
 
 
-def _salesbot_token_of(body: bytes, headers: dict[str, str]) -> str | None:
+def _salesbot_token_of(body: bytes) -> str | None:
     from .records import json_object
 
     data = json_object(body)
