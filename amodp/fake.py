@@ -187,7 +187,9 @@ class Account:
             self.pipelines[pipeline] = stages
         base = rng.randint(1_000_000, 90_000_000)
         self.periods = [base + i * rng.randint(1, 40) for i in range(rng.randint(3, 5))]
-        self._extra: random.Random | None = None
+        # Account-level extras come from a source derived from the account itself,
+        # so that they do not shift the values of DP webhooks of the same seed.
+        self._extra = random.Random(f"{self.id}:{self.subdomain}")
         self._users: list[int] = []
         self._field_ids: dict[str, int] = {}
 
@@ -195,23 +197,16 @@ class Account:
     def url(self) -> str:
         return f"https://{self.subdomain}.{self.domain}"
 
-    # Account-level extras come from a source derived from the account itself,
-    # so that they do not shift the values of DP webhooks of the same seed.
-    def extra(self) -> random.Random:
-        if self._extra is None:
-            self._extra = random.Random(f"{self.id}:{self.subdomain}")
-        return self._extra
-
     def users(self) -> list[int]:
         if not self._users:
-            rng = self.extra()
+            rng = self._extra
             self._users = [rng.randint(1_000_000, 9_999_999) for _ in range(rng.randint(3, 6))]
         return self._users
 
     def field_id(self, name: str) -> int:
         """One id per custom field (or enum) name and account, the same in every item."""
         if name not in self._field_ids:
-            self._field_ids[name] = self.extra().randint(100_000, 999_999)
+            self._field_ids[name] = self._extra.randint(100_000, 999_999)
         return self._field_ids[name]
 
 
