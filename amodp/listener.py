@@ -29,13 +29,13 @@ import signal
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import NetworkError, UsageError
+from .errors import NetworkError, UnknownEventError, UsageError
 from .records import Forms, build_record, now_iso, record_bytes
 
 if TYPE_CHECKING:
@@ -82,6 +82,10 @@ class Options:
     #: with ``secret``: a request whose signature is invalid is answered 401
     reject_invalid: bool = False
 
+    def __post_init__(self) -> None:
+        if self.events or self.entities:
+            self.events, self.entities = filters(self.events, self.entities)
+
 
 @dataclass
 class Stats:
@@ -114,6 +118,62 @@ def matches(record: dict[str, Any], options: Options) -> bool:
             continue
         return True
     return False
+
+
+def filters(
+    events: Iterable[str], entities: Iterable[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The ``--event`` and ``--entity`` names as records spell them (``lead``
+    is ``leads``); a name that no record can carry is an UnknownEventError.
+
+    >>> [sorted(names) for names in filters(["status", "lead.status"], ["lead"])]
+    [['leads.status', 'status'], ['leads']]
+    """
+    from .catalog import canonical_entity
+
+    names, known_entities = filter_names()
+    found = set()
+    for name in events:
+        entity, dot, event = name.rpartition(".")
+        if dot:
+            name = f"{canonical_entity(entity)}.{event}"
+        if name not in names:
+            choices = ", ".join(sorted(n for n in names if "." not in n))
+            raise UnknownEventError(
+                f"unknown event {name!r}; choose from: {choices} (or ENTITY.EVENT: amodp events)",
+                param="events",
+            )
+        found.add(name)
+    chosen = set()
+    for name in entities:
+        name = canonical_entity(name)
+        if name not in known_entities:
+            choices = ", ".join(sorted(known_entities))
+            raise UnknownEventError(
+                f"unknown entity {name!r}; choose from: {choices}", param="entities"
+            )
+        chosen.add(name)
+    return frozenset(found), frozenset(chosen)
+
+
+@functools.cache
+def filter_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The event names (``status``, ``leads.status``) and the entities that
+    a record's ``events`` can hold: every event of the catalog, by its name
+    and by the key its body carries (``contacts.update`` for
+    ``companies.responsible``), and a Salesbot's continuation."""
+    from .catalog import ALL_KINDS
+    from .catalog import events as catalog_events
+
+    names = {"continue"}
+    entities = {"salesbot", "marketingbot"}  # see continuation_event
+    names.update(f"{entity}.continue" for entity in entities)
+    for kind in ALL_KINDS:
+        for spec in catalog_events(kind):
+            for entity, event in ((spec.entity, spec.event), (spec.wire, spec.wire_event)):
+                names.update((event, f"{entity}.{event}"))
+                entities.add(entity)
+    return frozenset(names), frozenset(entities)
 
 
 def check_port(port: int) -> None:

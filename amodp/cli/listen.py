@@ -98,7 +98,6 @@ def listen(
     import signal
 
     from .. import listener
-    from ..catalog import canonical_entity
     from ..render import summary_table
     from ..replay import is_loopback
 
@@ -122,7 +121,7 @@ def listen(
         save=save,
         forward_to=forward_to,
         events=frozenset(events or ()),
-        entities=frozenset(canonical_entity(e) for e in entities or ()),
+        entities=frozenset(entities or ()),
         expect=expect,
         timeout=timeout,
         read_timeout=read_timeout,
