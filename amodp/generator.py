@@ -120,24 +120,21 @@ def _build(
 
 
 def _split_overrides(
-    spec: catalog.Event, overrides: Iterable[tuple[str, str]], strict: bool
-) -> tuple[dict[str, str], list[tuple[str, str]]] | None:
+    spec: catalog.Event, overrides: Iterable[tuple[str, str]]
+) -> tuple[dict[str, str], list[tuple[str, str]], list[str]]:
+    """The plain fields of ``spec``, the bracket paths, and the plain names
+    ``spec`` has no field of (once each, in order)."""
     fields: dict[str, str] = {}
     paths: list[tuple[str, str]] = []
+    missing: dict[str, None] = {}
     for name, value in overrides:
         if "[" in name:
             paths.append((name, value))
         elif name in spec.field_names:
             fields[name] = value
-        elif strict:
-            raise UsageError(
-                f"{spec.name} has no field {name!r}; fields: {', '.join(spec.field_names)} "
-                "(a bracket path such as 'account[subdomain]=acme' sets anything)",
-                param="overrides",
-            )
         else:
-            return None
-    return fields, paths
+            missing[name] = None
+    return fields, paths, list(missing)
 
 
 def _check_numbers(seed: int | None, count: int) -> None:
@@ -198,9 +195,13 @@ def generate(
     seeded = rng is not None or seed is not None
     if rng is None:
         rng = random.Random(seed)
-    split = _split_overrides(spec, list(overrides), strict=True)
-    assert split is not None
-    fields, paths = split
+    fields, paths, missing = _split_overrides(spec, overrides)
+    if missing:
+        raise UsageError(
+            f"{spec.name} has no field {missing[0]!r}; fields: {', '.join(spec.field_names)} "
+            "(a bracket path such as 'account[subdomain]=acme' sets anything)",
+            param="overrides",
+        )
     account = Account(rng if account_seed is None else random.Random(account_seed), locale)
     fake = Fake(rng, locale)
     data = _build(spec, fake, account, count, fields, paths)
@@ -254,12 +255,11 @@ def generate_all(
     fake = Fake(rng, locale)
     hooks = []
     for spec in specs:
-        split = _split_overrides(spec, overrides, strict=False)
-        if split is None:
+        fields, paths, missing = _split_overrides(spec, overrides)
+        if missing:
             if on_skip is not None:
-                on_skip(spec, _missing_fields(spec, overrides))
+                on_skip(spec, missing)
             continue
-        fields, paths = split
         data = _build(spec, fake, account, count, fields, paths)
         hooks.append(_webhook(spec, data, fake, seeded, url))
     if not hooks:
@@ -285,8 +285,3 @@ def _callback_only(kind: str, signing: Signing) -> None:
                 f"{name} is for the callbacks (chat, salesbot, oauth), not {kind} webhooks",
                 param=name,
             )
-
-
-def _missing_fields(spec: catalog.Event, overrides: Iterable[tuple[str, str]]) -> list[str]:
-    names = (n for n, _ in overrides if "[" not in n and n not in spec.field_names)
-    return list(dict.fromkeys(names))
