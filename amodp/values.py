@@ -428,28 +428,17 @@ def _chat(v: Values) -> dict[str, str]:
     chat = v.made.get("_chat_of")
     if chat is None:
         service = v.rng.choice(list(_CHAT_SERVICES))
+        scope, chat_id = v.fake.uuid(), v.fake.uuid()
         chat = {
             "service": service,
-            "scope": v.fake.uuid(),
-            "chat": v.fake.uuid(),
+            "scope": scope,
+            "chat": chat_id,
             "bot": f"{v.account.subdomain.upper()}BOT",
+            "source": f"{service}:{scope}",
+            "source_uid": f"amojo:{service}:{chat_id}",
         }
         v.made["_chat_of"] = chat
     return chat
-
-
-def _unsorted_source(v: Values, _: str) -> str | None:
-    if not _is_chat(v):
-        return None
-    chat = _chat(v)
-    return f"{chat['service']}:{chat['scope']}"
-
-
-def _unsorted_source_uid(v: Values, _: str) -> str | None:
-    if not _is_chat(v):
-        return None
-    chat = _chat(v)
-    return f"amojo:{chat['service']}:{chat['chat']}"
 
 
 def _form(v: Values) -> dict[str, str]:
@@ -488,8 +477,8 @@ def _unsorted_source_data(v: Values, _: str) -> dict[str, Any]:
                     "text": v.fake.pick("message"),
                 }
             ],
-            "source_uid": f"amojo:{chat['service']}:{chat['chat']}",
-            "source": f"{chat['service']}:{chat['scope']}",
+            "source_uid": chat["source_uid"],
+            "source": chat["source"],
             "source_name": chat["bot"],
         }
     form = _form(v)
@@ -712,8 +701,8 @@ RULES: dict[str, Rule] = {
     "unsorted_uid": lambda v, _: f"{v.rng.getrandbits(240):060x}",
     "unsorted_category": lambda v, _: v.rng.choice(("chats", "forms")),
     "unsorted_any_category": lambda v, _: v.rng.choice(("chats", "forms", "mail", "sip")),
-    "unsorted_source": _unsorted_source,
-    "unsorted_source_uid": _unsorted_source_uid,
+    "unsorted_source": lambda v, _: _chat(v)["source"] if _is_chat(v) else None,
+    "unsorted_source_uid": lambda v, _: _chat(v)["source_uid"] if _is_chat(v) else None,
     "unsorted_source_data": _unsorted_source_data,
     "unsorted_data": _unsorted_data,
     "unsorted_request_id": lambda v, _: None if _is_chat(v) else 0,
