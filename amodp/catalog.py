@@ -230,10 +230,7 @@ def account_block(kind: str = "dp") -> AccountBlock:
 
 def entities(kind: str = "dp") -> list[str]:
     """The entities of a kind, in catalog order."""
-    seen: dict[str, None] = {}
-    for e in events(kind):
-        seen.setdefault(e.entity)
-    return list(seen)
+    return list(dict.fromkeys(e.entity for e in events(kind)))
 
 
 def canonical_entity(name: str) -> str:
@@ -330,11 +327,9 @@ def item_id(item: dict[str, Any]) -> Any:
 def _items(value: Any) -> list[dict[str, Any]] | None:
     if isinstance(value, dict):
         value = list(value.values())
-    if not isinstance(value, list) or not value:
-        return None
-    if not all(isinstance(item, dict) for item in value):
-        return None
-    return value
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return value
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -459,23 +454,16 @@ def _kind_of(
     items: list[dict[str, Any]],
     account: dict[str, Any],
     by_name: dict[tuple[str, str, str], Event],
-    acc: Event | None = None,
+    acc: Event | None,
 ) -> str:
     dp = by_name.get(("dp", entity, action))
-    if dp and not acc:
-        return "dp"
-    if acc and not dp:
+    if dp is None:
+        return "account" if acc else "unknown"
+    # leads.status is both: DP items carry only the DP fields and the DP
+    # account block has no _links.
+    if acc and ("_links" in account or not all(dp.field_set.issuperset(i) for i in items)):
         return "account"
-    if dp and acc:
-        # leads.status is both: DP items carry only the DP fields and the
-        # DP account block has no _links.
-        if "_links" in account:
-            return "account"
-        allowed = dp.field_set
-        if all(allowed.issuperset(item) for item in items):
-            return "dp"
-        return "account"
-    return "unknown"
+    return "dp"
 
 
 def _lookup(item: dict[str, Any], path: str) -> Any:
@@ -560,11 +548,7 @@ def summary_line(found: Detected, item: dict[str, Any]) -> str:
     if found.kind in CALLBACK_KINDS:
         callback = event(found.event, found.entity, found.kind)
         return f"{callback.name} ({callback.kind})  {_fill(callback.summary, item)}"
-    spec = None
-    for e in events(found.kind) if found.kind in KINDS else ():
-        if e.entity == found.entity and e.event == found.event:
-            spec = e
-            break
+    spec = _by_name().get((found.kind, found.entity, found.event))
     if found.kind == "account":
         # Each item of contacts[...] says whether it is a contact or a company.
         spec = _account_event(found.wire, found.wire_event, item) or spec
