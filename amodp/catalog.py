@@ -88,7 +88,7 @@ class Event:
     description: str
     source: str
     fields: tuple[Field, ...]
-    summary: str
+    summary: str = ""
     description_ru: str = ""
     method: str = "POST"
     content_type: str | None = "application/x-www-form-urlencoded"
@@ -184,17 +184,8 @@ def events(kind: str = "dp") -> tuple[Event, ...]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         found.append(
             Event(
-                kind=raw["kind"],
-                entity=raw["entity"],
-                event=raw["event"],
-                item=raw["item"],
-                description=raw["description"],
-                description_ru=raw.get("description_ru", ""),
-                source=raw["source"],
+                **{k: raw[k] for k in _AS_WRITTEN if k in raw},
                 fields=_fields(raw["fields"]),
-                summary=raw.get("summary", ""),
-                method=raw.get("method", "POST"),
-                content_type=raw.get("content_type", "application/x-www-form-urlencoded"),
                 details={k: raw[k] for k in _DETAILS if k in raw},
                 wire=raw.get("wire", raw["entity"]),
                 wire_event=raw.get("wire_event", raw["event"]),
@@ -205,19 +196,17 @@ def events(kind: str = "dp") -> tuple[Event, ...]:
     return tuple(found)
 
 
+#: The keys of a data file that are Event fields as they stand, and those that are its details.
+_AS_WRITTEN = (
+    "kind", "entity", "event", "item", "description", "description_ru", "source", "summary",
+    "method", "content_type",
+)  # fmt: skip
 _DETAILS = ("user_agent", "signature", "then", "claims")
 
 _ENTITY_ORDER = (
-    "leads",
-    "contacts",
-    "companies",
-    "customers",
-    "task",
-    "catalogs",
-    "unsorted",
-    "talk",
+    "leads", "contacts", "companies", "customers", "task", "catalogs", "unsorted", "talk",
     "message",
-)
+)  # fmt: skip
 
 
 @lru_cache(maxsize=len(ALL_KINDS))
