@@ -85,10 +85,6 @@ Rule = Callable[[Values, str], Any]
 # -- webhooks ---------------------------------------------------------------------------
 
 
-def _pipeline(v: Values) -> int:
-    return _int(v.get("pipeline_id"))
-
-
 def _stages(v: Values, pipeline: int) -> list[int]:
     stages = v.account.pipelines.get(pipeline)
     if not stages:
@@ -110,11 +106,11 @@ def _status_id(v: Values, _: str) -> int:
         return WON
     if roll < 0.25:
         return LOST
-    return v.rng.choice(_stages(v, _pipeline(v)))
+    return v.rng.choice(_stages(v, _int(v.get("pipeline_id"))))
 
 
 def _old_pipeline_id(v: Values, _: str) -> int:
-    current = _pipeline(v)
+    current = _int(v.get("pipeline_id"))
     others = [p for p in v.account.pipelines if p != current]
     if others and v.rng.random() < 0.2:
         return v.rng.choice(others)
@@ -162,13 +158,6 @@ def _from_chat(v: Values) -> bool:
 
 def _lead_user(v: Values, _: str) -> int:
     return 0 if _from_chat(v) and v.chance("untouched", 0.5) else _user(v)
-
-
-def _old_status_id_if_moved(v: Values, name: str) -> int | None:
-    """``old_status_id`` is there only when the stage changed in this save."""
-    if not v.chance("moved", 0.4):
-        return None
-    return _old_status_id(v, name)
 
 
 def _field(v: Values, name: str, values: Any, code: str | None = None) -> dict[str, Any]:
@@ -624,11 +613,9 @@ def _media(v: Values, name: str) -> str:
     kind = v.get(_sibling(name, "type"))
     if kind not in _MEDIA:
         return ""
-    return f"https://amojo.{v.account.domain}/attachments/{v.fake.uuid()}/{_file_name_of(v, name)}"
-
-
-def _file_name_of(v: Values, name: str) -> str:
-    return str(v.get(_sibling(name, "file_name")) or "file")
+    folder = v.fake.uuid()
+    file_name = v.get(_sibling(name, "file_name")) or "file"
+    return f"https://amojo.{v.account.domain}/attachments/{folder}/{file_name}"
 
 
 def _file_name(v: Values, name: str) -> str:
@@ -724,7 +711,8 @@ RULES: dict[str, Rule] = {
     "lead_user": _lead_user,
     "lead_modifier": _lead_user,
     "lead_creator": lambda v, _: 0 if _from_chat(v) else _user(v),
-    "old_status_id_if_moved": _old_status_id_if_moved,
+    # old_status_id is there only when the stage changed in this save
+    "old_status_id_if_moved": lambda v, n: _old_status_id(v, n) if v.chance("moved", 0.4) else None,
     "contact_user": lambda v, _: 0 if v.chance("chat", 0.15) else _user(v),
     "contact_creator": lambda v, _: 0 if v.chance("chat", 0.15) else _user(v),
     "group_id": _group_id,
