@@ -235,13 +235,12 @@ class Fake:
 
     def phone(self) -> str:
         prefix = self.pick("phone_prefix")
+        randint = self.rng.randint
         if self.locale == "ru":
-            return f"{prefix}{self.rng.randint(10, 99)} {self.rng.randint(100, 999)}-" + (
-                f"{self.rng.randint(10, 99)}-{self.rng.randint(10, 99)}"
+            return (
+                f"{prefix}{randint(10, 99)} {randint(100, 999)}-{randint(10, 99)}-{randint(10, 99)}"
             )
-        return f"{prefix}({self.rng.randint(200, 989)}) {self.rng.randint(200, 999)}-" + (
-            f"{self.rng.randint(1000, 9999)}"
-        )
+        return f"{prefix}({randint(200, 989)}) {randint(200, 999)}-{randint(1000, 9999)}"
 
     def email(self, first: str, last: str) -> str:
         user = f"{_latin(first)}.{_latin(last)}".replace(" ", "")

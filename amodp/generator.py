@@ -193,8 +193,7 @@ def generate(
     spec = catalog.event(event, entity, kind)
     _check_numbers(seed, count)
     seeded = rng is not None or seed is not None
-    if rng is None:
-        rng = random.Random(seed)
+    rng = rng if rng is not None else random.Random(seed)
     fields, paths, missing = _split_overrides(spec, overrides)
     if missing:
         raise UsageError(

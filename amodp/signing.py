@@ -128,12 +128,11 @@ def salesbot_token(
         key = other_secret(key)
     with _any_key_length():
         token = jwt.encode(payload, key, algorithm=algorithm)
-    if flaw == "body-changed":
-        forged = dict(payload, entity_id=_bump(payload.get("entity_id", 0)))
-        with _any_key_length():
+        if flaw == "body-changed":
+            forged = dict(payload, entity_id=_bump(payload.get("entity_id", 0)))
             other = jwt.encode(forged, key, algorithm=algorithm)
-        head, _, signature = token.split(".")
-        token = ".".join([head, other.split(".")[1], signature])
+            head, _, signature = token.split(".")
+            token = ".".join([head, other.split(".")[1], signature])
     return token
 
 
