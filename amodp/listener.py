@@ -245,7 +245,8 @@ class Listener:
         Answered means saved: the answer goes out only once the record is in
         the save file; a record that cannot be written is answered 503."""
         received_at = now_iso()
-        body, status, note = await self.read_body(scope, receive)
+        length, content_type, codings = content_headers(scope)
+        body, status, note = await self.read_body(length, receive)
         if body is None:
             return  # the client left before its body was in: nothing was answered
         verdict = self.check_signature(scope, body) if note is None else None
@@ -257,7 +258,9 @@ class Listener:
             status = forward["status"] or 502
         if self.options.delay:
             await self.pause()
-        record = self.build(scope, body, status, received_at, note, forward, verdict)
+        record = self.build(
+            scope, body, status, received_at, note, forward, verdict, content_type, codings
+        )
         line = record_bytes(record)
         if not await self.save(line):
             record["status"] = status = 503
@@ -267,11 +270,11 @@ class Listener:
         self.count_and_show(record, line)
 
     async def read_body(
-        self, scope: dict[str, Any], receive: Any
+        self, length: bytes | None, receive: Any
     ) -> tuple[bytes | None, int, str | None]:
-        """(body, status to answer, note); body None: the client disconnected."""
+        """(body, status to answer, note); body None: the client disconnected.
+        ``length``: the request's Content-Length."""
         limit = self.options.max_body
-        length = header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return b"", 413, f"body of {int(length)} bytes is over --max-body ({limit}): not read"
         chunks = []
@@ -336,10 +339,19 @@ class Listener:
         received_at: str,
         note: str | None,
         forward: dict[str, Any] | None,
-        verdict: Verdict | None = None,
+        verdict: Verdict | None,
+        content_type: str | None,
+        codings: list[str] | None,
     ) -> dict[str, Any]:
+        """The record of a request; ``content_type`` and ``codings`` are its
+        Content-Type and Content-Encoding (see :func:`content_headers`)."""
         client = scope.get("client")
-        content_type = header(scope, b"content-type")
+        received = body  # as it arrived: what the record keeps
+        coding_note = None
+        if codings is not None and body:
+            unpacked, coding_note = undo_codings(body, codings, self.options.max_body)
+            body = received if unpacked is None else unpacked
+        decodable = coding_note is None or body is not received
         record = build_record(
             f"{client[0]}:{client[1]}" if client else "",
             scope["method"],
@@ -351,8 +363,19 @@ class Listener:
             status,
             received_at,
             note,
+            decode_body=decodable,
             read_form=self.forms.read,
         )
+        if not decodable:  # not a word of how it would have been decoded
+            record["note"] = join_notes(note, coding_note)
+        elif coding_note is not None:
+            if self.redactor is not None:
+                coding_note += "; the body is kept decompressed, to be redacted"
+            record["note"] = join_notes(coding_note, record.get("note"))
+        if body.endswith(b"\n") and record["decoded"] is not None:
+            said = newline_note(body, self.redactor is not None)
+            if said is not None:
+                record["note"] = join_notes(record.get("note"), said)
         continued = continuation_event(scope["path"])
         if continued is not None and scope["method"] == "POST":
             record["events"] = [continued]
@@ -365,7 +388,10 @@ class Listener:
         if forward is not None:
             record["forward"] = forward
         if self.redactor is not None:
+            # A decompressed body is what is redacted, and kept.
             record = self.redactor.redact_record(record)
+        elif body is not received:
+            record = with_body(record, received)
         return record
 
     async def save(self, line: bytes) -> bool:
@@ -539,12 +565,134 @@ def continuation_event(path: str) -> dict[str, Any] | None:
     return {"kind": "salesbot", "entity": found[1], "event": "continue", "ids": [found[3]]}
 
 
-def header(scope: dict[str, Any], name: bytes) -> str | None:
-    """The first value of a header (``name`` lower-case), as text."""
+def content_headers(
+    scope: dict[str, Any],
+) -> tuple[bytes | None, str | None, list[str] | None]:
+    """A request's Content-Length, Content-Type and Content-Encoding codings
+    (None when it has none), in one pass over its headers (two lookups cost
+    more, per request, than one pass)."""
+    length = content_type = codings = None
     for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+        if key == b"content-length":
+            if length is None:
+                length = value
+        elif key == b"content-type":
+            if content_type is None:
+                content_type = value.decode("latin-1")
+        elif key == b"content-encoding":
+            found = value.decode("latin-1").lower().split(",")
+            codings = [*(codings or ()), *(c.strip() for c in found if c.strip())]
+    return length, content_type, codings
+
+
+def undo_codings(body: bytes, codings: list[str], limit: int) -> tuple[bytes | None, str | None]:
+    """The body with its Content-Encoding undone, last applied first, as
+    ``amodp decode`` undoes it (gzip, deflate; identity is none), and a note
+    saying so; or None and a note saying why not. A body that decompresses
+    past ``limit`` bytes is not decompressed (a small gzip body can hold
+    gigabytes). The standard library's zlib, here rather than shared: this is
+    the one reader that bounds what it decompresses."""
+    import zlib
+
+    named = ", ".join(codings)
+    for coding in reversed(codings):
+        if coding in ("gzip", "x-gzip"):
+            window = [16 + zlib.MAX_WBITS]
+        elif coding == "deflate":
+            # RFC 9110 means zlib-wrapped; some senders send raw deflate.
+            window = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+        elif coding == "identity":
+            continue
+        else:
+            return (
+                None,
+                f"Content-Encoding {coding} is not supported (only gzip, deflate): kept raw",
+            )
+        for wbits in window:
+            try:
+                unpacked = inflate(body, wbits, limit)
+                break
+            except zlib.error as exc:
+                error = exc
+        else:
+            why = f"the body cannot be decompressed ({error})"
+            return None, f"Content-Encoding {coding}, but {why}: kept raw"
+        if unpacked is None:
+            return None, (
+                f"Content-Encoding {named}: decompressed, the body is over --max-body "
+                f"({limit} bytes): kept raw"
+            )
+        body = unpacked
+    if all(coding == "identity" for coding in codings):
+        return body, None
+    return body, f"Content-Encoding {named}: decompressed ({len(body)} bytes) and decoded"
+
+
+def inflate(data: bytes, wbits: int, limit: int) -> bytes | None:
+    """zlib's decompression of ``data`` (``wbits`` as :func:`zlib.decompress`
+    takes it), or None when it is over ``limit`` bytes; a zlib.error when
+    it is not whole."""
+    import zlib
+
+    unpacker = zlib.decompressobj(wbits)
+    out = unpacker.decompress(data, limit + 1)
+    if len(out) > limit:
+        return None
+    if not unpacker.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
+
+
+def with_body(record: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The record with ``body`` (or ``body_base64``) in place of the one it
+    holds, its keys in the same order."""
+    try:
+        kept = ("body", body.decode("utf-8"))
+    except UnicodeDecodeError:
+        import base64
+
+        kept = ("body_base64", base64.b64encode(body).decode("ascii"))
+    out = {}
+    for key, value in record.items():
+        if key in ("body", "body_base64"):
+            key, value = kept
+        out[key] = value
+    return out
+
+
+def newline_note(body: bytes, redacted: bool) -> str | None:
+    """What a newline at the end of a form body changes, or None: PHP keeps
+    it in the last value (``a=1&b=x\\n`` gives b "x\\n"), or in the last name
+    when that has no "=" (``a=1&flag\\n``), and drops it after a "]"
+    (``a=1&b[x]\\n``). ``curl --data-binary @file`` sends a file's last
+    newline. ``redacted``: the value is not shown, only how it ends."""
+    import json
+
+    from .codec import decode_value, parse
+
+    last = body.rpartition(b"&")[2]
+    raw_name, is_pair, _ = last.partition(b"=")
+    node: Any = parse(last).value
+    key: Any = None
+    while isinstance(node, (dict, list)) and node:
+        key, node = next(iter(node.items())) if isinstance(node, dict) else (0, node[0])
+    head = "the body ends in a newline: "
+    if not is_pair:
+        if not isinstance(key, str) or key.rstrip("\r\n") == key:
+            return None  # PHP dropped it
+        return head + f"the last name is {json.dumps(key, ensure_ascii=False)} for PHP"
+    if not isinstance(node, str) or node.rstrip("\r\n") == node:
+        return None
+    name = decode_value(raw_name.decode("latin-1"))
+    if redacted or len(node) > 40:
+        ending = node[len(node.rstrip("\r\n")) :]
+        return head + f"{name} ends in {json.dumps(ending)} for PHP"
+    return head + f"{name} is {json.dumps(node, ensure_ascii=False)} for PHP"
+
+
+def join_notes(*notes: str | None) -> str | None:
+    """The notes that are there, joined by "; "."""
+    return "; ".join(n for n in notes if n) or None
 
 
 def answer_messages(status: int, body: bytes | None = None) -> AnswerMessages:
