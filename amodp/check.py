@@ -42,7 +42,7 @@ import random
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 from . import catalog, rules
 from .codec import PHP_MAX_INPUT_VARS, encode
-from .errors import AmodpError, NetworkError, UsageError
+from .errors import AmodpError, InputError, NetworkError, UsageError
 from .generator import generate
 from .outcome import Delivery, Failure
 from .request import Request
@@ -65,6 +65,7 @@ __all__ = [
     "junit_xml",
     "list_cases",
     "needs_secret",
+    "queued",
     "rows",
     "run",
     "unreachable",
@@ -133,6 +134,8 @@ class CaseResult:
     #: one judged delivery per request of the case
     answers: list[Delivery]
     verdict: rules.Verdict
+    #: sent again alone: it failed on time while other requests were in flight
+    alone: bool = False
 
     @property
     def ok(self) -> bool:
@@ -159,7 +162,15 @@ class CaseResult:
             "ok": self.verdict.ok,
             "reason": self.verdict.reason,
             "warning": self.verdict.warning,
+            "response": answer.response,
+            "alone": self.alone,
         }
+
+    @property
+    def answered(self) -> str:
+        """What the receiver said in the deciding answer, on one line (its
+        first bytes), or "" when it said nothing."""
+        return " ".join(self.deciding.response.split())[:120]
 
 
 # -- building the suite ----------------------------------------------------------
@@ -174,13 +185,15 @@ def check_kinds(kinds: Iterable[str]) -> None:
             raise UsageError(f"unknown kind {kind!r}; choose from: {known}", param="kind")
 
 
-def needs_secret(kind: str | Sequence[str] | None = None) -> list[str]:
+def needs_secret(
+    kind: str | Sequence[str] | None = None, secret: str | Mapping[str, str] | None = None
+) -> list[str]:
     """The kinds of ``kind`` (:data:`DEFAULT_KINDS` when None) whose cases
-    need the receiver's secret: the callback kinds, each of which signs its
-    requests. Without the secret a valid callback cannot be made, so
-    :func:`list_cases` leaves these kinds out."""
+    need the receiver's secret and have none in ``secret``: the callback
+    kinds, each of which signs its requests. Without the secret a valid
+    callback cannot be made, so :func:`list_cases` leaves these kinds out."""
     kinds = DEFAULT_KINDS if kind is None else (kind,) if isinstance(kind, str) else tuple(kind)
-    return [k for k in kinds if k in catalog.CALLBACK_KINDS]
+    return [k for k in kinds if k in catalog.CALLBACK_KINDS and _of_kind(secret, k) is None]
 
 
 def _signed(spec: catalog.Event) -> bool:
@@ -191,13 +204,14 @@ def list_cases(
     kind: str | Sequence[str] | None = None,
     only: str | Sequence[str] | None = None,
     seed: int = 0,
-    secret: str | None = None,
-    url: str | None = None,
+    secret: str | Mapping[str, str] | None = None,
+    url: str | Mapping[str, str] | None = None,
 ) -> list[Case]:
     """Every case of ``kind`` (a kind or several; :data:`DEFAULT_KINDS` when
     None), in catalog order. Callbacks are signed with ``secret``, the
-    receiver's; without it the callback kinds are left out (:func:`needs_secret`).
-    ``url`` is the receiver the cases will be sent to, which a Salesbot
+    receiver's (or a kind's own: ``{"chat": S1, "salesbot": S2}``); a callback
+    kind without one is left out (:func:`needs_secret`). ``url`` is the
+    receiver the cases will be sent to (or a kind's own), which a Salesbot
     token names as its audience (``http://localhost:8000/`` by default).
 
     ``only`` keeps the cases whose name matches a pattern: a glob with ``*``
@@ -213,7 +227,8 @@ def list_cases(
         rules.rules_for(k)  # a kind without delivery rules cannot be judged
         specs = catalog.events(k)
         if k in catalog.CALLBACK_KINDS:
-            if secret is None:
+            key, where = _of_kind(secret, k), _of_kind(url, k)
+            if key is None:
                 continue
             for spec in specs:
                 for called, flaw, expect in _callback_variants(spec):
@@ -221,7 +236,7 @@ def list_cases(
                     if matchers and not any(m(name) for m in matchers):
                         continue
                     rng = random.Random(f"{seed}/{name}")
-                    cases.append(_callback(spec, called, flaw, expect, secret, rng, url))
+                    cases.append(_callback(spec, called, flaw, expect, key, rng, where))
             continue
         big = next((s for s in specs if s.name == "leads.status"), specs[0] if specs else None)
         for spec in specs:
@@ -240,6 +255,11 @@ def list_cases(
     if matchers and not cases:
         raise UsageError(f"no case matches {', '.join(map(repr, patterns))}")
     return cases
+
+
+def _of_kind(value: str | Mapping[str, str] | None, kind: str) -> str | None:
+    """A value for every kind, or a kind's own from a mapping."""
+    return value if value is None or isinstance(value, str) else value.get(kind)
 
 
 def _matcher(pattern: str) -> Callable[[str], bool]:
@@ -410,24 +430,34 @@ def run(
     insecure: bool = False,
     on_result: Callable[[CaseResult], None] | None = None,
     path: str | None = None,
+    platform: str = "amocrm",
+    routes: Mapping[str, str] | None = None,
 ) -> list[CaseResult]:
     """Send every case to ``target`` (a URL, a WSGI app or an ASGI app) and judge it.
 
-    To a URL the first requests of all cases go ``concurrency`` at once, as
-    amoCRM sends; a case's second request (a retry) goes after every first one
-    has answered. ``timeout`` is how long an answer is waited for, longer than
-    amoCRM waits so that a slow answer is measured. An app is called in-process,
-    one request at a time, on ``path`` (``/`` by default). Results come back in
-    the order of ``cases``; ``on_result`` is called with each as soon as it is
-    judged (in the order the answers come), so that what was judged survives
-    a Ctrl-C.
+    To a URL (or, for a kind ``routes`` names, to its own URL) the first
+    requests of all cases go ``concurrency`` at once, as amoCRM sends; a
+    case's second request (a retry) goes after every first one has answered.
+    A case that fails on time while other requests were in flight to the
+    receiver is sent again alone before it is judged (its result says
+    ``alone``): a receiver that serves one request at a time makes the cases
+    queued behind a slow one late, and they are not to blame. ``timeout`` is
+    how long an answer is waited for, longer than amoCRM waits so that a slow
+    answer is measured. The very first request goes alone: when it does not
+    reach the receiver at all, nothing more is sent and the one result says
+    so (:func:`unreachable`). An app is called in-process, one request at a time, on
+    ``path`` (``/`` by default). Answers are judged by the rules of
+    ``platform``. Results come back in the order of ``cases``; ``on_result``
+    is called with each as soon as it is judged, so that what was judged
+    survives a Ctrl-C.
     """
     if concurrency < 1:
-        raise UsageError("concurrency must be at least 1", param="concurrency")
+        raise UsageError(f"concurrency must be at least 1, got {concurrency}", param="concurrency")
+    rules.check_platform(platform)
     results: list[CaseResult | None] = [None] * len(cases)
 
-    def judged(i: int, got: list[Delivery]) -> None:
-        result = CaseResult(cases[i], got, _case_verdict(cases[i], got))
+    def judged(i: int, got: list[Delivery], alone: bool = False) -> None:
+        result = CaseResult(cases[i], got, _case_verdict(cases[i], got), alone)
         results[i] = result
         if on_result is not None:
             on_result(result)
@@ -435,10 +465,13 @@ def run(
     if isinstance(target, str):
         from .sender import check_url
 
-        check_url(target)
-        _run_url(target, cases, concurrency, timeout, insecure, judged)
+        for url in {target, *(routes or {}).values()}:
+            check_url(url)
+        run = _UrlRun(target, routes or {}, cases, concurrency, timeout, insecure, platform)
+        run.judged = judged
+        run.run()
     elif callable(target):
-        _run_app(target, cases, timeout, judged, path)
+        _run_app(target, cases, timeout, judged, path, platform)
     else:
         raise UsageError(f"check runs against a URL, a WSGI app or an ASGI app, not {target!r}")
     return [r for r in results if r is not None]
@@ -450,43 +483,117 @@ def unreachable(results: Sequence[CaseResult]) -> bool:
     return bool(answers) and all(a.failure is not None and a.failure.unreachable for a in answers)
 
 
-def _judge(case: Case, request: Request, delivery: Delivery) -> Delivery:
+def queued(results: Sequence[CaseResult]) -> bool:
+    """True when the receiver answered one request at a time: a case late
+    among others was in time when sent alone."""
+    return any(r.alone and r.ok for r in results)
+
+
+def _judge(case: Case, request: Request, delivery: Delivery, platform: str) -> Delivery:
     event = request.event.event if request.event is not None else None
-    return delivery.judged(rules.judge(case.kind, delivery, event=event))
+    verdict = rules.judge(case.kind, delivery, event=event, platform=platform)
+    return delivery.judged(verdict)
 
 
-def _run_url(
-    url: str,
-    cases: Sequence[Case],
-    concurrency: int,
-    timeout: float,
-    insecure: bool,
-    judged: Callable[[int, list[Delivery]], None],
-) -> None:
-    from .sender import Sender, complete
+def _late(answers: Sequence[Delivery]) -> bool:
+    """Failed on time: answered after amoCRM stopped waiting, or not at all in time."""
+    return any(
+        (a.verdict is not None and a.verdict.late) or a.failure is Failure.TIMEOUT for a in answers
+    )
 
-    answers: list[list[Delivery]] = [[] for _ in cases]
 
-    async def send_all() -> None:
-        gate = asyncio.Semaphore(concurrency)
-        async with Sender(concurrency=concurrency, timeout=timeout, insecure=insecure) as sender:
+class _UrlRun:
+    """One run of the suite against a receiver over the network."""
 
-            async def one(i: int, wave: int) -> None:
-                case = cases[i]
-                request = _to(case.posts[wave], url)
-                async with gate:
-                    delivery = await sender.send(request, attempt=wave + 1)
-                answers[i].append(_judge(case, request, delivery))
-                if len(answers[i]) == len(case.posts):
-                    judged(i, answers[i])
+    judged: Callable[..., None]
 
-            # A case's later requests (a retry) go after every first one has answered.
-            for wave in range(max((len(c.posts) for c in cases), default=0)):
-                await asyncio.gather(
-                    *(one(i, wave) for i, c in enumerate(cases) if len(c.posts) > wave)
-                )
+    def __init__(
+        self,
+        url: str,
+        routes: Mapping[str, str],
+        cases: Sequence[Case],
+        concurrency: int,
+        timeout: float,
+        insecure: bool,
+        platform: str,
+    ) -> None:
+        self.url, self.routes, self.cases = url, routes, cases
+        self.concurrency, self.timeout, self.insecure = concurrency, timeout, insecure
+        self.platform = platform
+        self.answers: list[list[Delivery]] = [[] for _ in cases]
+        #: cases whose requests were in flight while another one was
+        self.crowded: set[int] = set()
+        self.active: set[int] = set()
 
-    complete(send_all())
+    def run(self) -> None:
+        from .sender import complete
+
+        complete(self.send_all())
+
+    async def send_all(self) -> None:
+        from .sender import Sender
+
+        gate = asyncio.Semaphore(self.concurrency)
+        async with Sender(
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            insecure=self.insecure,
+            platform=self.platform,
+        ) as sender:
+            self.sender = sender
+            if not self.cases:
+                return
+            first = await self.send(0, 0)
+            if first.failure is not None and first.failure.unreachable:
+                self.judged(0, [first])  # nothing more is sent: see unreachable()
+                return
+            self.keep(0, first)
+            waves = max(len(c.posts) for c in self.cases)
+            for wave in range(waves):
+                todo = [i for i, c in enumerate(self.cases) if len(c.posts) > wave]
+                if wave == 0:
+                    todo = todo[1:]
+
+                async def one(i: int, wave: int = wave) -> None:
+                    async with gate:
+                        self.keep(i, await self.send(i, wave))
+
+                await asyncio.gather(*(one(i) for i in todo))
+            again = [i for i in range(len(self.cases)) if self.again(i)]
+            for i in again:  # one at a time, nothing else in flight
+                alone = [await self.send(i, wave) for wave in range(len(self.cases[i].posts))]
+                self.judged(i, alone, True)
+
+    async def send(self, i: int, wave: int) -> Delivery:
+        case = self.cases[i]
+        request = _to(case.posts[wave], self.routes.get(case.kind, self.url))
+        if self.active:
+            self.crowded |= self.active | {i}
+        self.active.add(i)
+        try:
+            delivery = await self.sender.send(request, attempt=wave + 1)
+        finally:
+            self.active.discard(i)
+        return _judge(case, request, delivery, self.platform)
+
+    def keep(self, i: int, delivery: Delivery) -> None:
+        """One more answer of case ``i``; the case is judged once it has them
+        all, unless it goes again alone."""
+        got = self.answers[i]
+        got.append(delivery)
+        if len(got) == len(self.cases[i].posts) and not self.again(i):
+            self.judged(i, got)
+
+    def again(self, i: int) -> bool:
+        """Case ``i`` failed on time while other requests were in flight: it
+        is sent again alone before it is judged."""
+        got = self.answers[i]
+        return (
+            self.concurrency > 1
+            and i in self.crowded
+            and _late(got)
+            and not _case_verdict(self.cases[i], got).ok
+        )
 
 
 def _to(request: Request, url: str) -> Request:
@@ -504,6 +611,7 @@ def _run_app(
     timeout: float,
     judged: Callable[[int, list[Delivery]], None],
     path: str | None = None,
+    platform: str = "amocrm",
 ) -> None:
     from .testing import post
 
@@ -536,7 +644,7 @@ def _run_app(
             except Exception as exc:  # noqa: BLE001 - a server answers 500 for it
                 delivery = Delivery(500, time.perf_counter() - started, attempt=n)
                 app_error = f"{type(exc).__name__}: {exc}"
-            delivery = _judge(case, request, delivery)
+            delivery = _judge(case, request, delivery, platform)
             if app_error is not None and delivery.verdict is not None:
                 verdict = delivery.verdict
                 reason = f"{verdict.reason} (the app raised {app_error})"
@@ -601,7 +709,12 @@ def rows(results: Iterable[CaseResult]) -> list[tuple[str, str, str, str, str, s
         status = str(answer.status) if answer.status is not None else "-"
         mark = "FAIL" if not r.ok else "warn" if r.verdict.warning else "ok"
         time_ = rules.duration(answer.latency_s)
-        out.append((r.case.kind, r.case.name, r.case.sent, status, time_, mark, r.verdict.reason))
+        reason = r.verdict.reason
+        if not r.ok and r.answered:
+            reason += f" (answered: {r.answered})"
+        if r.alone:
+            reason += " (sent again alone)"
+        out.append((r.case.kind, r.case.name, r.case.sent, status, time_, mark, reason))
     return out
 
 
@@ -646,7 +759,8 @@ def junit_xml(
             problem = ET.SubElement(
                 case, tag, {"message": _xml_text(r.verdict.reason), "type": kind}
             )
-            problem.text = _xml_text(f"{r.case.about}\n{r.verdict.reason}")
+            answered = f"\nthe receiver answered: {r.deciding.response}" if r.answered else ""
+            problem.text = _xml_text(f"{r.case.about}\n{r.verdict.reason}{answered}")
         elif r.verdict.warning:
             ET.SubElement(case, "system-out").text = _xml_text(f"warning: {r.verdict.reason}")
     ET.indent(suite)
@@ -654,8 +768,14 @@ def junit_xml(
 
 
 def write_junit(path: str | Path, results: Sequence[CaseResult], **options: Any) -> None:
-    """Write :func:`junit_xml` to ``path`` (UTF-8)."""
-    Path(path).write_text(junit_xml(results, **options), encoding="utf-8")
+    """Write :func:`junit_xml` to ``path`` (UTF-8), making its folder if it
+    has none; an :class:`~amodp.errors.InputError` when it cannot be written."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(junit_xml(results, **options), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}", param="junit") from None
 
 
 def _unreached(result: CaseResult) -> bool:

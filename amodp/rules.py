@@ -21,17 +21,20 @@ from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from .errors import UnknownEventError
+from .errors import UnknownEventError, UsageError
 from .outcome import Delivery, Failure
 
 __all__ = [
     "DisableRule",
     "DisableTracker",
     "EVENT_RULES",
+    "KOMMO_RULES",
+    "PLATFORMS",
     "RULES",
     "Rules",
     "Step",
     "Verdict",
+    "check_platform",
     "duration",
     "judge",
     "next_retry",
@@ -66,10 +69,12 @@ class Step:
 @dataclass(frozen=True)
 class DisableRule:
     """The hook is switched off when more than ``limit`` invalid answers came
-    within ``window_s`` and the latest answer is invalid too."""
+    within ``window_s`` and the latest answer is invalid too; with
+    ``pause_s``, only its retries stop, for that long, and then go on."""
 
     limit: int
     window_s: float
+    pause_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -184,9 +189,42 @@ EVENT_RULES: dict[str, Rules] = {
 }
 
 
-def rules_for(kind: str, event: str | None = None) -> Rules:
-    """The rules of ``kind``, or of one of its events (``"redirect"``) when
-    :data:`EVENT_RULES` has a row for it."""
+#: the platforms whose documents state the rules: amocrm.ru and developers.kommo.com
+PLATFORMS = ("amocrm", "kommo")
+
+#: Kommo's rows where its documentation differs from amocrm.ru's
+#: (docs/delivery-rules.md quotes both).
+KOMMO_RULES: dict[str, Rules] = {
+    "dp": Rules(
+        kind="dp",
+        label="DP webhooks",
+        success=range(100, 300),
+        timeout_s=2.0,
+        ladder=(Step(300), Step(600), Step(900), Step(1800)),
+        disable=DisableRule(limit=100, window_s=300, pause_s=300),
+        note="developers.kommo.com/docs/webhooks-dp: up to 4 retries within an hour "
+        "(their delays are not documented: 5, 10, 15 and 30 min assumed); more than 100 "
+        "invalid answers from an address within 5 min pause its retries for 5 min; "
+        "no timeout stated (2 s assumed)",
+    ),
+}
+
+
+def check_platform(platform: str) -> None:
+    """A UsageError (``param="platform"``) unless ``platform`` is one of :data:`PLATFORMS`."""
+    if platform not in PLATFORMS:
+        raise UsageError(
+            f"unknown platform {platform!r}; choose from: {', '.join(PLATFORMS)}",
+            param="platform",
+        )
+
+
+def rules_for(kind: str, event: str | None = None, platform: str = "amocrm") -> Rules:
+    """The rules of ``kind`` on ``platform``, or of one of its events
+    (``"redirect"``) when :data:`EVENT_RULES` has a row for it."""
+    check_platform(platform)
+    if platform == "kommo" and kind in KOMMO_RULES:
+        return KOMMO_RULES[kind]
     if event is not None:
         name = event if event.startswith(f"{kind}.") else f"{kind}.{event}"
         if name in EVENT_RULES:
@@ -200,25 +238,34 @@ def rules_for(kind: str, event: str | None = None) -> Rules:
 
 
 def judge(
-    kind: str, delivery: Delivery, *, attempt: int | None = None, event: str | None = None
+    kind: str,
+    delivery: Delivery,
+    *,
+    attempt: int | None = None,
+    event: str | None = None,
+    platform: str = "amocrm",
 ) -> Verdict:
-    """``rules_for(kind, event).judge(delivery)``.
+    """``rules_for(kind, event, platform).judge(delivery)``.
 
     >>> judge("account", Delivery(500, 0.01)).reason
     '500: amoCRM retries in 5 min'
     >>> judge("dp", Delivery(500, 0.01)).reason
     '500: DP webhooks are not retried: this change is lost'
     """
-    return rules_for(kind, event).judge(delivery, attempt=attempt)
+    return rules_for(kind, event, platform).judge(delivery, attempt=attempt)
 
 
 def next_retry(
-    outcomes: Sequence[Delivery], kind: str = "account", *, time_scale: float = 1.0
+    outcomes: Sequence[Delivery],
+    kind: str = "account",
+    *,
+    time_scale: float = 1.0,
+    platform: str = "amocrm",
 ) -> float | None:
     """Seconds until amoCRM's next attempt after ``outcomes`` (the attempts so
     far, oldest first), times ``time_scale``; None when it sends no more: the
     latest was delivered, or amoCRM gives up."""
-    rules = rules_for(kind)
+    rules = rules_for(kind, platform=platform)
     if not outcomes or _delivered(rules, outcomes[-1]):
         return None
     step = _step(rules, outcomes[-1], len(outcomes))
@@ -237,10 +284,12 @@ def duration(seconds: float) -> str:
 
 
 class DisableTracker:
-    """Counts a hook's invalid answers and says when amoCRM would switch it off.
+    """Counts a hook's invalid answers and says when amoCRM would switch it
+    off, or (a rule with ``pause_s``) pause its retries.
 
     ``time_scale`` compresses amoCRM's clock: with 0.001 the 2-hour window
-    lasts 7.2 s of ``clock``. Once disabled, the hook stays off.
+    lasts 7.2 s of ``clock``. Once disabled, the hook stays off; a pause ends
+    ``pause_s`` (scaled) after it began.
     """
 
     def __init__(
@@ -249,26 +298,43 @@ class DisableTracker:
         *,
         time_scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        platform: str = "amocrm",
     ) -> None:
-        rule = rules_for(kind).disable
+        rule = rules_for(kind, platform=platform).disable
         if rule is None:
             raise UnknownEventError(f"amoCRM does not disable {kind} hooks for bad answers")
         self.rule = rule
         self.window = rule.window_s * time_scale
+        self.pause = None if rule.pause_s is None else rule.pause_s * time_scale
         self.clock = clock
         self.invalid: deque[float] = deque()
         self.disabled = False
+        #: when the current pause of retries ends (``clock`` time), if one is under way
+        self.paused_until: float | None = None
 
     def record(self, ok: bool, at: float | None = None) -> bool:
-        """Note one answer (``ok``: valid); return whether the hook is now disabled."""
+        """Note one answer (``ok``: valid); return whether the hook is now
+        disabled, or its retries paused, by this answer or an earlier one."""
         now = self.clock() if at is None else at
         while self.invalid and self.invalid[0] <= now - self.window:
             self.invalid.popleft()
+        if self.paused_until is not None and now >= self.paused_until:
+            self.paused_until = None
         if not ok:
             self.invalid.append(now)
             if len(self.invalid) > self.rule.limit:
-                self.disabled = True
-        return self.disabled
+                if self.pause is None:
+                    self.disabled = True
+                elif self.paused_until is None:
+                    self.paused_until = now + self.pause
+        return self.disabled or self.paused_until is not None
+
+    def wait(self, at: float | None = None) -> float:
+        """Seconds (``clock`` time) until retries may go again: 0 unless paused."""
+        now = self.clock() if at is None else at
+        if self.paused_until is None or now >= self.paused_until:
+            return 0.0
+        return self.paused_until - now
 
     @property
     def recent_invalid(self) -> int:

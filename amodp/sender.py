@@ -92,6 +92,8 @@ class Summary:
     recovered: int = 0
     #: amoCRM would have disabled the hook (:class:`Retries`)
     disabled: bool = False
+    #: times amoCRM would have paused the retries to the address (Kommo's DP rule)
+    paused: int = 0
 
     @property
     def ok(self) -> int:
@@ -248,7 +250,8 @@ class Sender:
     ``concurrency`` bounds the connections; ``timeout`` is per delivery;
     ``decompress=False`` keeps a gzip answer as it came (a forwarding
     listener relays it as it is). No header of aiohttp's own is added: only
-    the request's.
+    the request's. Answers are judged by the rules of ``platform``
+    (:data:`amodp.rules.PLATFORMS`).
     """
 
     def __init__(
@@ -258,8 +261,11 @@ class Sender:
         timeout: float = 10.0,
         insecure: bool = False,
         decompress: bool = True,
+        platform: str = "amocrm",
     ) -> None:
         check_load(concurrency=concurrency, timeout=timeout)
+        rules.check_platform(platform)
+        self.platform = platform
         self.concurrency = concurrency
         self.timeout = timeout
         self.tls: Any = False if insecure else None
@@ -325,7 +331,7 @@ class Sender:
                 url=request.url,
                 attempt=attempt,
             )
-        return judge(request, delivery)
+        return judge(request, delivery, self.platform)
 
 
 def _headers_of(response: Any) -> tuple[tuple[str, str], ...]:
@@ -333,13 +339,15 @@ def _headers_of(response: Any) -> tuple[tuple[str, str], ...]:
     return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers)
 
 
-def judge(request: Request, delivery: Delivery) -> Delivery:
+def judge(request: Request, delivery: Delivery, platform: str = "amocrm") -> Delivery:
     """``delivery`` with amoCRM's verdict by the rules of the request's kind
-    (and event, where amoCRM treats it apart); as it is for a kind without rules."""
+    (and event, where amoCRM treats it apart) on ``platform``; as it is for
+    a kind without rules."""
     if request.kind not in rules.RULES:
         return delivery
     event = request.event.event if request.event is not None else None
-    return delivery.judged(rules.judge(request.kind, delivery, event=event))
+    verdict = rules.judge(request.kind, delivery, event=event, platform=platform)
+    return delivery.judged(verdict)
 
 
 def check_load(*, repeat: int = 1, concurrency: int = 1, timeout: float = 10.0) -> None:
@@ -367,26 +375,38 @@ class _Ladder:
         kind = request.kind
         if kind is None or kind not in rules.RULES:
             return
-        if rules.RULES[kind].disable is not None:
-            tracker = self.trackers.get(kind)
-            if tracker is None:
-                tracker = rules.DisableTracker(kind, time_scale=self.retries.time_scale)
-                self.trackers[kind] = tracker
-            if tracker.record(delivery.ok) and not self.summary.disabled:
-                self.summary.disabled = True
+        tracker = self.tracker(kind)
+        if tracker is not None:
+            was_paused = tracker.paused_until is not None
+            if tracker.record(delivery.ok) and not self.summary.disabled and not was_paused:
+                self.summary.disabled = tracker.disabled
+                self.summary.paused += tracker.paused_until is not None
                 if self.retries.on_disabled is not None:
                     self.retries.on_disabled(tracker)
         if not delivery.ok and delivery.attempt == 1:
             self.pending.append(asyncio.ensure_future(self.retry(request, delivery)))
 
+    def tracker(self, kind: str) -> rules.DisableTracker | None:
+        """The kind's count of invalid answers, when amoCRM keeps one."""
+        platform = self.sender.platform
+        if rules.rules_for(kind, platform=platform).disable is None:
+            return None
+        if kind not in self.trackers:
+            scale = self.retries.time_scale
+            self.trackers[kind] = rules.DisableTracker(kind, time_scale=scale, platform=platform)
+        return self.trackers[kind]
+
     async def retry(self, request: Request, first: Delivery) -> None:
         assert request.kind is not None
         done = [first]
+        tracker = self.tracker(request.kind)
         while not self.summary.disabled:
-            delay = rules.next_retry(done, request.kind)
+            delay = rules.next_retry(done, request.kind, platform=self.sender.platform)
             if delay is None:
                 return
             await asyncio.sleep(delay * self.retries.time_scale)
+            if tracker is not None and tracker.wait() > 0:  # retries paused for the address
+                await asyncio.sleep(tracker.wait())
             delivery = await self.sender.send(request, attempt=len(done) + 1)
             self.watch(request, delivery)
             done.append(delivery)
@@ -412,9 +432,10 @@ async def deliver(
     summary: Summary | None = None,
     retries: Retries | None = None,
     again: Callable[[Request, int], Request] | None = None,
+    platform: str = "amocrm",
 ) -> Summary:
     """Send every request ``repeat`` times, ``concurrency`` at once, in order
-    when ``concurrency`` is 1.
+    when ``concurrency`` is 1, judged by the rules of ``platform``.
 
     Each delivery is judged by the rules of its request's kind and added to
     ``summary`` (a new one unless given) as it finishes, so that a caller
@@ -435,7 +456,7 @@ async def deliver(
     total = len(requests) * repeat
     next_index = 0
     started = time.perf_counter()
-    sender = Sender(concurrency=concurrency, timeout=timeout, insecure=insecure)
+    sender = Sender(concurrency=concurrency, timeout=timeout, insecure=insecure, platform=platform)
     ladder = _Ladder(sender, retries, summary) if retries is not None else None
 
     async def worker() -> None:

@@ -10,14 +10,23 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from .app import app, fail, handle_errors, stderr_line
-from .options import JsonOption, KindOption, SecretOption, SeedOption, UrlOption
+from .options import JsonOption, KindOption, PlatformOption, SeedOption
 from .output import Stdout
 
 
 @app.command()
 @handle_errors
 def check(
-    url: UrlOption = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url",
+            metavar="[KIND=]URL",
+            help="The receiver: http(s)://host[:port]/path; KIND=URL gives a kind its own "
+            "(chat=http://127.0.0.1:8000/amo/chat).",
+            show_default=False,
+        ),
+    ] = None,
     kind: KindOption = "dp,account,chat,salesbot,oauth",
     only: Annotated[
         list[str] | None,
@@ -29,7 +38,22 @@ def check(
         ),
     ] = None,
     seed: SeedOption = None,
-    secret: SecretOption = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            envvar="AMODP_SECRET",
+            show_envvar=True,
+            metavar="[KIND=]SECRET",
+            show_default=False,
+            help="The receiver's secret for the callbacks; KIND=SECRET gives a kind its own "
+            "(chat=CHANNEL_SECRET, salesbot=CLIENT_SECRET); better in AMODP_SECRET.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Requests at once (1: one at a time).")
+    ] = 10,
+    platform: PlatformOption = "amocrm",
     as_json: JsonOption = False,
     junit: Annotated[
         Path | None,
@@ -62,12 +86,21 @@ def check(
     Example: AMODP_SECRET=... amodp check --kind chat --url http://127.0.0.1:8000/amo/chat
     """
     from .. import check as suite
+    from ..rules import check_platform
 
     kinds = [k.strip() for k in kind.split(",") if k.strip()]
     if not kinds:
         raise UsageError("name a kind: dp, account, chat, salesbot or oauth", param="kind")
     suite.check_kinds(kinds)
-    unsigned = suite.needs_secret(kinds) if secret is None else []
+    check_platform(platform)
+    if concurrency < 1:
+        raise UsageError(f"must be at least 1, got {concurrency}", param="concurrency")
+    base, routes = _per_kind(url or [], "url")
+    key, keys = _per_kind(secret or [], "secret")
+    signing: str | dict[str, str] = {k: v for k in kinds if (v := keys.get(k, key))}
+    if list_only and suite.needs_secret(kinds, signing):
+        signing = "a-secret-only-for-listing"  # nothing is sent: any key lists the cases
+    unsigned = suite.needs_secret(kinds, signing)
     if unsigned and len(unsigned) == len(kinds):
         raise UsageError(
             f"{', '.join(unsigned)} callbacks are signed: give the receiver's secret "
@@ -85,18 +118,26 @@ def check(
         chosen = random.SystemRandom().randrange(1_000_000)
     else:
         chosen = seed
-    if url:
-        from ..sender import check_url
+    from ..sender import check_url
 
-        check_url(url)
-    cases = suite.list_cases(kinds, only, chosen, secret, url)
+    for where in (base, *routes.values()):
+        if where:
+            check_url(where)
+    targets = {k: where for k in kinds if (where := routes.get(k, base))}
+    cases = suite.list_cases(kinds, only, chosen, signing, targets)
     if not cases:
         raise UsageError(f"no case to run for --kind {kind}")
     if list_only:
         _print_cases(cases, as_json)
         return
-    if not url:
+    if not targets:
         raise UsageError("--url is required (or --list to see the cases)")
+    missing = sorted({c.kind for c in cases if c.kind not in targets})
+    if missing:
+        raise UsageError(
+            f"no URL for {', '.join(missing)}: give --url URL, or --url KIND=URL for each",
+            param="url",
+        )
     out = Stdout(flush_each=True)
     judged: list[Any] = []
 
@@ -110,20 +151,30 @@ def check(
     started = time.perf_counter()
     interrupted = False
     try:
-        suite.run(url, cases, on_result=on_result)
+        suite.run(
+            base or next(iter(targets.values())),
+            cases,
+            on_result=on_result,
+            concurrency=concurrency,
+            platform=platform,
+            routes=routes,
+        )
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
     out.flush()
     order = {id(c): i for i, c in enumerate(cases)}
     results = sorted(judged, key=lambda r: order[id(r.case)])
-    _print_results(results, seconds)
+    unreached = suite.unreachable(results)
+    if not unreached:  # one line says it all
+        _print_results(results, seconds, suite.queued(results))
     if junit is not None:
         suite.write_junit(junit, results, seconds=seconds)
     if interrupted:
         raise fail(f"interrupted after {len(results)} of {len(cases)} cases", ExitCode.INTERRUPTED)
-    if suite.unreachable(results):
-        raise fail(f"cannot reach {url}: {results[0].deciding.message}", ExitCode.NETWORK)
+    if unreached:
+        where = results[0].deciding.url
+        raise fail(f"cannot reach {where}: {results[0].deciding.message}", ExitCode.NETWORK)
     if not all(r.ok for r in results):
         raise typer.Exit(ExitCode.FAILED)
 
@@ -145,8 +196,9 @@ def _print_cases(cases: list[Any], as_json: bool) -> None:
             sys.stdout.write(f"{case.kind}\t{case.name}\t{case.sent}\t{case.about}\n")
 
 
-def _print_results(results: list[Any], seconds: float) -> None:
-    """The table and the total line, on stderr."""
+def _print_results(results: list[Any], seconds: float, queued: bool) -> None:
+    """The table and the total line, on stderr; a note before the total when
+    the receiver answered one request at a time."""
     from .. import check as suite
     from ..render import table
 
@@ -156,6 +208,33 @@ def _print_results(results: list[Any], seconds: float) -> None:
     warned = sum(1 for r in results if r.ok and r.verdict.warning)
     total = f"{len(results)} case{'s' if len(results) != 1 else ''}"
     warnings = f"{warned} warning{'s' if warned != 1 else ''}"
+    if queued:
+        stderr_line(
+            "Note: the receiver answered one request at a time: cases queued behind slow "
+            "ones were re-sent alone (--concurrency 1 sends them so from the start)"
+        )
     stderr_line(
         f"{total}: {len(results) - failed} passed, {failed} failed, {warnings} in {seconds:.1f} s"
     )
+
+
+def _per_kind(values: list[str], what: str) -> tuple[str | None, dict[str, str]]:
+    """``VALUE`` (for every kind) and ``KIND=VALUE`` (a kind's own) of a
+    repeated option: the one for all, and those of the kinds."""
+    from .. import catalog
+
+    everyone: str | None = None
+    own: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if sep and name in catalog.ALL_KINDS:
+            if name in own:
+                raise UsageError(f"{name} is given twice", param=what)
+            own[name] = rest
+        elif everyone is not None:
+            raise UsageError(
+                f"give one {what} for every kind, and KIND={what.upper()} for others", param=what
+            )
+        else:
+            everyone = value
+    return everyone, own

@@ -139,6 +139,17 @@ CountOption = Annotated[int, typer.Option("--count", help="Items in one body.")]
 LocaleOption = Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")]
 
 
+#: ``--platform`` on send and check: whose delivery rules judge the answers.
+PlatformOption = Annotated[
+    str,
+    typer.Option(
+        "--platform",
+        metavar="amocrm|kommo",
+        help="Whose delivery rules: amocrm (amocrm.ru: DP webhooks sent once) or kommo "
+        "(developers.kommo.com: DP webhooks retried up to 4 times within an hour).",
+    ),
+]
+
 #: ``--index``, ``--event``, ``--request-id`` on decode and send --replay.
 IndexOption = Annotated[
     int | None,

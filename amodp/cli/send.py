@@ -18,6 +18,7 @@ from .options import (
     IndexOption,
     JsonOption,
     Making,
+    PlatformOption,
     RequestIdOption,
     UrlOption,
     making_options,
@@ -75,6 +76,7 @@ def send(
         float,
         typer.Option("--time-scale", help="amoCRM's clock for --retries: 0.001 makes 5 min 0.3 s."),
     ] = 1.0,
+    platform: PlatformOption = "amocrm",
 ) -> None:
     """Send webhooks to URL byte for byte as amoCRM does; the exit code says if all were delivered.
 
@@ -89,6 +91,7 @@ def send(
 
     Example: amodp send status --lead --url http://127.0.0.1:8000/hook
     """
+    from .. import rules
     from ..sender import check_load, check_url, run
 
     signing = signing_options(making)
@@ -97,6 +100,7 @@ def send(
     if url:
         check_url(url)
     check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
+    rules.check_platform(platform)
     ladder = _retries(retries, time_scale)
     extra = [_header(h) for h in header or []]
     choose = record_choice(index, only_event, request_id)
@@ -121,7 +125,9 @@ def send(
         return
     _warn_max_input_vars(requests)
     if ladder is not None:
-        for label in sorted({_rules(r).label for r in requests if not _rules(r).ladder}):
+        kinds = {r.kind or "dp" for r in requests}
+        once = {rules.rules_for(k, platform=platform) for k in kinds}
+        for label in sorted(r.label for r in once if not r.ladder):
             stderr_line(f"Note: amoCRM does not retry {label}: each is sent once.")
     load = repeat > 1
     progress = (
@@ -146,6 +152,7 @@ def send(
             insecure=insecure,
             on_delivery=on_delivery,
             retries=ladder,
+            platform=platform,
         )
     finally:
         if progress is not None:
@@ -192,12 +199,6 @@ def _finish(summary: Summary, planned: int, retried: bool) -> None:
 # -- send: amoCRM's rules ------------------------------------------------------------
 
 
-def _rules(request: Request) -> Any:
-    from ..rules import rules_for
-
-    return rules_for(request.kind or "dp")
-
-
 def _retries(choice: str, time_scale: float) -> Retries | None:
     """--retries and --time-scale as a :class:`amodp.sender.Retries`, or None."""
     from ..rules import duration
@@ -222,10 +223,13 @@ def _retries(choice: str, time_scale: float) -> Retries | None:
         stderr_line(f"{delivery.name}  attempt {delivery.attempt} after {scaled(delay)}: {reason}")
 
     def on_disabled(tracker: Any) -> None:
+        rule = tracker.rule
+        what = "disabled this hook"
+        if rule.pause_s is not None:
+            what = f"paused the retries to this address for {scaled(rule.pause_s)}"
         stderr_line(
-            f"amoCRM would have disabled this hook: {tracker.recent_invalid} invalid answers "
-            f"within {scaled(tracker.rule.window_s)}, more than {tracker.rule.limit}, "
-            "the latest invalid"
+            f"amoCRM would have {what}: {tracker.recent_invalid} invalid answers "
+            f"within {scaled(rule.window_s)}, more than {rule.limit}, the latest invalid"
         )
 
     return Retries(time_scale, on_attempt=on_attempt, on_disabled=on_disabled)
