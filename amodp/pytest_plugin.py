@@ -147,7 +147,7 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
         **fields: object,
     ) -> PostableWebhook:
         from .catalog import CALLBACK_KINDS
-        from .generator import DEFAULT_URL, generate
+        from .generator import DEFAULT_URL, Signing, generate
 
         if seed is None:
             seed = zlib.crc32(f"{request.node.nodeid}#{next(calls)}".encode())
@@ -157,6 +157,7 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
             from .errors import UsageError
 
             raise UsageError("fields are for dp and account webhooks, not callbacks")
+        signing = Signing(secret=secret, flaw=flaw, now=now, client_uuid=client_uuid, style=style)
         webhook = generate(
             event,
             entity,
@@ -166,11 +167,7 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
             overrides=[(name, _text(value)) for name, value in pairs],
             url=url or DEFAULT_URL,
             locale=locale,
-            secret=secret,
-            flaw=flaw,
-            now=now,
-            client_uuid=client_uuid,
-            style=style,
+            **signing,
         )
         return PostableWebhook(webhook)
 
