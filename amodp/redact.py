@@ -446,9 +446,9 @@ class _Walk:
         if key == "_links":
             return self.keep(value)
         if key == "tags":
-            return self.tags(value)
+            return _each(value, self.tag)
         if key in _FIELD_LISTS:
-            return self.fields(value)
+            return _each(value, self.field)
         if key == "data" and isinstance(value, dict) and _is_form_data(value):
             return self.form_data(value)
         return self.node(value, key)
@@ -475,11 +475,8 @@ class _Walk:
             return _each(node, self.keep)
         return self.original(node)
 
-    def tags(self, node: Any) -> Any:
-        """``tags[j][id|name]``: a tag's name is account configuration."""
-        return _each(node, self.tag)
-
     def tag(self, tag: Any) -> Any:
+        """One of ``tags[j][id|name]``: a tag's name is account configuration."""
         if isinstance(tag, dict):
             return {
                 k: self.original(v) if k == "name" and not isinstance(v, (dict, list))
@@ -487,14 +484,11 @@ class _Walk:
                 for k, v in tag.items()
             }  # fmt: skip
         if isinstance(tag, list):
-            return self.tags(tag)
+            return _each(tag, self.tag)
         return self.original(tag)  # tags[0]=VIP: a tag's name
 
-    def fields(self, node: Any) -> Any:
-        """``custom_fields[j][id|name|code|values]``: the values by the field's code."""
-        return _each(node, self.field)
-
     def field(self, field: Any) -> Any:
+        """One of ``custom_fields[j][id|name|code|values]``: the values by the field's code."""
         if not isinstance(field, dict):
             return self.values("", field)
         code = self.original(field.get("code", field.get("field_code")))
