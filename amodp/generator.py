@@ -39,7 +39,16 @@ def _webhook(
     """The request of a webhook, with amoCRM's headers in the order it sends
     them (Host and Content-Length are filled in from the URL and the body)."""
     request_id = fake.uuid() if seeded else str(uuid.uuid4())
-    headers = (
+    body = encode(data).encode("ascii")
+    return Request(
+        spec, spec.kind, "POST", url, body, request_id, data, webhook_headers(request_id)
+    )
+
+
+def webhook_headers(request_id: str) -> tuple[tuple[str, str], ...]:
+    """amoCRM's headers of a webhook, in the order it sends them (Host and
+    Content-Length are filled in from the URL and the body)."""
+    return (
         ("Host", ""),
         ("User-Agent", USER_AGENT),
         ("Content-Type", CONTENT_TYPE),
@@ -47,8 +56,6 @@ def _webhook(
         ("Accept-Encoding", "gzip"),
         ("Content-Length", ""),
     )
-    body = encode(data).encode("ascii")
-    return Request(spec, spec.kind, "POST", url, body, request_id, data, headers)
 
 
 #: what :func:`generate` returned before every kind was one :class:`Request`

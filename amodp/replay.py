@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import AmodpError, InputError
 from .records import CaptureRecord
 from .request import Request
 
-__all__ = ["is_loopback", "origins", "received_on", "request_of", "requests_of"]
+__all__ = [
+    "fresh",
+    "is_loopback",
+    "origins",
+    "received_on",
+    "request_of",
+    "requests_of",
+    "webhook_of",
+]
 
 #: the characters of an HTTP token (a method, a header name)
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -103,6 +113,46 @@ def requests_of(
     """The records as requests to ``url`` (or each back where it was
     received), with the ``extra`` headers merged in."""
     return [request_of(record, url).with_headers(extra) for record in records]
+
+
+def webhook_of(data: Any, url: str, request_id: str | None = None) -> Request:
+    """A webhook that carries ``data`` (what PHP's ``$_POST`` held: a body
+    read back by :func:`amodp.inputs.read_sources` and decoded) as amoCRM
+    sends it: encoded as amoCRM encodes, with its headers and a request id
+    of its own. Its event is the first the catalog finds in ``data``; an
+    InputError when there is none."""
+    import uuid
+
+    from .catalog import detect, event
+    from .codec import encode
+    from .generator import webhook_headers
+
+    found = [d for d in detect(data) if d.kind in ("dp", "account")]
+    if not found:
+        raise InputError("it holds no amoCRM webhook event (leads[status][0][id]=... and the like)")
+    first = found[0]
+    spec = event(first.event, first.entity, first.kind)
+    rid = request_id or str(uuid.uuid4())
+    body = encode(data).encode("ascii")
+    label = ", ".join(dict.fromkeys(d.name for d in found))
+    return Request(spec, spec.kind, "POST", url, body, rid, data, webhook_headers(rid), label=label)
+
+
+def fresh(request: Request, request_id: str | None = None) -> Request:
+    """The same request under a request id of its own (``X-Amocrm-Requestid``
+    where it carries one), as amoCRM gives every delivery of a new change."""
+    import uuid
+
+    rid = request_id or str(uuid.uuid4())
+    if request.header("x-amocrm-requestid") is None:
+        return replace(request, request_id=rid)
+    headers = tuple(
+        (k, rid if k.lower() == "x-amocrm-requestid" else v) for k, v in request.base_headers
+    )
+    extra = tuple(
+        (k, rid if k.lower() == "x-amocrm-requestid" else v) for k, v in request.extra_headers
+    )
+    return replace(request, request_id=rid, base_headers=headers, extra_headers=extra)
 
 
 def origins(requests: Iterable[Request]) -> list[str]:

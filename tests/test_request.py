@@ -177,3 +177,99 @@ def test_a_replayed_account_capture_is_judged_as_account_level(tmp_path: Path) -
 async def _send_to(request: amodp.Request) -> amodp.Delivery:
     async with Sender(timeout=5) as sender:
         return await sender.send(request)
+
+
+# -- send: repeats, bodies from anything decode reads ------------------------------------
+
+
+def _received(tmp_path: Path, *args: str) -> tuple[int, list[dict[str, object]], str]:
+    """``amodp send ARGS --url`` a real listener; (exit code, its records, stderr)."""
+    saved = tmp_path / "got.jsonl"
+    with Background(Options(port=0, save=saved), lambda *_: None) as running:
+        result = CliRunner().invoke(app, ["send", *args, "--url", running.url + "/amo"])
+    records = [json.loads(line) for line in saved.read_text().splitlines()]
+    return result.exit_code, records, result.stderr
+
+
+def _request_id(record: dict[str, object]) -> str:
+    headers = record["headers"]
+    assert isinstance(headers, list)
+    return next(v for k, v in headers if k == "x-amocrm-requestid")
+
+
+def test_repeat_gives_each_delivery_its_own_request_id_and_values(tmp_path: Path) -> None:
+    code, records, _ = _received(tmp_path, "status", "--lead", "--seed", "4", "--repeat", "5")
+    assert code == 0 and len(records) == 5
+    assert len({_request_id(r) for r in records}) == 5
+    bodies = {str(r["body"]) for r in records}
+    assert len(bodies) == 5  # fresh values, as real traffic has
+    for record in records:  # each a webhook as amoCRM sends it, its id its own
+        assert [e["event"] for e in record["events"]] == ["status"]  # type: ignore[index]
+
+
+def test_repeat_exact_sends_the_same_bytes(tmp_path: Path) -> None:
+    code, records, _ = _received(
+        tmp_path, "status", "--lead", "--seed", "4", "--repeat", "3", "--exact"
+    )
+    assert code == 0 and len(records) == 3
+    assert len({_request_id(r) for r in records}) == 1
+    assert len({str(r["body"]) for r in records}) == 1
+
+
+@pytest.mark.parametrize("form", ["body", "curl", "json", "http"])
+def test_send_body_fires_what_decode_reads_as_amocrms_bytes(tmp_path: Path, form: str) -> None:
+    hook = amodp.generate("add", "leads", kind="account", seed=6)
+    text = {
+        "body": hook.body.decode(),
+        "curl": hook.curl(),
+        "json": json.dumps(hook.json, ensure_ascii=False),
+        "http": hook.http().decode(),
+    }[form]
+    (tmp_path / "in.txt").write_text(text)
+    code, [record], _ = _received(tmp_path, "--body", str(tmp_path / "in.txt"))
+    assert code == 0
+    # amoCRM's bytes (PHP-style encoding) and headers, a request id of its own.
+    assert str(record["body"]).encode() == hook.body
+    headers = dict(record["headers"])  # type: ignore[arg-type]
+    assert headers["user-agent"] == "amoCRM-Webhooks/3.0"
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert _request_id(record) != hook.request_id
+    assert record["decoded"] == hook.json
+
+
+def test_send_body_of_no_webhook_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "in.txt").write_text("a=1&b=2")
+    result = CliRunner().invoke(
+        app, ["send", "--body", str(tmp_path / "in.txt"), "--url", "http://127.0.0.1:9/"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {tmp_path / 'in.txt'}: it holds no amoCRM webhook")
+
+
+@pytest.mark.parametrize(
+    ("platform", "reason"),
+    [
+        ("amocrm", "500: DP webhooks are not retried: this change is lost"),
+        ("kommo", "500: amoCRM retries in 5 min"),
+    ],
+)
+def test_send_judges_by_the_platform(platform: str, reason: str) -> None:
+    with Background(Options(port=0, status=500), lambda *_: None) as running:
+        result = CliRunner().invoke(
+            app, ["send", "status", "--url", running.url, "--platform", platform, "--json"]
+        )
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["reason"] == reason
+
+
+def test_kommo_retries_dp_webhooks_on_its_ladder() -> None:
+    # developers.kommo.com/docs/webhooks-dp: up to 4 retries within an hour.
+    with Background(Options(port=0, status=500), lambda *_: None) as running:
+        result = CliRunner().invoke(
+            app,
+            ["send", "status", "--url", running.url, "--platform", "kommo",
+             "--retries", "amocrm", "--time-scale", "0.0002"],
+        )  # fmt: skip
+    attempts = [line for line in result.stderr.splitlines() if " attempt " in line]
+    assert [line.split(" attempt ")[1].split(" ")[0] for line in attempts] == ["2", "3", "4", "5"]
+    assert attempts[-1].endswith("500: amoCRM gives up: this change is lost")

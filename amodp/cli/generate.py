@@ -148,8 +148,11 @@ def signing_options(making: Making) -> dict[str, Any]:
     }
 
 
-def make_requests(making: Making, url: str, other_ways: str = "or --all") -> list[Request]:
-    """The requests generate and send make: one EVENT, or --all of them."""
+def make_requests(
+    making: Making, url: str, other_ways: str = "or --all", notes: bool = True
+) -> list[Request]:
+    """The requests generate and send make: one EVENT, or --all of them;
+    ``notes``: say on stderr what was skipped or cannot be signed for real."""
     from .. import catalog
     from ..generator import generate, generate_all, parse_override
 
@@ -189,7 +192,7 @@ def make_requests(making: Making, url: str, other_ways: str = "or --all") -> lis
             on_skip=lambda spec, missing: skipped.setdefault(tuple(missing), []).append(spec.name),
             **signing,
         )
-        for missing, names in skipped.items():
+        for missing, names in skipped.items() if notes else ():
             stderr_line(f"Warning: skipped {', '.join(names)}: no field {', '.join(missing)}")
     elif event is None:
         more = f"see 'amodp events --kind {kind}'" if callback else "see 'amodp events'"
@@ -209,7 +212,7 @@ def make_requests(making: Making, url: str, other_ways: str = "or --all") -> lis
                 **signing,
             )
         ]
-    if callback:
+    if callback and notes:
         _signing_notes(hooks, kind, signing.get("secret"))
     return hooks
 

@@ -57,7 +57,27 @@ def send(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the requests, send nothing.")
     ] = False,
-    repeat: Annotated[int, typer.Option("--repeat", help="Send everything N times.", min=1)] = 1,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat",
+            help="Send everything N times, each time with a request id and values of its own.",
+            min=1,
+        ),
+    ] = 1,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="With --repeat: the same bytes every time.")
+    ] = False,
+    body: Annotated[
+        str | None,
+        typer.Option(
+            "--body",
+            metavar="FILE",
+            help="Send what decode reads (a raw body, an .http request, a curl command, "
+            "$_POST as JSON), as amoCRM's bytes with its headers; - for stdin.",
+            show_default=False,
+        ),
+    ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", help="Deliveries at once.", min=1)
     ] = 1,
@@ -97,6 +117,8 @@ def send(
     signing = signing_options(making)
     if not url and replay is None:
         raise UsageError("--url is required")
+    if exact and repeat == 1:
+        raise UsageError("--exact keeps the bytes of --repeat N", param="exact")
     if url:
         check_url(url)
     check_load(repeat=repeat, concurrency=concurrency, timeout=timeout)
@@ -111,9 +133,15 @@ def send(
         requests = _replay(replay, url or "", extra, choose)
     elif choose is not None:
         raise UsageError("--index, --event and --request-id choose records of --replay FILE")
+    elif body is not None:
+        if making.event is not None or making.all_events or signing["given"]:
+            extra_option = signing["given"][0] if signing["given"] else "EVENT or --all"
+            raise UsageError(f"--body sends what FILE holds: no {extra_option} with it")
+        assert url is not None  # required above without --replay
+        requests = _bodies(body, url, extra)
     else:
         assert url is not None  # required above without --replay
-        made = make_requests(making, url, other_ways="--all or --replay FILE")
+        made = make_requests(making, url, other_ways="--all, --body FILE or --replay FILE")
         requests = [r.with_headers(extra) for r in made]
     if dry_run:
         out = sys.stdout.buffer
@@ -153,6 +181,11 @@ def send(
             on_delivery=on_delivery,
             retries=ladder,
             platform=platform,
+            again=None
+            if exact
+            else _again(
+                requests, making, url, extra, made=replay is None and body is None, repeat=repeat
+            ),
         )
     finally:
         if progress is not None:
@@ -256,6 +289,59 @@ def _header(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise UsageError(f"-H wants 'Name: value', got {text!r}")
     return name.strip(), value.strip()
+
+
+#: how many bodies of each request ``--repeat`` sends: values of their own
+#: without generating one per delivery (which would cost a load test its speed)
+VARIANTS = 64
+
+
+def _again(
+    requests: list[Request],
+    making: Making,
+    url: str | None,
+    extra: list[tuple[str, str]],
+    *,
+    made: bool,
+    repeat: int,
+) -> Any:
+    """What ``--repeat`` sends the n-th time a request goes again: a request
+    id of its own, and (made ones) values of its own, from a pool of up to
+    :data:`VARIANTS` bodies of the same event."""
+    from ..replay import fresh
+
+    if repeat == 1:
+        return None
+    if not made or url is None:
+        return lambda request, n: fresh(request)
+    import random
+
+    seeds = random.Random(making.seed).sample(range(1 << 30), min(repeat - 1, VARIANTS))
+    pool = [
+        make_requests(Making(**{**vars(making), "seed": seed}), url, notes=False) for seed in seeds
+    ]
+    place = {id(r): i for i, r in enumerate(requests)}
+
+    def again(request: Request, n: int) -> Request:
+        variant = pool[(n - 1) % len(pool)][place[id(request)]]
+        return fresh(variant.with_headers(extra))
+
+    return again
+
+
+def _bodies(name: str, url: str, extra: list[tuple[str, str]]) -> list[Request]:
+    """``--body FILE``: each body FILE holds, as the webhook amoCRM sends with it."""
+    from ..codec import parse
+    from ..inputs import read_sources
+    from ..replay import webhook_of
+
+    label = "stdin" if name == "-" else name
+    try:
+        sources = read_sources(read_input(name))
+        requests = [webhook_of(parse(s.body).value, url).with_headers(extra) for s in sources]
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+    return requests
 
 
 def _replay(path: Path, url: str, extra: list[tuple[str, str]], choose: Any = None) -> list[Any]:
