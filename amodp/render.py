@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .catalog import Detected
     from .outcome import Delivery
     from .sender import Summary
 
@@ -120,7 +121,9 @@ def show_record(record: dict[str, Any], stream: IO[str]) -> None:
     found = detect(record.get("decoded"))
     continued = continuation_of(record)
     names = ", ".join(f"{f.name} ({f.kind})" for f in found)
-    names = names or ("salesbot.continue (salesbot)" if continued else "-")
+    if not names:  # not a form: the events the listener found (a callback, a continuation)
+        listed = record.get("events") or []
+        names = ", ".join(f"{e['entity']}.{e['event']} ({e['kind']})" for e in listed) or "-"
     heading = f"{when}  {record['method']} {target}  {record['status']}  {names}"
     forward = record.get("forward")
     if forward:
@@ -129,6 +132,9 @@ def show_record(record: dict[str, Any], stream: IO[str]) -> None:
     lines = []
     for group in found:
         lines += [summary_line(group, item) for item in group.items]
+    callback = None if found else callback_in(record)
+    if callback is not None:
+        lines.append(summary_line(callback, callback.items[0]))
     if continued:
         lines.append(continuation_line(record, continued))
     if "signature" in record:
@@ -214,6 +220,50 @@ def continuation_line(record: dict[str, Any], event: dict[str, Any]) -> str:
     return head + ("; ".join(parts) or "no data, no execute_handlers")
 
 
+def callback_in(record: dict[str, Any]) -> Detected | None:
+    """The callback a record's body (or a GET's query) is, read again, when
+    its ``events`` name one (not a Salesbot's continuation); None when it
+    cannot be read again (a redacted or compressed body)."""
+    from .catalog import CALLBACK_KINDS
+
+    if not any(
+        e.get("kind") in CALLBACK_KINDS and e.get("event") != "continue"
+        for e in record.get("events") or []
+    ):
+        return None
+    from .errors import InputError
+    from .records import body_of, callback_of
+
+    try:
+        body = body_of(record)
+    except InputError:
+        return None
+    return callback_of(body, record.get("query") or "", record.get("method") or "POST")
+
+
+def event_text(record: dict[str, Any], event: dict[str, Any]) -> str:
+    """What ``listen --lines`` says of one event: its name and ids
+    (``leads.status 66978001``, ``?`` for an item without one); for a
+    callback, whose items have no id, what it is (``chat.message: text
+    message 5e0f...``, ``oauth.disabled: account 30307558``), or its name
+    alone when its body cannot be read again (redacted)."""
+    name = f"{event['entity']}.{event['event']}"
+    ids = event.get("ids") or []
+    if ids and all(i is None for i in ids):
+        callback = callback_in(record)
+        if callback is not None:
+            from .catalog import summary_line
+
+            said = summary_line(callback, callback.items[0])
+            return f"{name}: {said.partition('  ')[2]}"
+        from .catalog import CALLBACK_KINDS
+
+        if event.get("kind") in CALLBACK_KINDS:
+            return name
+    shown = ",".join("?" if i is None else str(i) for i in ids)
+    return name + (f" {shown}" if shown else "")
+
+
 def summary_table(rows: Sequence[Sequence[str]], stream: IO[str], title: str) -> None:
     """The title, then (when there are rows) a table of them."""
     if not rows:
@@ -227,10 +277,7 @@ def request_line(record: dict[str, Any]) -> str:
     path, status, then each event recognised with its ids."""
     when = record["received_at"][11:23]
     target = record["path"] + (f"?{record['query']}" if record.get("query") else "")
-    events = []
-    for found in record.get("events") or []:
-        ids = ",".join(str(i) for i in found.get("ids") or [])
-        events.append(f"{found['entity']}.{found['event']}" + (f" {ids}" if ids else ""))
+    events = [event_text(record, found) for found in record.get("events") or []]
     parts = [when, f"{record['method']} {target}", str(record["status"]), "  ".join(events) or "-"]
     forward = record.get("forward")
     if forward:

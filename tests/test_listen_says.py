@@ -295,3 +295,78 @@ def test_known_filters_still_choose_what_is_shown() -> None:
                 headers = {k: v for k, v in hook.headers if k.lower() != "host"}
                 urlopen(urllib.request.Request(url + "/", data=hook.body, headers=headers))
         assert shown.wanted == wanted, chosen
+
+
+# -- --lines -------------------------------------------------------------------------
+
+CALLBACKS = [
+    ("chat", "message", "chat.message: text message "),
+    ("chat", "typing", "chat.typing: conversation "),
+    ("chat", "reaction", "chat.reaction: "),
+    ("chat", "comment_reply", "chat.comment_reply: reply to post "),
+    ("salesbot", "widget_request", "salesbot.widget_request: continue at https://"),
+    ("oauth", "disabled", "oauth.disabled: account "),
+    ("oauth", "redirect", "oauth.redirect: code for "),
+    ("oauth", "denied", "oauth.denied: access denied"),
+]
+
+
+@pytest.mark.parametrize(("kind", "event", "said"), CALLBACKS)
+def test_lines_show_each_callback_by_what_it_says(kind: str, event: str, said: str) -> None:
+    hook = generate(event, kind=kind, seed=5)
+    with listener() as (url, shown):
+        path = hook.url.split("/", 3)[3]
+        headers = {k: v for k, v in hook.headers if k.lower() not in ("host", "content-length")}
+        request = urllib.request.Request(
+            f"{url}/{path}", data=hook.body or None, headers=headers, method=hook.method
+        )
+        assert urlopen(request)[0] == 200
+    (line,) = shown.lines
+    assert "None" not in line
+    assert f"  {said}" in line
+    (pretty,) = shown.pretty
+    assert "None" not in pretty
+    assert f"200  {kind}.{event} ({kind})\n" in pretty  # the heading names it too
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "headers", "said"),
+    [
+        ("POST", b"", {}, "  -  (empty body)"),
+        ("GET", b"", {}, "  -  (empty body)"),
+        ("POST", b"hello", {"Content-Type": "text/plain"}, "  -  (body is text/plain"),
+        ("POST", b'{"a": 1}', {"Content-Type": "application/json"}, "  -  (body is"),
+    ],
+)
+def test_lines_say_when_there_is_no_event(
+    method: str, body: bytes, headers: dict[str, str], said: str
+) -> None:
+    with listener() as (url, shown):
+        request = urllib.request.Request(
+            url + "/x", data=body if method == "POST" else None, headers=headers, method=method
+        )
+        assert urlopen(request)[0] == 200
+    (line,) = shown.lines
+    assert "None" not in line
+    assert said in line
+
+
+def test_lines_of_a_redacted_callback_name_it_without_its_values() -> None:
+    hook = generate("message", kind="chat", seed=5)
+    with listener(redact=True) as (url, shown):
+        request = urllib.request.Request(
+            url + "/chat", data=hook.body, headers={"Content-Type": "application/json"}
+        )
+        urlopen(request)
+    (line,) = shown.lines
+    assert "None" not in line
+    assert "  chat.message  (" in line
+
+
+def test_lines_show_an_item_without_an_id_as_a_question_mark() -> None:
+    body = b"leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142&account%5Bsubdomain%5D=acme"
+    with listener() as (url, shown):
+        urlopen(urllib.request.Request(url + "/", data=body, method="POST"))
+    (line,) = shown.lines
+    assert "None" not in line
+    assert "  200  leads.status ?\n" in line
