@@ -36,8 +36,7 @@ DEFAULT_URL = "http://localhost:8000/"
 def _webhook(
     spec: catalog.Event, data: dict[str, Any], fake: Fake, seeded: bool, url: str
 ) -> Request:
-    """The request of a webhook, with amoCRM's headers in the order it sends
-    them (Host and Content-Length are filled in from the URL and the body)."""
+    """The request of a webhook of ``data``, with amoCRM's headers."""
     request_id = fake.uuid() if seeded else str(uuid.uuid4())
     body = encode(data).encode("ascii")
     return Request(

@@ -124,10 +124,9 @@ def _old_status_id(v: Values, _: str) -> int:
     return v.rng.choice(choices)
 
 
-def _old_period_id(v: Values, _: str) -> int:
-    new = _int(v.get("period_id"))
-    choices = [p for p in v.account.periods if p != new] or [new + 1]
-    return v.rng.choice(choices)
+def _another(v: Values, current: int, among: list[int]) -> int:
+    """One of ``among`` other than ``current`` (``current + 1`` if there is none)."""
+    return v.rng.choice([x for x in among if x != current] or [current + 1])
 
 
 #: Notes print their times in the account's time zone (Moscow in the captures:
@@ -356,12 +355,6 @@ def _author(v: Values, _: str) -> dict[str, str]:
             f"https://amojo.amocrm.ru/attachments/profiles/{v.fake.uuid()}/file_128x128.jpg"
         )
     return author
-
-
-def _old_user_id(v: Values, _: str) -> int:
-    current = _int(v.get("responsible_user_id", "user_id"))
-    choices = [u for u in v.account.users() if u != current] or [current + 1]
-    return v.rng.choice(choices)
 
 
 # -- tasks: dates as Y-m-d H:i:s in UTC, complete_before last as Unix time ------------
@@ -705,7 +698,9 @@ RULES: dict[str, Rule] = {
     "creator_id": lambda v, _: _user(v),
     "modifier_id": lambda v, _: _user(v),
     "same_user_id": lambda v, _: v.get("responsible_user_id", "user_id"),
-    "old_user_id": _old_user_id,
+    "old_user_id": lambda v, _: _another(
+        v, _int(v.get("responsible_user_id", "user_id")), v.account.users()
+    ),
     "lead_name": lambda v, _: "" if _from_chat(v) else v.fake.pick("deal"),
     "lead_price": lambda v, _: None if _from_chat(v) else v.fake.price(),
     "lead_user": _lead_user,
@@ -768,7 +763,7 @@ RULES: dict[str, Rule] = {
     "old_pipeline_id": _old_pipeline_id,
     "old_status_id": _old_status_id,
     "period_id": lambda v, _: v.rng.choice(v.account.periods),
-    "old_period_id": _old_period_id,
+    "old_period_id": lambda v, _: _another(v, _int(v.get("period_id")), v.account.periods),
     "same_period_id": lambda v, _: v.get("period_id"),
     "account_id": lambda v, _: v.account.id,
     "subdomain": lambda v, _: v.account.subdomain,
