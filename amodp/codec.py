@@ -281,9 +281,6 @@ class _Decoder:
         if levels > self.depth:
             self.depth = levels
 
-        if not segments:
-            self.set(self.root, _php_key(base), value)
-            return
         node = self.root
         path = name[:bracket]
         current: Any = _php_key(base)
