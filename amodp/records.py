@@ -314,11 +314,10 @@ def body_of(record: dict[str, Any]) -> bytes:
         if not isinstance(encoded, str):
             raise InputError("body_base64 is not a string")
         import base64
-        import binascii
 
         try:
             return base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
+        except ValueError:  # binascii.Error is a ValueError
             raise InputError("body_base64 is not valid base64") from None
     if "body" not in record:
         raise InputError("the record has neither body nor body_base64")
@@ -329,10 +328,9 @@ def body_of(record: dict[str, Any]) -> bytes:
         # A "\udcff" escape is a byte that was not UTF-8 (Python's surrogateescape).
         return body.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError as exc:
-        char = body[exc.start]
         raise InputError(
-            f"body holds a lone surrogate (\\u{ord(char):04x}), which is no text and no byte: "
-            "a body that is not UTF-8 goes in body_base64"
+            f"body holds a lone surrogate (\\u{ord(body[exc.start]):04x}), which is no text and "
+            "no byte: a body that is not UTF-8 goes in body_base64"
         ) from None
 
 
@@ -507,14 +505,13 @@ def read_records(data: bytes) -> list[CaptureRecord]:
             values = value
         else:
             raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
-    return [_read_one(number, value) for number, value in enumerate(values, 1)]
-
-
-def _read_one(number: int, fields: dict[str, Any]) -> CaptureRecord:
-    try:
-        return CaptureRecord(number, fields, body_of(fields))
-    except InputError as exc:
-        raise InputError(f"record {number}: {exc}") from None
+    records = []
+    for number, fields in enumerate(values, 1):
+        try:
+            records.append(CaptureRecord(number, fields, body_of(fields)))
+        except InputError as exc:
+            raise InputError(f"record {number}: {exc}") from None
+    return records
 
 
 def select_records(
