@@ -319,8 +319,7 @@ def _finish(node: dict[Any, Any]) -> dict[Any, Any] | list[Any]:
         if type(v) is dict:
             node[k] = _finish(v)
         if is_list:
-            if type(k) is not int or k != i:
-                is_list = False
+            is_list = type(k) is int and k == i
             i += 1
     if is_list:
         return list(node.values())
