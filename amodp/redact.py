@@ -430,12 +430,8 @@ class _Walk:
 
     def node(self, node: Any, key: str) -> Any:
         """Anything under ``key``: containers by their keys, leaves by :meth:`Redactor.scalar`."""
-        if isinstance(node, dict):
-            out: dict[Any, Any] = {}
-            for k, v in node.items():
-                child = k.lower() if type(k) is str else key  # an index: the list's key
-                out[k] = self.child(child, v)
-            return out
+        if isinstance(node, dict):  # an index (a list as a dict) keeps the list's key
+            return {k: self.child(k.lower() if type(k) is str else key, v) for k, v in node.items()}
         if isinstance(node, list):
             return [self.child(key, v) for v in node]
         return self.scalar(key, node)
