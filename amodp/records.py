@@ -435,14 +435,11 @@ class CaptureRecord:
 
 
 def _json(text: bytes) -> Any:
-    """A JSON value, or ``_NOT_JSON``."""
+    """A JSON value, or None when the text is not JSON (null is no record either)."""
     try:
         return load_json(text.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return _NOT_JSON
-
-
-_NOT_JSON = object()
+        return None
 
 
 def _record_line(line: bytes) -> Any:
