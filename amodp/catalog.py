@@ -308,9 +308,7 @@ def item_id(item: dict[str, Any]) -> Any:
         if key in item:
             return item[key]
     note = item.get("note")
-    if isinstance(note, dict):
-        return note.get("element_id")
-    return None
+    return note.get("element_id") if isinstance(note, dict) else None
 
 
 def _items(value: Any) -> list[dict[str, Any]] | None:
