@@ -156,7 +156,6 @@ def filters(
     return frozenset(found), frozenset(chosen)
 
 
-@functools.cache
 def filter_names() -> tuple[frozenset[str], frozenset[str]]:
     """The event names (``status``, ``leads.status``) and the entities that
     a record's ``events`` can hold: every event of the catalog, by its name

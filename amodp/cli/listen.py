@@ -45,13 +45,17 @@ def listen(
     events: Annotated[
         list[str] | None,
         typer.Option(
-            "--event", help="Show only this event (status, leads.status...).", show_default=False
+            "--event",
+            help="Show only this event (status, leads.status, chat.message...).",
+            show_default=False,
         ),
     ] = None,
     entities: Annotated[
         list[str] | None,
         typer.Option(
-            "--entity", help="Show only this entity (leads, customers...).", show_default=False
+            "--entity",
+            help="Show only this entity (leads, customers, chat...).",
+            show_default=False,
         ),
     ] = None,
     expect: Annotated[
