@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
-from .codec import Decoded, load_json, parse, to_json
+from .codec import Decoded, Shapes, load_json, parse, to_json
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -103,8 +103,7 @@ def is_form(content_type: str | None, body: bytes) -> tuple[bool, str | None]:
     if media:
         return False, f"body is {media}, not a form: kept raw"
     # No Content-Type: decode when it looks like a form, as PHP would not.
-    head = body[:1].lstrip()
-    if head in (b"{", b"["):
+    if body[:1] in (b"{", b"["):
         return False, "body looks like JSON and has no Content-Type: kept raw"
     return True, "no Content-Type: decoded as a form anyway"
 
@@ -207,7 +206,6 @@ class Forms:
 
     def __init__(self, size: int = 256) -> None:
         from . import catalog
-        from .codec import Shapes
 
         self.size = size
         self.shapes = Shapes(size)
