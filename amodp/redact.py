@@ -342,8 +342,7 @@ class Redactor:
         body = body_of(record)
         query = record.get("query")
         if isinstance(query, str) and query:
-            new_query = self.redact_form(query)[0]
-            out["query"] = new_query.decode("utf-8", "surrogatepass")
+            out["query"] = self.redact_body(query).decode("utf-8", "surrogatepass")
         out.pop("body", None)
         out.pop("body_base64", None)
         if record.get("decoded") is None:
