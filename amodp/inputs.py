@@ -1,13 +1,19 @@
 """Find the urlencoded body in whatever people paste into ``amodp decode``.
 
 A webhook reaches a developer as many things: the raw body, a whole HTTP
-request from an inspector, a "Copy as cURL" command, a JSON object, a Python
-dict from a Flask or Django log, or the JSON Lines that ``amodp listen --save``
-writes. :func:`read_sources` turns any of them into the body bytes exactly as
-they went over the wire; :mod:`amodp.codec` decodes those.
+request from an inspector, a "Copy as cURL" command, a JSON object (or JSON
+Lines of them, as a PHP receiver logs ``json_encode($_POST)``), a Python dict
+from a Flask or Django log, the JSON Lines that ``amodp listen --save``
+writes, a PHP dump of ``$_POST`` (``print_r``, ``var_dump``, ``var_export``,
+Laravel's ``dd()``), a log line with a JSON object after its prefix, or the
+"Form Data" view of a browser's DevTools. :func:`read_sources` turns any of
+them into the body bytes exactly as they went over the wire (for a decoded
+form, a body PHP decodes to the same); :mod:`amodp.codec` decodes those.
+Text that is none of them is an InputError, never a body made of its words.
 
-Standard library only, and the heavier modules (``ast``, ``zlib``, ``base64``)
-are imported where used: this module is on the start-up path of ``amodp decode``.
+Standard library only, and the heavier modules (``ast``, ``zlib``, ``base64``,
+:mod:`amodp.dumps`) are imported where used: this module is on the start-up
+path of ``amodp decode``.
 """
 
 from __future__ import annotations
@@ -24,8 +30,19 @@ from .records import CaptureRecord, is_record, looks_like_records, read_records
 
 __all__ = ["FORMS", "NotTextError", "Source", "detect", "read_sources"]
 
-#: The input forms, in the order ``--form`` lists them; "auto" detects.
-FORMS = ("auto", "body", "http", "curl", "json", "python", "capture")
+#: The input forms, in the order ``--from`` lists them; "auto" detects.
+FORMS = (
+    "auto",
+    "body",
+    "http",
+    "curl",
+    "json",
+    "python",
+    "capture",
+    "php",
+    "log",
+    "form-view",
+)
 
 
 class Source:
@@ -34,11 +51,23 @@ class Source:
     ``method``, ``path``, ``query`` and ``headers`` are the request around the
     body where the input shows it (http, curl, capture): what checking a
     signature needs. A GET's data is its query, which then also stands in
-    ``body``. They are not part of its equality or repr. (A plain class: a
-    dataclass costs start-up time on every ``amodp decode``.)
+    ``body``. ``json_text`` is the JSON object the body was made from (json
+    and log forms), as the input has it. None of these is part of its
+    equality or repr. (A plain class: a dataclass costs start-up time on
+    every ``amodp decode``.)
     """
 
-    __slots__ = ("body", "form", "label", "warnings", "method", "path", "query", "headers")
+    __slots__ = (
+        "body",
+        "form",
+        "label",
+        "warnings",
+        "method",
+        "path",
+        "query",
+        "headers",
+        "json_text",
+    )
 
     body: bytes  # the urlencoded body as it went over the wire
     form: str  # which of FORMS (never "auto") it was read as
@@ -48,6 +77,7 @@ class Source:
     path: str
     query: str
     headers: tuple[tuple[str, str], ...]
+    json_text: bytes
 
     def __init__(
         self,
@@ -59,8 +89,9 @@ class Source:
         path: str = "",
         query: str = "",
         headers: tuple[tuple[str, str], ...] = (),
+        json_text: bytes = b"",
     ) -> None:
-        values = (body, form, label, warnings, method, path, query, headers)
+        values = (body, form, label, warnings, method, path, query, headers, json_text)
         for name, value in zip(self.__slots__, values, strict=True):
             object.__setattr__(self, name, value)
 
@@ -96,8 +127,10 @@ Choose = Callable[[list[CaptureRecord]], list[CaptureRecord]]
 def detect(data: bytes) -> str:
     """The form auto-detection reads ``data`` as (one of :data:`FORMS` but "auto").
 
-    Tried in order: capture records, JSON, Python literal, HTTP request, curl
-    command; anything else is a raw body.
+    Tried in order: capture records, a PHP dump, JSON, Python literal, HTTP
+    request, curl command, DevTools' form view, a log line with JSON;
+    anything else is a raw body (which :func:`read_sources` takes only when
+    it is made of ``name=value`` pairs).
     """
     return _detect(_prepare(data))
 
@@ -117,6 +150,8 @@ def read_sources(data: bytes, form: str = "auto", choose: Choose | None = None) 
     data = _prepare(data)
     if form == "auto":
         form = _detect(data)
+        if form == "body":
+            _check_body(data)
     if form == "capture":
         return _read_capture(data, choose)
     if choose is not None:
@@ -145,8 +180,13 @@ def _prepare(data: bytes) -> bytes:
             pass  # not UTF-16 after all: leave the bytes alone
     if not data.strip():
         raise InputError("empty input")
-    # A raw HTTP request's body may be gzip: its reader undoes that.
-    if _is_binary(data) and _request_line(data.lstrip()) is None:
+    # A raw HTTP request's body may be gzip: its reader undoes that; print_r
+    # and var_dump print a value's NUL bytes as they are.
+    if (
+        _is_binary(data)
+        and _request_line(data.lstrip()) is None
+        and not _PHP_START.match(data.strip())
+    ):
         raise NotTextError("is not text (binary data)")
     return data
 
@@ -217,12 +257,21 @@ _PY_START = re.compile(
 _REQUEST_LINE = re.compile(rb"([A-Z][A-Z0-9_-]*)[ \t]+(\S+)(?:[ \t]+(HTTP/[0-9.]+))?[ \t]*\r?")
 _METHODS = {b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS"}
 _CURL_START = re.compile(rb"(?:\$[ \t]+)?(?:\S*/)?curl(?:\.exe)?(?=\s|$)")
+# A PHP dump of $_POST (amodp.dumps reads it), perhaps after <pre>, VarDumper's
+# "^ ", Xdebug's "/app/hook.php:12:" line, or (print_r) a log line's prefix.
+_PHP_START = re.compile(
+    rb"(?:<pre[^>\n]*>\s*)?(?:\^ )?(?:\S+\.php:\d+:\s*\n\s*)?"
+    rb"(?:Array\s*\(|array\s*\(|array:\d+ ?\[)"
+    rb"|[^\n]*?(?<![\w$])Array[ \t]*\r?\n[ \t]*\([ \t]*\r?\n"
+)
 
 
 def _detect(data: bytes) -> str:
     text = data.strip()
     if looks_like_records(text.split(b"\n", 1)[0]):
         return "capture"
+    if _PHP_START.match(text):
+        return "php"
     head = text[:1]
     if head in (b"{", b"["):
         value = _json_or_not(text)
@@ -235,8 +284,13 @@ def _detect(data: bytes) -> str:
             return "python" if value and _python_fits(text) else "json"
         if _python_fits(text):
             return "python"
-        # "{" and neither JSON nor Python: reading it as JSON says what is wrong.
-        return "json" if head == b"{" else "body"
+        if _json_lines(text):
+            return "json"
+        # "{" and neither JSON nor Python: reading it as JSON says what is
+        # wrong. "[" may start a log line ("[2025-06-01 12:00:00] ...").
+        if head == b"{":
+            return "json"
+        return "log" if _log_objects(text, first=True) else "body"
     if _PY_START.match(text) and _python_fits(text):
         return "python"
     if head and head in _JSON_SCALAR_START and _json_or_not(text) is not _NOT_JSON:
@@ -245,6 +299,10 @@ def _detect(data: bytes) -> str:
         return "http"
     if _CURL_START.match(text):
         return "curl"
+    if _looks_like_form_view(text):
+        return "form-view"
+    if _log_objects(text, first=True):
+        return "log"
     return "body"
 
 
@@ -263,6 +321,27 @@ def _read_body(data: bytes) -> list[Source]:
     if len(lines) > 1 and all(_BODY_LINE.fullmatch(line) for line in lines):
         return [Source(line, "body", f"line {i}") for i, line in enumerate(lines, 1)]
     return [Source(_clean_body(data), "body")]
+
+
+# A line that a dump's item starts: "[key] =>", "'key' =>", '"key" =>'.
+_DUMP_ITEM = re.compile(rb"\s*(?:\[[^\]\n]*\]|\"[^\"\n]*\"|'[^'\n]*')\s*=>")
+
+
+def _check_body(data: bytes) -> None:
+    """Refuse, as a detected body, text that is no form at all: a body is
+    ``name=value`` pairs, so every line has an "="; a line that starts like a
+    dump's item is part of a dump decode could not read."""
+    for number, line in enumerate(data.strip().split(b"\n"), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if b"=" not in line or _DUMP_ITEM.match(line):
+            shown = _text(line[:40])
+            raise InputError(
+                f"line {number} ({shown!r}) is not name=value pairs, and the input is none "
+                "of the other forms decode reads (see --from); --from body reads it as a "
+                "body all the same"
+            )
 
 
 # -- http -------------------------------------------------------------------------
@@ -630,7 +709,7 @@ def _json_kind(value: Any) -> str:
     return "a number"
 
 
-def _encode(data: dict[str, Any]) -> bytes:
+def _encode(data: dict[Any, Any]) -> bytes:
     """:func:`amodp.codec.encode` as bytes, its Python limits as InputError."""
     try:
         return encode(data).encode("ascii")
@@ -641,12 +720,80 @@ def _encode(data: dict[str, Any]) -> bytes:
 
 
 def _read_json(data: bytes) -> list[Source]:
-    value = _json_value(data.strip())
-    if not isinstance(value, dict):
-        raise InputError(f"the JSON input is {_json_kind(value)}, not an object")
+    """One JSON object; or one per line (JSON Lines, as a PHP receiver logs
+    ``json_encode($_POST)``), one Source each. There a line may also be a
+    JSON array, as json_encode prints a ``$_POST`` whose keys are 0, 1...
+    (``[]`` when it is empty)."""
+    values = _json_values(data.strip())
+    if len(values) == 1:
+        (_, value, raw) = values[0]
+        if not isinstance(value, dict):
+            raise InputError(f"the JSON input is {_json_kind(value)}, not an object")
+        return [_json_source(value, "json", "", raw)]
+    sources = []
+    for line, value, raw in values:
+        if not isinstance(value, dict) and not _is_post_list(value):
+            raise InputError(f"line {line}: the JSON is {_json_kind(value)}, not an object")
+        sources.append(_json_source(value, "json", f"line {line}", raw))
+    return sources
+
+
+def _is_post_list(value: Any) -> bool:
+    """A JSON array json_encode may print for ``$_POST``: strings and arrays."""
+    return isinstance(value, list) and all(isinstance(v, (str, dict, list)) for v in value)
+
+
+def _json_lines(text: bytes) -> bool:
+    """Whether ``text`` is several JSON values, each an object or ``$_POST``'s list."""
+    try:
+        values = _json_values(text)
+    except InputError:
+        return False
+    return len(values) > 1 and all(isinstance(v, dict) or _is_post_list(v) for _, v, _ in values)
+
+
+def _json_values(text: bytes) -> list[tuple[int, Any, bytes]]:
+    """(line, value, its text) for each JSON value in ``text``, whitespace
+    between them; the first one's errors read as a lone value's do."""
+    try:
+        whole = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not JSON: invalid UTF-8") from None
+    found: list[tuple[int, Any, bytes]] = []
+    pos = 0
+    line = 1
+    while pos < len(whole):
+        try:
+            value, end = _JSON.raw_decode(whole, pos)
+        except ValueError as exc:  # JSONDecodeError, and integers too long to convert
+            where = f"line {line}: " if found else ""
+            raise InputError(f"{where}not JSON: {exc}") from None
+        except RecursionError:
+            raise InputError("not JSON: nested too deeply") from None
+        found.append((line, value, whole[pos:end].encode("utf-8")))
+        start = end
+        while end < len(whole) and whole[end] in " \t\r\n":
+            end += 1
+        line += whole.count("\n", start, end) + whole.count("\n", pos, start)
+        pos = end
+    return found
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+#: JSON values where they start, as codec.load_json reads them (no NaN, no Infinity).
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _json_source(value: dict[str, Any] | list[Any], form: str, label: str, raw: bytes) -> Source:
+    """The body PHP would decode to a JSON object (flat bracket keys, or
+    decoded data such as ``json_encode($_POST)``) or ``$_POST``'s list."""
     parts: list[bytes] = []
-    for key, item in value.items():
-        if "[" in key and isinstance(item, list):
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and "[" in key and isinstance(item, list):
             # {"a[]": ["1", "2"]}: flat keys with repeated values (parse_qs,
             # Express without "extended"): one pair per value.
             parts.extend(_encode({key: x}) for x in item)
@@ -655,8 +802,9 @@ def _read_json(data: bytes) -> list[Source]:
             # http_build_query under its key. Top-level keys that decode makes
             # never hold "[", so its output reads back to itself.
             parts.append(_encode({key: item}))
-    warnings = (_API_WARNING,) if _looks_like_api(value) else ()
-    return [Source(b"&".join(part for part in parts if part), "json", warnings=warnings)]
+    warnings = (_API_WARNING,) if isinstance(value, dict) and _looks_like_api(value) else ()
+    body = b"&".join(part for part in parts if part)
+    return Source(body, form, label, warnings, json_text=raw)
 
 
 _API_WARNING = (
@@ -780,6 +928,144 @@ def _read_python(data: bytes) -> list[Source]:
     return [Source(b"&".join(parts), "python")]
 
 
+# -- php ----------------------------------------------------------------------------
+
+
+def _read_php(data: bytes) -> list[Source]:
+    """print_r, var_dump, var_export or dd() output of ``$_POST``: one
+    Source per dump (a log may hold several)."""
+    from .dumps import body_of, read_dumps  # here: only a dump needs them
+
+    dumps = read_dumps(data)
+    several = len(dumps) > 1
+    return [
+        Source(body_of(dump.tree), "php", f"dump {i}" if several else "", dump.warnings)
+        for i, dump in enumerate(dumps, 1)
+    ]
+
+
+# -- log ------------------------------------------------------------------------------
+
+# A prefix that starts as name=value is a form's pair with JSON in its value.
+_FORM_PAIR = re.compile(rb"[^\s=&]+=")
+
+
+def _log_objects(text: bytes, first: bool = False, any_prefix: bool = False) -> list[Source]:
+    """A Source for each line holding a JSON object after some text (the
+    date and level of a log line: ``[2025-06-01 12:00:00] local.INFO:
+    webhook {"leads":...}``); the first object of a line is taken, and may
+    run over several lines. Lines without one are passed over. ``first``:
+    stop at the first one found (detection). A prefix that starts like a
+    ``name=value`` pair is a form's, not a log line's, unless ``any_prefix``."""
+    whole = text.decode("utf-8", "replace")
+    found: list[Source] = []
+    line_start = 0
+    number = 1
+    while line_start < len(whole):
+        line_end = whole.find("\n", line_start)
+        if line_end < 0:
+            line_end = len(whole)
+        next_line = line_end + 1
+        brace = whole.find("{", line_start, line_end)
+        prefix = whole[line_start:brace].encode("utf-8") if brace >= 0 else b""
+        if brace >= 0 and not any_prefix and _FORM_PAIR.match(prefix.lstrip()):
+            brace = -1
+        while brace >= 0:
+            try:
+                value, end = _JSON.raw_decode(whole, brace)
+            except (ValueError, RecursionError):
+                brace = whole.find("{", brace + 1, line_end)
+                continue
+            if isinstance(value, dict):
+                raw = whole[brace:end].encode("utf-8")
+                found.append(_json_source(value, "log", f"line {number}", raw))
+                if first:
+                    return found
+                # An object over several lines: go on after the line it ends on.
+                after = whole.find("\n", end)
+                next_line = len(whole) if after < 0 else after + 1
+                number += whole.count("\n", line_end, end)
+            break
+        line_start = next_line
+        number += 1
+    return found
+
+
+def _read_log(data: bytes) -> list[Source]:
+    sources = _log_objects(data, any_prefix=True)
+    if not sources:
+        raise InputError(
+            "no line holds a JSON object (a log line is text, then JSON: "
+            '[2025-06-01 12:00:00] local.INFO: webhook {"leads":...})'
+        )
+    return sources
+
+
+# -- form view ------------------------------------------------------------------------
+
+# Chrome's DevTools, Network, Payload: "Form Data", "view source",
+# "view URL-encoded" (or "view decoded", when the view shows it encoded).
+_FV_HEADING = re.compile(
+    rb"(?i)(?:form data|query string parameters|payload|"
+    rb"view (?:source|parsed|decoded|url[- ]?encoded))(?:\s*\(\d+\))?"
+)
+# name[key]...: value
+_FV_LINE = re.compile(rb"([^\s:=&\[\]][^:=&\[\]\n]*(?:\[[^\]\n]*\])*)[ \t]*:(?:[ \t](.*))?")
+
+
+def _form_view_lines(text: bytes) -> tuple[list[bytes], bool]:
+    """The lines of a form view without its headings; whether it shows the
+    data URL-encoded (its button says "view decoded")."""
+    lines = []
+    encoded = False
+    for line in text.split(b"\n"):
+        line = line.rstrip(b"\r")
+        heading = _FV_HEADING.fullmatch(line.strip())
+        if heading is not None:
+            encoded = encoded or b"decoded" in line.lower()
+        elif line.strip():
+            lines.append(line)
+    return lines, encoded
+
+
+def _looks_like_form_view(text: bytes) -> bool:
+    lines, _ = _form_view_lines(text[:4096])
+    if not lines:
+        return False
+    match = _FV_LINE.fullmatch(lines[0])
+    return match is not None and (b"[" in match[1] or _FV_HEADING.match(text) is not None)
+
+
+def _read_form_view(data: bytes) -> list[Source]:
+    """DevTools' "Form Data" copied as text: one ``name: value`` per line
+    (``leads[status][0][id]: 4831596``), values decoded (or, in the
+    URL-encoded view, as sent); "(empty)" is how the view shows an empty
+    value. A line that is no pair continues the value before it."""
+    lines, encoded = _form_view_lines(data.strip())
+    if lines and all(_PAIR_LINE.fullmatch(line.strip()) for line in lines):
+        return [Source(_clean_body(b"\n".join(lines)), "form-view")]  # "view source"
+    pairs: list[list[bytes]] = []
+    for line in lines:
+        match = _FV_LINE.fullmatch(line)
+        if match is None:
+            if not pairs:
+                shown = _text(line[:40])
+                raise InputError(f"{shown!r} is not a 'name: value' line of a form view")
+            pairs[-1][1] += b"\n" + line
+            continue
+        pairs.append([match[1].strip(), match[2] or b""])
+    if not pairs:
+        raise InputError("the form view has no 'name: value' lines")
+    parts = []
+    for name, value in pairs:
+        if value == b"(empty)":
+            value = b""
+        if not encoded:
+            name, value = urlencode(name).encode("ascii"), urlencode(value).encode("ascii")
+        parts.append(name + b"=" + value)
+    return [Source(b"&".join(parts), "form-view")]
+
+
 # -- capture ----------------------------------------------------------------------
 
 
@@ -820,4 +1106,7 @@ _READERS: dict[str, Callable[[bytes], list[Source]]] = {
     "curl": _read_curl,
     "json": _read_json,
     "python": _read_python,
+    "php": _read_php,
+    "log": _read_log,
+    "form-view": _read_form_view,
 }

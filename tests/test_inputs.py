@@ -116,9 +116,21 @@ def http_request(body: bytes, *headers: str, eol: bytes = b"\r\n") -> bytes:
 
 
 def test_forms_and_source() -> None:
-    assert FORMS == ("auto", "body", "http", "curl", "json", "python", "capture")
+    assert FORMS == (
+        "auto",
+        "body",
+        "http",
+        "curl",
+        "json",
+        "python",
+        "capture",
+        "php",
+        "log",
+        "form-view",
+    )
     source = Source(b"a=1", "body")
     assert source.label == ""
+    assert Source(b"a=1", "json", json_text=b'{"a": "1"}') == Source(b"a=1", "json")
     with pytest.raises(AttributeError):
         source.body = b""  # type: ignore[misc]
 
@@ -174,6 +186,22 @@ DETECTED = {
     "capture_pretty": json.dumps(json.loads(CAPTURE_LINE), indent=2).encode(),
     "capture_array": b"[" + CAPTURE_LINE + b"]",
     "json_not_record": b'{"received_at": "2025-03-01", "account[id]": "1"}',
+    "json_lines": b'{"a": "1"}\n{"b": "2"}\n',
+    "json_lines_empty_post": b'[]\n{"b": "2"}\n',
+    "php_print_r": b"Array\n(\n    [a] => 1\n)\n",
+    "php_print_r_one_line": b"Array ( [a] => 1 [b] => Array ( [0] => x ) )",
+    "php_print_r_in_a_log": b"[2025-06-01 12:00:00] local.INFO: Array\n(\n    [a] => 1\n)\n",
+    "php_var_dump": b'array(1) {\n  ["a"]=>\n  string(1) "1"\n}\n',
+    "php_var_dump_xdebug": b"/app/hook.php:3:\narray(1) {\n  'a' =>\n  string(1) \"1\"\n}\n",
+    "php_var_export": b"array (\n  'a' => '1',\n)",
+    "php_dd": b'array:1 [\n  "a" => "1"\n]\n',
+    "php_dump": b'^ array:1 [\n  "a" => "1"\n]\n',
+    "php_pre": b"<pre>Array\n(\n    [a] => 1\n)\n</pre>",
+    "log": b'[2025-06-01 12:00:00] local.INFO: amo webhook {"a":"1"} []',
+    "log_syslog": b'Jun  1 12:00:00 web php: webhook {"a": "1"}',
+    "form-view": b"leads[status][0][id]: 4831596\naccount[id]: 1\n",
+    "form-view_headings": b"Form Data\nview source\nview URL-encoded\na: 1\n",
+    "body_with_json_value": b'payload={"a":1}&b=2',
 }
 
 
@@ -962,7 +990,10 @@ def test_stdin_on_a_terminal_is_announced() -> None:
     )
     assert out == b'{"account":{"id":"30307558"}}\n'
     piped = runner.invoke(app, ["decode", "--compact"], input=b"account%5Bid%5D=30307558")
-    assert piped.stderr == ""
+    assert piped.stderr == (
+        "Note: stdin: no amoCRM webhook event in it (no leads[status][0][...] or the like); "
+        "decoded all the same\n"
+    )
 
 
 def test_a_body_given_as_the_argument_is_shown_how_to_pipe() -> None:
@@ -1061,9 +1092,10 @@ def test_a_rest_api_response_is_decoded_with_a_warning(php, tmp_path: Path) -> N
     result = runner.invoke(app, ["decode", "--compact", str(path)])
     assert result.exit_code == 0
     assert result.stdout == expected + "\n"
-    (line,) = result.stderr.splitlines()
+    line, note = result.stderr.splitlines()
     assert line.startswith(f"Warning: {path}: this JSON looks like an amoCRM REST API response")
     assert "not a webhook body" in line and "bracket keys" in line
+    assert note.startswith(f"Note: {path}: no amoCRM webhook event in it")
 
 
 def test_decoded_output_read_back_has_no_warning() -> None:

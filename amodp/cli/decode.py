@@ -11,7 +11,18 @@ from .options import EventOption, IndexOption, RedactOption, RequestIdOption, re
 
 # -- decode ------------------------------------------------------------------------
 
-FORM_CHOICES = ("auto", "body", "http", "curl", "json", "python", "capture")
+FORM_CHOICES = (
+    "auto",
+    "body",
+    "http",
+    "curl",
+    "json",
+    "python",
+    "capture",
+    "php",
+    "log",
+    "form-view",
+)
 
 
 @app.command()
@@ -25,7 +36,12 @@ def decode(
         str,
         typer.Option(
             "--from",
-            help="What the input is: auto, body, http, curl, json, python or capture.",
+            help=(
+                "What the input is: auto, body, http, curl, json (an object, or one per "
+                "line), python, capture, php (print_r, var_dump, var_export or dd() "
+                "output), log (a line with a JSON object after its prefix) or form-view "
+                "(DevTools' Form Data copied as text)."
+            ),
         ),
     ] = "auto",
     compact: Annotated[bool, typer.Option("--compact", help="One line of JSON each.")] = False,
@@ -40,11 +56,14 @@ def decode(
     """Decode a captured webhook into JSON, exactly as PHP's $_POST sees it.
 
     Reads a urlencoded body, a raw HTTP request, a curl command, a JSON object
-    of bracket keys, a logged Python dict or amodp capture records (all of
-    them, or those --index, --event and --request-id choose); gzip is undone.
-    A body typed on the command line goes through a pipe. With --redact,
-    personal data is replaced by placeholders, the same value by the same
-    placeholder across all the inputs, so the output can go in a bug report.
+    of bracket keys (or decoded JSON, one object per line), a logged Python
+    dict, amodp capture records (all of them, or those --index, --event and
+    --request-id choose), PHP's print_r, var_dump or var_export of $_POST,
+    Laravel's dd(), a log line ending in JSON, or DevTools' Form Data; gzip is
+    undone. Input that is none of them is an error. A body typed on the
+    command line goes through a pipe. With --redact, personal data is
+    replaced by placeholders, the same value by the same placeholder across
+    all the inputs, so the output can go in a bug report.
 
     Example: amodp decode payload.txt --summary
     """
@@ -92,6 +111,11 @@ def decode(
             decoded = parse(source.body)
             for warning in decoded.warnings:
                 stderr_line(f"Warning: {where}: {warning}")
+            if not summary and not _holds_event(decoded.value):
+                stderr_line(
+                    f"Note: {where}: no amoCRM webhook event in it "
+                    "(no leads[status][0][...] or the like); decoded all the same"
+                )
             value = decoded.value if redactor is None else redactor.redact(decoded.value)
             text = to_json(value, indent=None if compact else 4)
             write_json(text)
@@ -99,16 +123,39 @@ def decode(
                 _print_summary(value, source.body)
 
 
+def _holds_event(value: Any) -> bool:
+    """Whether a decoded body holds a webhook event (or is a callback's query).
+
+    A body with an account block and an ``{entity: {event: [items]}}`` part
+    always does (catalog.detect takes any key then), so the catalog is
+    imported only for the others: a webhook decodes without it."""
+    if not isinstance(value, dict):
+        return False
+    account = value.get("account")
+    if isinstance(account, dict) and account:
+        for key, actions in value.items():
+            if key != "account" and isinstance(actions, dict):
+                for items in actions.values():
+                    items = list(items.values()) if isinstance(items, dict) else items
+                    if isinstance(items, list) and items:
+                        if all(isinstance(item, dict) for item in items):
+                            return True
+    from ..catalog import detect, detect_callback
+
+    return bool(detect(value)) or detect_callback(value) is not None
+
+
 def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
     """(the JSON, the callback it is) when a source's body is JSON as sent,
     not a form: a request or record whose Content-Type says JSON (or that has
-    none and holds a JSON object), or a JSON input that is an amoCRM callback
-    as it is sent (the JSON reader would otherwise take it for a form's data)."""
+    none and holds a JSON object), or a JSON input (or a log line's JSON) that
+    is an amoCRM callback as it is sent (the JSON reader would otherwise take
+    it for a form's data)."""
     from ..codec import load_json
     from ..records import header, media_type
 
-    if source.form == "json":
-        raw = data
+    if source.form in ("json", "log"):
+        raw = source.json_text or data
     elif source.form in ("capture", "http", "curl"):
         media = media_type(header(list(source.headers), "content-type") or "")
         is_json = media == "application/json" or media.endswith("+json")
@@ -124,7 +171,7 @@ def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
     from ..catalog import detect_callback, event  # here: a form body does without the catalog
 
     found = detect_callback(value)
-    if source.form != "json":
+    if source.form not in ("json", "log"):
         return value, found.name if found is not None else None
     if found is None or event(found.name, kind=found.kind).content_type != "application/json":
         return None  # not a callback, or one whose data comes as a query (OAuth)
