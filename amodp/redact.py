@@ -293,18 +293,18 @@ class Redactor:
             raw = bytes(body)
         else:
             raise InputError(f"cannot redact a {type(body).__name__}: give str or bytes")
-        pairs = [pair.partition("=") for pair in raw.decode("latin-1").split("&")]
-        # Split as codec.parse splits them. Which pair gave which value: the
-        # same names with each value replaced by the pair's number decode to
-        # the same structure (parse_str's structure depends on the names and
-        # their order only), holding at each leaf the number of the pair that
-        # won it.
+        texts = raw.decode("latin-1").split("&")  # as codec.parse splits them
+        pairs = [text.partition("=") for text in texts]
+        # Which pair gave which value: the same names with each value replaced
+        # by the pair's number decode to the same structure (parse_str's
+        # structure depends on the names and their order only), holding at
+        # each leaf the number of the pair that won it.
         marked = "&".join([f"{name}={i}" if name else "" for i, (name, _, _) in enumerate(pairs)])
         walk = _Walk(self, [raw_value for _, _, raw_value in pairs])
         value = walk.root(decode(marked))
-        changes = walk.changes
+        changes, used = walk.changes, walk.originals
         for i, (name, _, raw_value) in enumerate(pairs):
-            if raw_value and i not in walk.originals:
+            if i not in used and raw_value:
                 # Overwritten by a later pair, or dropped by PHP (no name): not
                 # in the decoded value, but its bytes must not leak either.
                 new = self._dropped(name, decode_value(raw_value))
@@ -312,10 +312,9 @@ class Redactor:
                     changes[i] = new
         if not changes:
             return raw, value
-        out = ["".join(pair) for pair in pairs]
         for i, new in changes.items():
-            out[i] = pairs[i][0] + "=" + urlencode(new)
-        return "&".join(out).encode("latin-1"), value
+            texts[i] = pairs[i][0] + "=" + urlencode(new)
+        return "&".join(texts).encode("latin-1"), value
 
     def _dropped(self, name: str, value: str) -> str | None:
         """The replacement for a pair that no decoded value comes from."""
