@@ -9,6 +9,7 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from .app import app, fail, handle_errors, stderr_line
+from .inspect import OpenOption
 from .options import JsonOption, RedactOption, SecretOption
 from .output import stdout_gone
 
@@ -88,11 +89,22 @@ def listen(
             "--reject-invalid", help="Answer 401 to a request whose signature is invalid."
         ),
     ] = False,
+    ui: Annotated[
+        bool,
+        typer.Option("--ui", help="Also serve the inspector: every request live in the browser."),
+    ] = False,
+    ui_port: Annotated[
+        int, typer.Option("--ui-port", help="The inspector's port (loopback); 0 picks a free one.")
+    ] = 0,
+    open_browser: OpenOption = False,
 ) -> None:
     """Receive webhooks on a local port, show each one decoded and keep them all.
 
     With --secret, each record says whether its signature (Chats API,
     Salesbot token, disable hook) is valid, invalid or absent.
+
+    With --ui, the inspector (amodp inspect) shows each request live on a
+    second loopback port, and replays it to --forward-to or any URL.
 
     Ctrl-C (or SIGTERM) stops accepting, answers and saves what is in flight,
     prints a count per event and status and exits; a second one stops at once.
@@ -116,6 +128,9 @@ def listen(
         raise UsageError("--reject-invalid needs --secret (or AMODP_SECRET)")
     if secret == "":
         raise UsageError("the secret is empty")
+    if open_browser and not ui:
+        raise UsageError("--open needs --ui")
+    listener.check_port(ui_port)
     options = listener.Options(
         host=host,
         port=port,
@@ -140,6 +155,14 @@ def listen(
     local = f"[{local}]" if ":" in local else local
     mode = "json" if as_json else "lines" if lines else "quiet" if quiet else "pretty"
     display = _Display(mode)
+    show = display.show
+    shown_ui = None
+    if ui:
+        from ..inspector import Inspector, Store
+
+        store = Store(secret=secret)
+        shown_ui = Inspector(store, port=ui_port, target=forward_to, live=True)
+        show = _both(display.show, store.keep)
 
     def save_failed(error: OSError) -> None:
         stderr_line(
@@ -163,7 +186,13 @@ def listen(
             rejecting = ": invalid ones are answered 401" if reject_invalid else ""
             stderr_line(f"Checking signatures with the secret given{rejecting}")
         stderr_line(f"Try: amodp send status --lead --url http://{local}:{real_port}/")
+        if shown_ui is not None:
+            stderr_line(f"Inspector: {shown_ui.url}")
         sys.stderr.flush()
+        if open_browser and shown_ui is not None:
+            import webbrowser
+
+            webbrowser.open(shown_ui.url)
 
     stopped = {"by_signal": False}
 
@@ -178,8 +207,14 @@ def listen(
             )
         sys.stderr.flush()
 
-    app_ = listener.Listener(options, display.show, on_save_error=save_failed)
-    code = listener.run(app_, sock, on_started=started, on_stopping=stopping)
+    app_ = listener.Listener(options, show, on_save_error=save_failed)
+    if shown_ui is not None:
+        shown_ui.start()
+    try:
+        code = listener.run(app_, sock, on_started=started, on_stopping=stopping)
+    finally:
+        if shown_ui is not None:
+            shown_ui.stop()
     stats = app_.stats
     rows = [
         [name, str(code_), str(count)] for (name, code_), count in sorted(stats.by_event.items())
@@ -193,6 +228,16 @@ def listen(
         if stopped["by_signal"] or timeout is None:
             raise fail(f"{got} before the listener was stopped", ExitCode.FAILED)
         raise fail(f"{got} within {timeout:g} s", ExitCode.FAILED)
+
+
+def _both(first: Any, then: Any) -> Any:
+    """A ``show`` callback that calls ``first``, then ``then``."""
+
+    def show(record: dict[str, Any], line: bytes, wanted: bool) -> None:
+        first(record, line, wanted)
+        then(record, line, wanted)
+
+    return show
 
 
 class _Display:

@@ -1,0 +1,84 @@
+"""``amodp inspect``: saved captures in the browser."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from .app import app, handle_errors, read_input, stderr_line
+from .options import SecretOption, UrlOption
+
+#: ``--open`` on inspect and listen: the inspector in the default browser.
+OpenOption = Annotated[
+    bool, typer.Option("--open", help="Open the inspector in the default browser.")
+]
+
+
+@app.command()
+@handle_errors
+def inspect(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Capture files (listen --save), or anything decode reads; '-' reads stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to serve the inspector on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="Port; 0 picks a free one.")] = 0,
+    url: UrlOption = None,
+    secret: SecretOption = None,
+    open_browser: OpenOption = False,
+) -> None:
+    """Open saved webhooks in the browser: list, filter, decode, compare, replay, export.
+
+    Reads what decode reads: the capture records of listen --save, a raw
+    body, an HTTP request, a curl command... Nothing is received; replays go
+    to --url (joined with each record's path) or to a URL typed in the page.
+    With --secret, signatures are checked and edited requests signed again.
+    Ctrl-C stops it.
+
+    Example: amodp inspect hooks.jsonl --url http://127.0.0.1:5000 --open
+    """
+    from .. import inspector
+    from ..errors import UsageError
+    from ..listener import check_port
+    from ..records import record_bytes
+    from ..replay import is_loopback
+    from ..sender import check_url
+
+    check_port(port)
+    if url is not None:
+        check_url(url)
+    if secret == "":
+        raise UsageError("the secret is empty")
+    names = files or ["-"]
+    if names == ["-"] and sys.stdin.isatty():
+        raise UsageError(
+            "give a capture file (amodp listen --save FILE writes one), or pipe one in with -"
+        )
+    found = list(inspector.records_of_files((n, read_input(n)) for n in names))
+    store = inspector.Store(len(found) + inspector.LIVE_LIMIT, secret=secret)
+    for record, events in found:
+        store.add(record, record_bytes(record), events=events)
+    del found
+    shown = inspector.Inspector(store, host=host, port=port, target=url)
+
+    def started() -> None:
+        noun = "request" if len(store) == 1 else "requests"
+        stderr_line(f"{len(store)} {noun} from {', '.join(names)}; Ctrl-C stops")
+        if not is_loopback(shown.host):
+            stderr_line(
+                f"Warning: {shown.host} is not a loopback address: other machines can reach "
+                "the inspector (with its token), and captures hold customers' personal data"
+            )
+        stderr_line(f"Inspector: {shown.url}")
+        sys.stderr.flush()
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(shown.url)
+
+    inspector.run(shown, started)

@@ -1,0 +1,1284 @@
+"""The inspector: every webhook in the browser, and the JSON API its page is built on.
+
+``amodp listen --ui`` and ``amodp inspect FILE`` serve it on a loopback port
+of its own, beside the receiver or over saved captures. It holds the newest
+records in a bounded :class:`Store` (each as the JSON line the listener
+already made, and a small summary for the list), and answers::
+
+    GET  /                              the page (amodp/inspector.html)
+    GET  /inspector.js, /inspector.css  its script and style, from the same file
+    GET  /api/records                   summaries, newest first (?event= ?id= ?status= ?q=
+                                        ?before= ?limit=)
+    GET  /api/records/{id}              the record, its body decoded as ``amodp decode``
+                                        prints it, events, warnings, signature, answer
+    GET  /api/stream                    Server-Sent Events: each new summary (Last-Event-ID
+                                        or ?after= resumes; the same filters)
+    POST /api/records/{id}/replay       {"url": ..., "body": ...}, both optional: the same
+                                        bytes, or the body edited, encoded and re-signed
+    GET  /api/diff?a=ID&b=ID            the decoded bodies' differences, by path
+    GET  /api/records/{id}/export?as=curl|har|record|pytest
+
+Every request needs the token the command printed (:class:`Guard`): in the
+query (``?token=``), in the cookie the page's answer sets from it, or in an
+``Authorization: Bearer`` or ``X-Amodp-Token`` header; a request from another
+origin that could change something is refused. Webhook data reaches the page
+as JSON only, and the page sets it as text; its Content-Security-Policy
+allows no inline script and nothing from elsewhere.
+
+It is served by uvicorn (as the listener is) from a thread of its own, with
+Starlette for routing and streaming. Records arrive from any thread
+(:meth:`Store.keep` is the listener's ``show`` callback); the per-request
+work is appending the line to the store and, when a page is open, one
+wake-up of the streams per turn of the inspector's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import re
+import secrets
+import signal
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from http.cookies import SimpleCookie
+from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from .codec import encode, load_json, parse, to_json
+from .errors import AmodpError, InputError, NetworkError, UsageError
+from .records import (
+    CaptureRecord,
+    body_of,
+    header,
+    json_object,
+    make_record,
+    media_type,
+    now_iso,
+    read_records,
+    record_bytes,
+)
+from .request import Request
+
+__all__ = [
+    "LIVE_LIMIT",
+    "Inspector",
+    "Store",
+    "differences",
+    "export",
+    "records_of_files",
+    "run",
+]
+
+#: records ``listen --ui`` keeps in memory (older ones stay in the save file)
+LIVE_LIMIT = 10_000
+#: summaries one page of ``/api/records`` holds, by default and at most
+PAGE, MAX_PAGE = 200, 2000
+#: seconds between the comments that keep an idle event stream open
+KEEPALIVE = 10.0
+#: the largest replay request taken (an edited body)
+MAX_EDIT = 8 << 20
+#: seconds the server is given to stop once asked (streams end at once)
+STOP_GRACE = 1
+EXPORTS = ("curl", "har", "record", "pytest")
+
+
+# -- the store ---------------------------------------------------------------------
+
+
+class Store:
+    """The newest ``limit`` records, each as its JSON line and a summary,
+    numbered from 1 in the order they came; safe to add to from any thread.
+
+    ``bell`` is called after each addition (the inspector wakes its event
+    streams with it)."""
+
+    def __init__(self, limit: int = LIVE_LIMIT, secret: str | None = None) -> None:
+        self.limit = limit
+        self.secret = secret
+        self.entries: deque[tuple[bytes, dict[str, Any]]] = deque(maxlen=limit)
+        self.next_id = 1
+        self.lock = threading.Lock()
+        self.bell: Callable[[], None] | None = None
+
+    def keep(self, record: dict[str, Any], line: bytes, wanted: bool = True) -> None:
+        """The listener's ``show`` callback: keep every record it answered."""
+        self.add(record, line, answered_at=now_iso())
+
+    def add(
+        self,
+        record: dict[str, Any],
+        line: bytes,
+        *,
+        events: list[dict[str, Any]] | None = None,
+        replay_of: int | None = None,
+        answered_at: str | None = None,
+    ) -> int:
+        """Keep a record (``line`` is its JSON line); its id. ``events``: when
+        the record lists none, those its body holds."""
+        summary = summarize(record, events, self.secret)
+        summary["replay_of"] = replay_of
+        summary["answered_at"] = answered_at
+        with self.lock:
+            summary["id"] = number = self.next_id
+            self.next_id += 1
+            self.entries.append((line, summary))
+        if self.bell is not None:
+            self.bell()
+        return number
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def snapshot(self) -> list[tuple[bytes, dict[str, Any]]]:
+        with self.lock:
+            return list(self.entries)
+
+    def get(self, number: int) -> tuple[bytes, dict[str, Any]] | None:
+        with self.lock:
+            if not self.entries:
+                return None
+            index = number - self.entries[0][1]["id"]
+            if 0 <= index < len(self.entries):
+                return self.entries[index]
+        return None
+
+    def since(self, number: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """The entries after id ``number``, oldest first."""
+        found = []
+        with self.lock:
+            for entry in reversed(self.entries):
+                if entry[1]["id"] <= number:
+                    break
+                found.append(entry)
+        found.reverse()
+        return found
+
+    @property
+    def newest(self) -> int:
+        return self.next_id - 1
+
+
+def summarize(
+    record: Mapping[str, Any], events: list[dict[str, Any]] | None, secret: str | None
+) -> dict[str, Any]:
+    """What the list shows of a record: time, request line, status answered,
+    events and their ids, signature, body size."""
+    found = record.get("events") if events is None else events
+    if not isinstance(found, list):
+        found = []
+    names, ids = [], []
+    for event in found:
+        if isinstance(event, dict):
+            names.append(f"{event.get('entity')}.{event.get('event')}")
+            ids += [str(i) for i in event.get("ids") or () if i is not None]
+    signature = record.get("signature")
+    if signature is None and secret is not None:
+        signature = signature_of(record, secret).status
+    forward = record.get("forward")
+    return {
+        "id": 0,
+        "received_at": record.get("received_at"),
+        "method": record.get("method"),
+        "path": record.get("path"),
+        "query": record.get("query") or "",
+        "status": record.get("status"),
+        "events": names,
+        "ids": ids,
+        "signature": signature,
+        "size": _body_size(record),
+        "note": bool(record.get("note")),
+        "error": forward.get("error") if isinstance(forward, dict) else None,
+    }
+
+
+def _body_size(record: Mapping[str, Any]) -> int | None:
+    body = record.get("body")
+    if isinstance(body, str):
+        return len(body) if body.isascii() else len(body.encode("utf-8", "surrogateescape"))
+    encoded = record.get("body_base64")
+    if isinstance(encoded, str):
+        return len(encoded) * 3 // 4 - encoded[-2:].count("=")
+    return None
+
+
+def signature_of(record: Mapping[str, Any], secret: str) -> Any:
+    """What :func:`amodp.signing.verify` says of a record with ``secret``; a
+    Salesbot token's times as of the record's arrival."""
+    from .signing import verify
+
+    return verify(Request.from_record(record), secret, now=_epoch(record.get("received_at")))
+
+
+def _epoch(when: Any) -> float | None:
+    if not isinstance(when, str):
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+# -- reading files -------------------------------------------------------------------
+
+
+def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """(record, the events it holds) for each request in each ``(name, data)``:
+    capture records as they were saved, anything else ``amodp decode``
+    reads (a raw body, an HTTP request, a curl command...) as the record
+    ``amodp listen`` would have made of it."""
+    from .inputs import read_sources
+    from .records import looks_like_records
+
+    for name, data in named:
+        try:
+            if looks_like_records(data):
+                for capture in read_records(data):
+                    yield capture.fields, capture.events()
+                continue
+            sources = read_sources(data)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        for source in sources:
+            headers = list(source.headers) or [("content-type", _guess_type(source.body))]
+            record = make_record(
+                remote="",
+                method=source.method or "POST",
+                path=source.path or "/",
+                query=source.query,
+                headers=[(k.lower(), v) for k, v in headers],
+                body=source.body,
+                status=None,  # type: ignore[arg-type]  # read from a file: never answered
+                note=f"read from {name}" + (f" ({source.label})" if source.label else ""),
+            )
+            yield record, None
+
+
+def _guess_type(body: bytes) -> str:
+    if json_object(body) is not None:
+        return "application/json"
+    return "application/x-www-form-urlencoded"
+
+
+# -- what the detail shows -------------------------------------------------------------
+
+
+def decoded_as_decode(line: bytes) -> tuple[Any, bool, list[str]]:
+    """The record's body as ``amodp decode`` prints it: (value, whether it is
+    a JSON body shown as sent, warnings). A form is PHP's ``$_POST``; a body
+    whose Content-Type says JSON (or that has none and is a JSON object) is
+    the JSON itself, as decode reads a record."""
+    from .inputs import read_sources
+
+    (source,) = read_sources(line, "capture")
+    media = media_type(header(list(source.headers), "content-type") or "")
+    is_json = media == "application/json" or media.endswith("+json")
+    if is_json or (not media and source.body.lstrip().startswith(b"{")):
+        try:
+            return load_json(source.body), True, list(source.warnings)
+        except (ValueError, RecursionError):
+            pass
+    result = parse(source.body)
+    return result.value, False, [*source.warnings, *result.warnings]
+
+
+def summary_lines(value: Any, body: bytes) -> list[str]:
+    """``amodp decode --summary``'s lines: one per event item."""
+    from .catalog import detect, detect_callback, summary_line
+
+    found = detect(value)
+    if not found:
+        callback = detect_callback(json_object(body) or value)
+        found = [callback] if callback else []
+    return [summary_line(group, item) for group in found for item in group.items]
+
+
+def detail(line: bytes, summary: dict[str, Any], store: Store, target: str | None) -> dict:
+    """Everything the detail pane shows of one record."""
+    record = _loads(line)
+    body = body_of(record)
+    value, is_json, warnings = decoded_as_decode(line)
+    if record.get("note"):
+        warnings = [f"note: {record['note']}", *warnings]
+    signature = None
+    if "signature" in record:
+        signature = {
+            "status": record["signature"],
+            "scheme": record.get("signature_scheme"),
+            "reason": record.get("signature_reason"),
+        }
+    elif store.secret is not None:
+        verdict = signature_of(record, store.secret)
+        signature = {"status": verdict.status, "scheme": verdict.scheme, "reason": verdict.reason}
+    query = record.get("query") or ""
+    return {
+        "id": summary["id"],
+        "summary": summary,
+        "record": record,
+        "decoded": value,
+        "decoded_text": to_json(value),
+        "decoded_is_json": is_json,
+        "form": record.get("decoded") is not None or not is_json,
+        "body": body.decode("utf-8", "replace"),
+        "body_is_text": "body" in record,
+        "headers": record.get("headers") or [],
+        "query": parse_qsl(query, keep_blank_values=True),
+        "summary_lines": summary_lines(value, body),
+        "warnings": warnings,
+        "signature": signature,
+        "answer": {
+            "status": record.get("status"),
+            "received_at": record.get("received_at"),
+            "answered_at": summary.get("answered_at"),
+            "forward": record.get("forward"),
+        },
+        "replay_target": _target_of(record, target),
+        "can_resign": store.secret is not None,
+    }
+
+
+def _target_of(record: Mapping[str, Any], base: str | None) -> str | None:
+    """Where a replay goes by default: ``base`` (``--forward-to``, ``--url``)
+    joined with the record's path, as the listener forwards it."""
+    if not base:
+        return None
+    from .sender import join_url
+
+    return join_url(base, str(record.get("path") or "/"))
+
+
+def _loads(line: bytes) -> dict[str, Any]:
+    value = json.loads(line)
+    if not isinstance(value, dict):
+        raise InputError("not a record")
+    return value
+
+
+# -- filters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the list asks for: an event (``status`` or ``leads.status``), an
+    entity id, a status (``200`` or ``2xx``), text anywhere in the decoded body."""
+
+    event: str = ""
+    entity_id: str = ""
+    status: str = ""
+    text: str = ""
+
+    @classmethod
+    def of(cls, params: Mapping[str, str]) -> Filter:
+        return cls(
+            params.get("event", "").strip(),
+            params.get("id", "").strip(),
+            params.get("status", "").strip().lower(),
+            params.get("q", "").strip(),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.event or self.entity_id or self.status or self.text)
+
+    def matches(self, line: bytes, summary: Mapping[str, Any]) -> bool:
+        if self.event and not any(
+            self.event in (name, name.partition(".")[2]) for name in summary["events"]
+        ):
+            return False
+        if self.entity_id and self.entity_id not in summary["ids"]:
+            return False
+        if self.status:
+            status = str(summary["status"])
+            wanted = self.status
+            if not (status == wanted or (wanted.endswith("xx") and status[:1] == wanted[:1])):
+                return False
+        return not self.text or self.found_in(line)
+
+    def found_in(self, line: bytes) -> bool:
+        """Whether the text is in a key or value of the decoded body (any case)."""
+        needle = self.text.casefold()
+        if needle.isascii() and not re.search(r'["\\\x00-\x1f]', needle):
+            # The line holds every key and value as written (JSON escapes only
+            # quotes, backslashes and control characters): a quick no.
+            if needle.encode() not in line.lower():
+                return False
+        record = _loads(line)
+        value = record.get("decoded")
+        if value is None:
+            try:
+                value, _, _ = decoded_as_decode(line)
+            except AmodpError:
+                return False
+        return any(needle in text.casefold() for text in _texts(value))
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif value is not None:
+        yield value if isinstance(value, str) else json.dumps(value)
+
+
+# -- compare ------------------------------------------------------------------------------
+
+
+def differences(a: Any, b: Any) -> list[dict[str, Any]]:
+    """What changed from ``a`` to ``b`` (two decoded bodies), leaf by leaf,
+    each path written as a form names it (``leads[status][0][status_id]``):
+    ``added`` (with ``to``), ``removed`` (with ``from``) or ``changed``.
+
+    >>> differences({"a": {"b": "1"}, "c": ["x"]}, {"a": {"b": "2"}, "c": ["x", "y"]})
+    [{'path': 'a[b]', 'change': 'changed', 'from': '1', 'to': '2'}, \
+{'path': 'c[1]', 'change': 'added', 'to': 'y'}]
+    """
+    out: list[dict[str, Any]] = []
+    _diff(None, a, b, out)
+    return out
+
+
+_MISSING = object()
+
+
+def _children(value: Any) -> dict[Any, Any] | None:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return dict(enumerate(value))
+    return None
+
+
+def _path(prefix: str | None, key: Any) -> str:
+    return str(key) if prefix is None else f"{prefix}[{key}]"
+
+
+def _diff(path: str | None, a: Any, b: Any, out: list[dict[str, Any]]) -> None:
+    left, right = _children(a), _children(b)
+    if left is not None and right is not None and (left or right):
+        for key in [*left, *(k for k in right if k not in left)]:
+            _diff(_path(path, key), left.get(key, _MISSING), right.get(key, _MISSING), out)
+        return
+    if a is _MISSING:
+        out.extend({"path": p or "", "change": "added", "to": v} for p, v in _leaves(path, b))
+    elif b is _MISSING:
+        out.extend({"path": p or "", "change": "removed", "from": v} for p, v in _leaves(path, a))
+    elif a != b or type(a) is not type(b):
+        out.append({"path": path or "", "change": "changed", "from": a, "to": b})
+
+
+def _leaves(path: str | None, value: Any) -> Iterator[tuple[str | None, Any]]:
+    children = _children(value)
+    if not children:
+        yield path, value
+        return
+    for key, item in children.items():
+        yield from _leaves(_path(path, key), item)
+
+
+# -- export -------------------------------------------------------------------------------
+
+
+def export(kind: str, line: bytes, number: int, target: str | None) -> tuple[str, str, str]:
+    """(text, media type, file name) of a record exported as ``kind`` (one of
+    :data:`EXPORTS`). ``target`` is where curl and the test send it (else
+    where it was received)."""
+    record = _loads(line)
+    if kind == "record":
+        return line.decode("utf-8"), "application/x-ndjson", f"record-{number}.jsonl"
+    request = _request_to(record, number, target)
+    if kind == "curl":
+        return request.curl() + "\n", "text/plain", f"record-{number}.sh"
+    if kind == "har":
+        return to_json(har(record, request)) + "\n", "application/json", f"record-{number}.har"
+    if kind == "pytest":
+        return pytest_text(record, request, number), "text/x-python", f"test_record_{number}.py"
+    raise UsageError(f"unknown export {kind!r}; choose from: {', '.join(EXPORTS)}", param="as")
+
+
+def _request_to(record: dict[str, Any], number: int, url: str | None) -> Request:
+    """The record as a request: to ``url`` when given, else to where it was received."""
+    from .replay import request_of
+
+    capture = CaptureRecord(number, record, body_of(record))
+    if url:
+        return request_of(capture, url).with_url(url)
+    return Request.from_record(record)
+
+
+def har(record: Mapping[str, Any], request: Request) -> dict[str, Any]:
+    """A HAR 1.2 log of one entry: the request as it is sent again, and what
+    the listener answered."""
+    from . import __version__
+    from .listener import reason
+
+    body = request.body
+    content_type = request.header("content-type") or ""
+    post: dict[str, Any] = {"mimeType": content_type}
+    try:
+        post["text"] = body.decode("utf-8")
+        if media_type(content_type) == "application/x-www-form-urlencoded":
+            post["params"] = [
+                {"name": k, "value": v} for k, v in parse_qsl(post["text"], keep_blank_values=True)
+            ]
+    except UnicodeDecodeError:
+        import base64
+
+        post["text"] = base64.b64encode(body).decode("ascii")
+        post["_encoding"] = "base64"  # HAR's own fields have no encoding for a request body
+    status = record.get("status")
+    forward = record.get("forward") if isinstance(record.get("forward"), dict) else None
+    wait = forward.get("latency_ms") if forward and forward.get("latency_ms") else 0
+    entry = {
+        "startedDateTime": record.get("received_at") or now_iso(),
+        "time": wait,
+        "request": {
+            "method": request.method,
+            "url": request.url,
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": [{"name": k, "value": v} for k, v in request.headers],
+            "queryString": [
+                {"name": k, "value": v} for k, v in parse_qsl(request.query, keep_blank_values=True)
+            ],
+            "postData": post,
+            "headersSize": -1,
+            "bodySize": len(body),
+        },
+        "response": {
+            "status": status if isinstance(status, int) else 0,
+            "statusText": reason(status).partition(" ")[2] if isinstance(status, int) else "",
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": -1, "mimeType": "text/plain"},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": wait, "receive": 0},
+    }
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "amodp", "version": __version__},
+            "entries": [entry],
+        }
+    }
+
+
+def pytest_text(record: Mapping[str, Any], request: Request, number: int) -> str:
+    """A pytest module that posts the record's exact bytes to a receiver.
+
+    The ``amodp_webhook`` fixture makes new webhooks and cannot take captured
+    bytes, so the test posts them with :func:`amodp.testing.post`."""
+    found = [e for e in record.get("events") or () if isinstance(e, dict)]
+    events = ", ".join(f"{e.get('entity')}.{e.get('event')}" for e in found)
+    name = re.sub(r"\W+", "_", events or "request").strip("_").lower() or "request"
+    parts = urlsplit(request.url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    kept = [
+        (k, v)
+        for k, v in request.headers
+        if k.lower() not in ("host", "content-length", "accept-encoding")
+    ]
+    headers = "".join(f"    ({k!r}, {v!r}),\n" for k, v in kept)
+    body = _bytes_literal(request.body)
+    return f'''"""Replays record {number} ({events or "no amoCRM event"}, received \
+{record.get("received_at") or "?"}) exactly as it arrived.
+
+Exported by amodp inspect. Point it at your receiver with AMODP_RECEIVER (a URL),
+or set RECEIVER to your WSGI or ASGI app. The bytes go through amodp.testing.post:
+the amodp_webhook fixture makes new webhooks and cannot take captured bytes.
+"""
+
+import os
+
+from amodp.testing import post
+
+RECEIVER = os.environ.get("AMODP_RECEIVER", {base!r})
+METHOD = {request.method!r}
+PATH = {path!r}
+HEADERS = [
+{headers}]
+BODY = {body}
+
+
+def test_record_{number}_{name}_is_accepted():
+    response = post(RECEIVER, BODY, HEADERS, path=PATH, method=METHOD)
+    assert 200 <= response.status < 300, response.text
+'''
+
+
+def _bytes_literal(data: bytes, width: int = 76) -> str:
+    """``data`` as a Python bytes literal, over several lines when long."""
+    if len(data) <= width:
+        return repr(data)
+    chunks = [repr(data[i : i + width]) for i in range(0, len(data), width)]
+    return "(\n" + "".join(f"    {chunk}\n" for chunk in chunks) + ")"
+
+
+# -- replay ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A request to send again: what it is, where, and what was done to it."""
+
+    request: Request
+    notes: tuple[str, ...] = ()
+
+
+def replay_request(
+    record: dict[str, Any],
+    number: int,
+    url: str,
+    edited: Any = None,
+    secret: str | None = None,
+) -> Replay:
+    """The record as a request to ``url``: the same bytes, or, with
+    ``edited`` (the decoded body, changed; or a string: the raw body), that
+    body encoded as amoCRM encodes it and signed again when ``secret`` is
+    known and the request was signed."""
+    from .sender import check_url
+
+    check_url(url)
+    request = _request_to(record, number, url)
+    if edited is None:
+        return Replay(request)
+    original = request
+    notes: list[str] = []
+    is_json_body = json_object(original.body) is not None
+    if isinstance(edited, str):
+        body = edited.encode("utf-8")
+    elif original.method == "GET" and not original.body:
+        return _edited_query(original, edited, secret)
+    elif not isinstance(edited, (dict, list)):
+        raise InputError("the edited body must be a JSON object, an array or a string")
+    elif is_json_body:
+        if secret is not None and isinstance(edited, dict) and "token" in edited:
+            edited, said = _resigned_token(edited, secret)
+            notes += said
+        body = _json_like(edited, original.body)
+    else:
+        body = encode(edited).encode("ascii")
+    headers = [(k, v) for k, v in original.base_headers if k.lower() != "content-encoding"]
+    if len(headers) != len(original.base_headers):
+        notes.append("sent without Content-Encoding: the edited body is not compressed")
+    request = replace(original, body=body, base_headers=tuple(headers), data=None)
+    signed = request.header("x-signature")
+    if signed is not None and header([(k, v) for k, v in headers], "content-md5") is None:
+        if secret is None:
+            notes.append("not signed again: no secret given (X-Signature is the old one)")
+        else:
+            from .signing import chat_signature
+
+            request = _with_header(request, "X-Signature", chat_signature(body, secret))
+            notes.append("signed again: X-Signature (HMAC-SHA1 of the new body)")
+    elif is_json_body and isinstance(edited, dict) and "token" in edited and secret is None:
+        notes.append("not signed again: no secret given (the Salesbot token is the old one)")
+    return Replay(request, tuple(notes))
+
+
+def _with_header(request: Request, name: str, value: str) -> Request:
+    lowered = name.lower()
+    headers = tuple((k, value if k.lower() == lowered else v) for k, v in request.base_headers)
+    return replace(request, base_headers=headers)
+
+
+def _resigned_token(data: dict[str, Any], secret: str) -> tuple[dict[str, Any], list[str]]:
+    """The Salesbot body with its token signed again: the same claims, fresh times."""
+    import jwt
+
+    from .signing import salesbot_token
+
+    token = data.get("token")
+    if not isinstance(token, str) or not token:
+        return data, []
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return data, ["not signed again: the token is not a JWT"]
+    kept = {k: v for k, v in claims.items() if k not in ("iat", "nbf", "exp")}
+    return {**data, "token": salesbot_token(kept, secret)}, [
+        "signed again: the Salesbot token (the same claims; iat, nbf and exp from now)"
+    ]
+
+
+def _json_like(value: Any, original: bytes) -> bytes:
+    """``value`` as JSON written the way the original body was: indented,
+    PHP's ``\\/`` and ``\\uXXXX``, or compact."""
+    if b"\n" in original.strip():
+        return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+    if b"\\/" in original or (original.isascii() and b"\\u" in original):
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+        return text.replace("/", "\\/").encode("ascii")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _edited_query(original: Request, edited: Any, secret: str | None) -> Replay:
+    """A GET callback (OAuth) edited: its query, signed again when it is the disable hook."""
+    if not isinstance(edited, dict):
+        raise InputError("the edited query must be a JSON object of names and values")
+    params = {str(k): "" if v is None else str(v) for k, v in edited.items()}
+    notes = []
+    if "signature" in params:
+        if secret is None:
+            notes.append("not signed again: no secret given (signature is the old one)")
+        else:
+            from .signing import disable_signature
+
+            params["signature"] = disable_signature(
+                params.get("client_uuid", ""), params.get("account_id", ""), secret
+            )
+            notes.append("signed again: signature (HMAC-SHA256 of client_uuid|account_id)")
+    parts = urlsplit(original.url)
+    url = parts._replace(query=urlencode(params)).geturl()
+    return Replay(replace(original, url=url, data=None), tuple(notes))
+
+
+# -- the web app ---------------------------------------------------------------------------
+
+
+_PAGE_PARTS = re.compile(r"<style>(.*?)</style>|<script>(.*?)</script>", re.S)
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page, its script and its style, split from the one file shipped
+    in the package: the script is served on its own, so that the
+    Content-Security-Policy can refuse every inline script."""
+
+    html: bytes
+    script: bytes
+    style: bytes
+
+    @classmethod
+    def load(cls) -> Page:
+        text = files("amodp").joinpath("inspector.html").read_text("utf-8")
+        found: dict[str, str] = {}
+
+        def cut(match: re.Match[str]) -> str:
+            if match[1] is not None:
+                found["style"] = match[1]
+                return '<link rel="stylesheet" href="/inspector.css">'
+            found["script"] = match[2]
+            return '<script src="/inspector.js" defer></script>'
+
+        html = _PAGE_PARTS.sub(cut, text)
+        return cls(html.encode(), found["script"].encode(), found["style"].encode())
+
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SAFE_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(
+        to_json(payload, indent=None), status, SAFE_HEADERS, "application/json; charset=utf-8"
+    )
+
+
+def _error(message: str, status: int) -> Response:
+    return _json({"error": message}, status)
+
+
+def _dumps(value: Any) -> str:
+    """A summary as JSON: orjson's speed where it can (an event stream makes
+    one per request), the codec's JSON where it cannot (lone surrogates)."""
+    import orjson
+
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return to_json(value, indent=None)
+
+
+class Bell:
+    """Wakes the event streams from any thread, at most once per turn of the
+    inspector's loop."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.waiting: set[asyncio.Event] = set()
+        self.ringing = False
+
+    def __call__(self) -> None:
+        if not self.waiting or self.ringing or self.loop is None:
+            return
+        self.ringing = True
+        with contextlib.suppress(RuntimeError):  # the loop closed
+            self.loop.call_soon_threadsafe(self._ring)
+
+    def _ring(self) -> None:
+        self.ringing = False
+        for event in self.waiting:
+            event.set()
+
+
+class Inspector:
+    """The inspector's server over a :class:`Store`, on its own port and thread::
+
+        inspector = Inspector(store, port=0)
+        inspector.start()      # returns once it serves; inspector.url has the token
+        inspector.stop()       # event streams end at once; within STOP_GRACE s
+
+    ``target``: the base URL replays go to by default (``listen --forward-to``,
+    ``inspect --url``); ``secret``: what edited requests are signed with
+    (never shown or exported).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        target: str | None = None,
+        token: str | None = None,
+        live: bool = False,
+    ) -> None:
+        from .listener import bind
+
+        self.store = store
+        self.target = target
+        self.live = live
+        self.token = token or secrets.token_urlsafe(24)
+        self.sock = bind(host, port)
+        real_host, self.port = self.sock.getsockname()[:2]
+        self.host = real_host
+        shown = f"[{real_host}]" if ":" in real_host else real_host
+        if real_host in ("0.0.0.0", "::"):
+            shown = "127.0.0.1"
+        self.url = f"http://{shown}:{self.port}/?token={self.token}"
+        self.cookie = f"amodp_inspector_{self.port}"
+        self.page = Page.load()
+        self.bell = Bell()
+        store.bell = self.bell
+        self.closing: asyncio.Event | None = None
+        self.sender: Any = None
+        self.server: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.ready = threading.Event()
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="amodp-inspector", daemon=True)
+        self.app = Guard(self.routes(), self)
+
+    # -- serving
+
+    def start(self, seconds: float = 15) -> None:
+        self.thread.start()
+        if not self.ready.wait(seconds):
+            raise NetworkError(f"the inspector did not start within {seconds:g} s")
+        if self.error is not None:
+            raise NetworkError(f"the inspector could not start: {self.error}")
+
+    def _run(self) -> None:
+        from .listener import loop_factory
+
+        try:
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                runner.run(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that started it
+            self.error = exc
+        finally:
+            self.ready.set()
+            self.finished.set()
+
+    async def _serve(self) -> None:
+        import uvicorn
+
+        self.loop = asyncio.get_running_loop()
+        self.closing = asyncio.Event()
+        self.bell.loop = self.loop
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            log_level="critical",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=STOP_GRACE,
+        )
+        self.server = uvicorn.Server(config)
+        watcher = asyncio.create_task(self._say_ready())
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            watcher.cancel()
+            self.bell.loop = None
+            if self.sender is not None:
+                await self.sender.close()
+            self.sock.close()
+
+    async def _say_ready(self) -> None:
+        while not self.server.started and not self.server.should_exit:
+            await asyncio.sleep(0.01)
+        self.ready.set()
+
+    def _begin_stop(self) -> None:
+        if self.closing is not None:
+            self.closing.set()
+        if self.server is not None:
+            self.server.should_exit = True
+
+    def stop(self, seconds: float = STOP_GRACE + 1) -> None:
+        """End the event streams, stop serving; wait up to ``seconds``."""
+        if not self.thread.is_alive():
+            if not self.finished.is_set():
+                self.sock.close()
+            return
+        loop = self.loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop just closed
+                loop.call_soon_threadsafe(self._begin_stop)
+        self.finished.wait(seconds)
+
+    def __enter__(self) -> Inspector:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- routes
+
+    def routes(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/", self.page_route),
+                Route("/inspector.js", self.script_route),
+                Route("/inspector.css", self.style_route),
+                Route("/api/records", self.list_route),
+                Route("/api/records/{number:int}", self.detail_route),
+                Route("/api/records/{number:int}/replay", self.replay_route, methods=["POST"]),
+                Route("/api/records/{number:int}/export", self.export_route),
+                Route("/api/diff", self.diff_route),
+                Route("/api/stream", self.stream_route),
+            ]
+        )
+
+    async def page_route(self, request: HttpRequest) -> Response:
+        response = Response(self.page.html, 200, SAFE_HEADERS, "text/html; charset=utf-8")
+        response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
+        return response
+
+    async def script_route(self, request: HttpRequest) -> Response:
+        return Response(self.page.script, 200, SAFE_HEADERS, "text/javascript; charset=utf-8")
+
+    async def style_route(self, request: HttpRequest) -> Response:
+        return Response(self.page.style, 200, SAFE_HEADERS, "text/css; charset=utf-8")
+
+    async def list_route(self, request: HttpRequest) -> Response:
+        params = request.query_params
+        wanted = Filter.of(params)
+        try:
+            limit = min(max(int(params.get("limit") or PAGE), 1), MAX_PAGE)
+            before = int(params["before"]) if params.get("before") else None
+        except ValueError:
+            return _error("limit and before are numbers", 400)
+        entries = self.store.snapshot()
+        chosen: list[dict[str, Any]] = []
+        more = False
+        for line, summary in reversed(entries):
+            if before is not None and summary["id"] >= before:
+                continue
+            if wanted and not wanted.matches(line, summary):
+                continue
+            if len(chosen) == limit:
+                more = True
+                break
+            chosen.append(summary)
+        payload = (
+            '{"records":['
+            + ",".join(_dumps(s) for s in chosen)
+            + "],"
+            + _dumps(
+                {
+                    "more": more,
+                    "total": len(entries),
+                    "newest": self.store.newest,
+                    "limit": self.store.limit,
+                    "live": self.live,
+                    "target": self.target,
+                    "can_resign": self.store.secret is not None,
+                }
+            )[1:]
+        )
+        return Response(payload, 200, SAFE_HEADERS, "application/json; charset=utf-8")
+
+    def _entry(self, number: int) -> tuple[bytes, dict[str, Any]] | Response:
+        found = self.store.get(number)
+        if found is None:
+            kept = f"the inspector keeps the newest {self.store.limit}"
+            return _error(f"no record {number} ({kept})", 404)
+        return found
+
+    async def detail_route(self, request: HttpRequest) -> Response:
+        found = self._entry(request.path_params["number"])
+        if isinstance(found, Response):
+            return found
+        line, summary = found
+        try:
+            return _json(detail(line, summary, self.store, self.target))
+        except AmodpError as exc:
+            return _error(str(exc), 422)
+
+    async def diff_route(self, request: HttpRequest) -> Response:
+        try:
+            a, b = int(request.query_params["a"]), int(request.query_params["b"])
+        except (KeyError, ValueError):
+            return _error("give two records: /api/diff?a=ID&b=ID", 400)
+        values = []
+        for number in (a, b):
+            found = self._entry(number)
+            if isinstance(found, Response):
+                return found
+            try:
+                values.append(decoded_as_decode(found[0])[0])
+            except AmodpError as exc:
+                return _error(f"record {number}: {exc}", 422)
+        return _json({"a": a, "b": b, "changes": differences(*values)})
+
+    async def export_route(self, request: HttpRequest) -> Response:
+        found = self._entry(request.path_params["number"])
+        if isinstance(found, Response):
+            return found
+        kind = request.query_params.get("as", "")
+        url = request.query_params.get("url") or _target_of(_loads(found[0]), self.target)
+        try:
+            text, media, name = export(kind, found[0], request.path_params["number"], url)
+        except AmodpError as exc:
+            return _error(str(exc), 400)
+        headers = dict(SAFE_HEADERS)
+        if request.query_params.get("download"):
+            headers["content-disposition"] = f'attachment; filename="{name}"'
+        return Response(text, 200, headers, f"{media}; charset=utf-8")
+
+    async def replay_route(self, request: HttpRequest) -> Response:
+        number = request.path_params["number"]
+        found = self._entry(number)
+        if isinstance(found, Response):
+            return found
+        raw = await request.body()
+        if len(raw) > MAX_EDIT:
+            return _error(f"the request is over {MAX_EDIT} bytes", 413)
+        try:
+            asked = load_json(raw) if raw.strip() else {}
+        except (ValueError, RecursionError):
+            return _error('the request is not JSON: send {"url": ..., "body": ...}', 400)
+        if not isinstance(asked, dict):
+            return _error('send a JSON object: {"url": ..., "body": ...}', 400)
+        record = _loads(found[0])
+        url = asked.get("url") or _target_of(record, self.target)
+        if not url or not isinstance(url, str):
+            return _error("say where to send it: a URL (or start with --forward-to)", 400)
+        try:
+            replay = replay_request(record, number, url, asked.get("body"), self.store.secret)
+        except AmodpError as exc:
+            return _error(str(exc), 400)
+        delivery = await self.send(replay.request)
+        sent = replay.request.record(status=delivery.status)
+        sent["forward"] = {
+            "url": delivery.url,
+            "status": delivery.status,
+            "latency_ms": delivery.latency_ms,
+            "error": delivery.error,
+        }
+        sent["note"] = "; ".join([f"a replay of record {number}", *replay.notes])
+        if self.store.secret is not None:
+            verdict = signature_of(sent, self.store.secret)
+            sent["signature"] = verdict.status
+        new = self.store.add(sent, record_bytes(sent), replay_of=number, answered_at=now_iso())
+        return _json(
+            {
+                "id": new,
+                "replay_of": number,
+                "url": replay.request.url,
+                "edited": asked.get("body") is not None,
+                "notes": list(replay.notes),
+                "delivery": delivery.as_dict(),
+                "verdict": None
+                if delivery.verdict is None
+                else {"ok": delivery.verdict.ok, "reason": delivery.verdict.reason},
+            }
+        )
+
+    async def send(self, request: Request) -> Any:
+        from .sender import Sender
+
+        if self.sender is None:
+            self.sender = Sender(concurrency=10, timeout=10.0)
+        return await self.sender.send(request)
+
+    async def stream_route(self, request: HttpRequest) -> Response:
+        wanted = Filter.of(request.query_params)
+        last = request.headers.get("last-event-id") or request.query_params.get("after") or ""
+        try:
+            after = int(last) if last else self.store.newest
+        except ValueError:
+            after = self.store.newest
+        headers = dict(SAFE_HEADERS, **{"x-accel-buffering": "no"})
+        return StreamingResponse(
+            self.events(after, wanted), 200, headers, "text/event-stream; charset=utf-8"
+        )
+
+    async def events(self, after: int, wanted: Filter) -> AsyncIterator[str]:
+        """The summaries of the records after ``after``, as they come, until
+        the inspector stops."""
+        assert self.closing is not None
+        closing = self.closing
+        woken = asyncio.Event()
+        self.bell.waiting.add(woken)
+        try:
+            yield "retry: 1000\n\n"
+            while not closing.is_set():
+                woken.clear()
+                batch = self.store.since(after)
+                if batch:
+                    after = batch[-1][1]["id"]
+                    chosen = [s for line, s in batch if not wanted or wanted.matches(line, s)]
+                    # the last id goes with the last event, matching or not
+                    text = "".join(
+                        f"id: {s['id']}\nevent: record\ndata: {_dumps(s)}\n\n" for s in chosen
+                    )
+                    if not chosen or chosen[-1]["id"] != after:
+                        text += f"id: {after}\nevent: seen\ndata: {after}\n\n"
+                    yield text
+                    continue
+                stop = asyncio.ensure_future(closing.wait())
+                wake = asyncio.ensure_future(woken.wait())
+                done, pending = await asyncio.wait(
+                    {stop, wake}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+                if not done:
+                    yield ": keep-alive\n\n"
+        finally:
+            self.bell.waiting.discard(woken)
+
+
+class Guard:
+    """In front of every route: the token, the Host, and for what changes
+    something, the Origin. Anything else is 403 (page and API alike)."""
+
+    def __init__(self, app: Any, inspector: Inspector) -> None:
+        self.app = app
+        self.inspector = inspector
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        why = self.refusal(scope)
+        if why is not None:
+            response = _error(why, 403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: dict[str, Any]) -> str | None:
+        """Why the request is refused, or None."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        if not self.host_allowed(host):
+            return f"not served to the host {host!r}: open the inspector's own address"
+        token, by_cookie = self.token_of(scope, headers)
+        if token is None or not hmac.compare_digest(token, self.inspector.token):
+            return "no valid token: open the address amodp printed (…/?token=…)"
+        site = headers.get("sec-fetch-site")
+        if by_cookie and site not in (None, "same-origin", "none"):
+            return "a request from another site"
+        if scope["method"] not in ("GET", "HEAD"):
+            origin = headers.get("origin")
+            if origin is not None and origin != f"http://{host}":
+                return f"a request from another origin ({origin})"
+            if site is not None and site not in ("same-origin", "none"):
+                return "a request from another site"
+        return None
+
+    def host_allowed(self, host: str) -> bool:
+        from .replay import is_loopback
+
+        name = urlsplit(f"http://{host}").hostname or ""
+        try:
+            port = urlsplit(f"http://{host}").port
+        except ValueError:
+            return False
+        if port != self.inspector.port:
+            return False
+        if is_loopback(self.inspector.host):
+            return is_loopback(name)
+        return True  # bound elsewhere on purpose: the token still guards it
+
+    def token_of(self, scope: dict[str, Any], headers: dict[str, str]) -> tuple[str | None, bool]:
+        """The token the request carries, and whether only its cookie carries it."""
+        query = scope.get("query_string", b"").decode("latin-1")
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name == "token":
+                return value, False
+        given = headers.get("x-amodp-token")
+        if given:
+            return given, False
+        auth = headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            return auth[7:].strip(), False
+        cookies = SimpleCookie()
+        with contextlib.suppress(Exception):
+            cookies.load(headers.get("cookie", ""))
+        morsel = cookies.get(self.inspector.cookie)
+        return (morsel.value, True) if morsel is not None else (None, False)
+
+
+# -- running in the foreground ------------------------------------------------------------
+
+
+def run(inspector: Inspector, on_started: Callable[[], None]) -> None:
+    """Serve until SIGINT or SIGTERM, then stop (within :data:`STOP_GRACE` s)."""
+    stopped = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        stopped.set()
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, handle) for sig in handled}
+    try:
+        inspector.start()
+        on_started()
+        while not stopped.wait(0.2):
+            if inspector.finished.is_set():
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        inspector.stop()
+    if inspector.error is not None:
+        raise NetworkError(f"the inspector stopped: {inspector.error}")
