@@ -1,8 +1,9 @@
 """Read back what PHP developers paste when they dump ``$_POST``.
 
 A receiver's author who is asked "what did amoCRM send?" often has only
-``print_r($_POST)``, ``var_dump($_POST)``, ``var_export($_POST)`` or
-Laravel's ``dd($request->all())`` (Symfony VarDumper's CLI form) at hand.
+``print_r($_POST)``, ``var_dump($_POST)`` (PHP's, or Xdebug's on the
+command line or copied from a page), ``var_export($_POST)`` or Laravel's
+``dd($request->all())`` (Symfony VarDumper's CLI form) at hand.
 :func:`read_dumps` reads each of them back into the array PHP held and
 :func:`body_of` writes that array as a urlencoded body that PHP decodes to the
 same array, so that :mod:`amodp.codec` prints what ``json_encode($_POST)``
@@ -48,12 +49,14 @@ class Dump:
 
 
 # Where a dump starts: print_r's "Array" and "(" (on two lines, or on one
-# when a browser showed it without <pre>), var_dump's "array(2) {",
-# var_export's "array (", VarDumper's "array:2 [".
+# when a browser showed it without <pre>), var_dump's "array(2) {" (Xdebug's
+# HTML form, copied from a page: "array (size=2)"), var_export's "array (",
+# VarDumper's "array:2 [".
 _START = re.compile(
     rb"(?<![\w$])(?:"
     rb"(?P<print_r>Array[ \t]*\r?\n[ \t]*\([ \t]*\r?\n|Array[ \t]*\([ \t]*(?:\[|\)))"
     rb"|(?P<var_dump>array\(\d+\)[ \t]*\{)"
+    rb"|(?P<xdebug_html>array[ \t]*\(size=\d+\))"
     rb"|(?P<var_export>array[ \t]*\()"
     rb"|(?P<dd>array:\d+[ \t]*\[)"
     rb")"
@@ -431,6 +434,89 @@ def _not_post(kind: str, match: re.Match[bytes], data: bytes, pos: int) -> Input
     )
 
 
+# -- var_dump by Xdebug, copied from a page ------------------------------------------------
+
+_XH_TOKEN = re.compile(
+    rb"\s*(?:"
+    rb"(?P<open>array\s*\(size=(?P<count>\d+)\))(?:\s*empty\b)?"
+    rb"|'(?P<key>.*?)'\s*=>"
+    rb"|(?P<index>-?\d+)\s*=>"
+    rb"|(?P<string>string\s*')"
+    rb"|int\s+(?P<int>-?\d+)"
+    rb"|float\s+(?P<float>\S+)"
+    rb"|boolean\s+(?P<bool>true|false)"
+    rb"|(?P<null>null)\b"
+    rb"|(?P<cut>\.\.\.|more elements\.\.\.)"
+    rb"|(?P<object>&?object\(|resource\()"
+    rb")",
+    re.S,
+)
+_XH_LENGTH = re.compile(rb"'\s*\(length=(\d+)\)")
+
+
+def _read_xdebug_html(data: bytes, start: int) -> tuple[Dump, int]:
+    """Xdebug's var_dump as a page shows it (``html_errors`` on), copied as
+    text: ``array (size=N)``, then ``'key' =>`` or ``0 =>`` and a value per
+    item, ``string 'text' (length=N)`` with N its length in bytes. Nothing
+    closes an array: it ends after its N items."""
+    warnings: list[str] = []
+    match = _XH_TOKEN.match(data, start)
+    assert match is not None and match["open"] is not None
+    root: Tree = []
+    stack: list[tuple[Tree, int]] = [(root, int(match["count"]))]
+    pos = match.end()
+    key: bytes | None = None
+    while stack:
+        node, count = stack[-1]
+        if len(node) == count:
+            stack.pop()
+            continue
+        match = _XH_TOKEN.match(data, pos)
+        if match is None:
+            raise _unexpected("var_dump", data, pos)
+        pos = match.end()
+        if match["cut"] is not None or match["object"] is not None:
+            raise _not_post("var_dump", match, data, match.start())
+        if key is None:
+            key = match["key"] if match["key"] is not None else match["index"]
+            if key is None:
+                raise _unexpected("var_dump", data, match.start())
+            continue
+        if match["open"] is not None:
+            child: Tree = []
+            node.append((key, child))
+            stack.append((child, int(match["count"])))
+        elif match["string"] is not None:
+            value, pos = _xh_string(data, pos, warnings)
+            node.append((key, value))
+        else:
+            scalar = _scalar(match, warnings)
+            if scalar is None:
+                raise _unexpected("var_dump", data, match.start())
+            node.append((key, scalar))
+        key = None
+    return Dump("var_dump", root, tuple(dict.fromkeys(warnings))), pos
+
+
+def _xh_string(data: bytes, pos: int, warnings: list[str]) -> tuple[bytes, int]:
+    """The text before ``' (length=N)``: the first such end N bytes on, or
+    (the page changed the text) the first one, with a warning."""
+    first = None
+    for tried, end in enumerate(_XH_LENGTH.finditer(data, pos)):
+        if end.start() - pos == int(end[1]):
+            return data[pos : end.start()], end.end()
+        first = first or end
+        if tried == 100:  # a value holding a hundred "' (length=": give up looking
+            break
+    if first is None:
+        raise InputError(f"a string in the var_dump output is not closed ({_where(data, pos)})")
+    warnings.append(
+        "string lengths in the var_dump output do not match their text (line breaks "
+        "or spaces changed on the way): values are read up to their closing quote"
+    )
+    return data[pos : first.start()], first.end()
+
+
 # -- var_export -------------------------------------------------------------------------
 
 _VE_STRING = rb"'(?:[^'\\]|\\.)*'"
@@ -662,6 +748,7 @@ def _dd_collapsed(data: bytes, pos: int) -> InputError:
 _READERS = {
     "print_r": _read_print_r,
     "var_dump": _read_var_dump,
+    "xdebug_html": _read_xdebug_html,
     "var_export": _read_var_export,
     "dd": _read_dd,
 }

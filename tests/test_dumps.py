@@ -271,6 +271,54 @@ def test_xdebug_var_dump() -> None:
         read_sources(cut)
 
 
+# Xdebug's var_dump with html_errors on, as a browser shows it and copies it
+# as text (xdebug.org/docs/display); the file and line come first.
+XDEBUG_HTML = b"""/var/www/html/hook.php:5:
+array (size=3)
+  'leads' => 
+    array (size=1)
+      'status' => 
+        array (size=1)
+          0 => 
+            array (size=3)
+              'id' => string '10754147' (length=8)
+              'name' => string 'It's (length=2) a
+"deal"' (length=24)
+              'price' => string '' (length=0)
+  'account' => 
+    array (size=2)
+      'id' => string '30307558' (length=8)
+      'subdomain' => string 'example' (length=7)
+  'tags' => 
+    array (size=0)
+      empty
+"""  # noqa: W291
+
+
+def test_xdebug_var_dump_copied_from_a_page() -> None:
+    assert detect(XDEBUG_HTML) == "php"
+    (source,) = read_sources(XDEBUG_HTML)
+    assert source.warnings == ()
+    assert decode(source.body) == {
+        "leads": {
+            "status": [{"id": "10754147", "name": 'It\'s (length=2) a\n"deal"', "price": ""}]
+        },
+        "account": {"id": "30307558", "subdomain": "example"},
+    }
+    # A page that lost a line break: the lengths no longer fit.
+    (source,) = read_sources(XDEBUG_HTML.replace(b"a\n", b"a"))
+    assert "string lengths" in source.warnings[0]
+    assert decode(source.body)["leads"]["status"][0]["name"] == 'It\'s (length=2) a"deal"'
+    for changed, message in [
+        (XDEBUG_HTML.replace(b"string '' (length=0)", b"..."), "cut .*xdebug.var_display"),
+        (XDEBUG_HTML[: XDEBUG_HTML.index(b"  'tags'")] + b"  more elements...\n", "cut"),
+        (XDEBUG_HTML[: XDEBUG_HTML.index(b"  'account'")], "ends before its arrays are closed"),
+        (XDEBUG_HTML.replace(b"string '' (length=0)", b"object(App\\Lead)[1]"), "an object"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            read_sources(changed)
+
+
 def test_laravel_nulls_and_typed_values(php: Any) -> None:
     """$request->all() after Laravel's ConvertEmptyStringsToNull: null for ''."""
     code = "$a = ['name' => null, 'price' => 5, 'ok' => true, 'x' => ['y' => '1']];"
