@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .bodies import codings as codings_of
+from .bodies import undo_codings
 from .codec import encode, load_json, urlencode
 from .errors import InputError
 from .records import CaptureRecord, is_record, looks_like_records, read_records
@@ -379,15 +381,15 @@ def _read_http(data: bytes) -> list[Source]:
             pairs.append((_text(name.strip()), _text(value.strip())))
     body = text[body_at:] if 0 <= body_at <= len(text) else b""
 
-    encodings = _codings([_text(v) for v in headers.get(b"content-encoding", [])])
-    if "chunked" in _codings([_text(v) for v in headers.get(b"transfer-encoding", [])]):
+    encodings = codings_of([_text(v) for v in headers.get(b"content-encoding", [])])
+    if "chunked" in codings_of([_text(v) for v in headers.get(b"transfer-encoding", [])]):
         body = _dechunk(body)
     elif length := [v for v in headers.get(b"content-length", []) if v.isdigit() and len(v) < 19]:
         body = body[: int(length[-1])]  # a shorter body: what is there
     elif not encodings:
         body = _clean_body(body)  # pasted by hand: trailing newline, pair per line
     if body and encodings:
-        body = _decode_content(body, encodings)
+        body = undo_codings(body, encodings)
 
     method, target = _text(match[1]), match[2]
     path, _, query = target.partition(b"?")
@@ -409,11 +411,6 @@ def _read_http(data: bytes) -> list[Source]:
             headers=tuple(pairs),
         )
     ]
-
-
-def _codings(values: list[str]) -> list[str]:
-    """The codings named by Transfer-Encoding or Content-Encoding headers."""
-    return [t.strip().lower() for v in values for t in v.split(",") if t.strip()]
 
 
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
@@ -441,27 +438,6 @@ def _dechunk(body: bytes) -> bytes:
         elif body.startswith(b"\n", pos):
             pos += 1
     return bytes(out)
-
-
-def _decode_content(body: bytes, encodings: list[str]) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate), last applied first."""
-    import zlib
-
-    for coding in reversed(encodings):
-        try:
-            if coding in ("gzip", "x-gzip"):
-                body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
-            elif coding == "deflate":
-                # RFC 9110 means zlib-wrapped; some senders send raw deflate.
-                try:
-                    body = zlib.decompress(body)
-                except zlib.error:
-                    body = zlib.decompress(body, -zlib.MAX_WBITS)
-            elif coding != "identity":
-                raise InputError(f"Content-Encoding {coding} is not supported (only gzip, deflate)")
-        except zlib.error as exc:
-            raise InputError(f"the {coding} body cannot be decompressed: {exc}") from None
-    return body
 
 
 # -- curl -------------------------------------------------------------------------
@@ -1081,7 +1057,7 @@ def _capture_source(record: CaptureRecord) -> Source:
     codings = [value for name, value in record.headers if name.lower() == "content-encoding"]
     if body and codings:
         try:
-            body = _decode_content(body, _codings(codings))
+            body = undo_codings(body, codings_of(codings))
         except InputError:
             pass  # saved already decompressed: keep it as it is
     query = record.fields.get("query")

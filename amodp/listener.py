@@ -23,7 +23,6 @@ import contextlib
 import errno
 import functools
 import gc
-import os
 import re
 import signal
 import socket
@@ -35,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import NetworkError, UnknownEventError, UsageError
+from .batching import Deadlines, SaveFile
+from .errors import InputError, NetworkError, UnknownEventError, UsageError
 from .records import Forms, build_record, now_iso, record_bytes
 
 if TYPE_CHECKING:
@@ -372,6 +372,8 @@ class Listener:
                 coding_note += "; the body is kept decompressed, to be redacted"
             record["note"] = join_notes(coding_note, record.get("note"))
         if body.endswith(b"\n") and record["decoded"] is not None:
+            from .bodies import newline_note
+
             said = newline_note(body, self.redactor is not None)
             if said is not None:
                 record["note"] = join_notes(record.get("note"), said)
@@ -465,87 +467,6 @@ class Listener:
             self.save_file = None
 
 
-class SaveFile:
-    """The save file, appended to once per turn of the event loop: the
-    records of the requests that reach :meth:`append` in one turn go out in
-    one write, all of them or none (:func:`write_all`). Under load that is one
-    system call for many requests instead of one each (which cost the
-    listener a quarter of its throughput); a lone request waits for nothing."""
-
-    def __init__(self, path: Path) -> None:
-        self.fd = open_save_file(path)
-        self.pending: list[tuple[bytes, asyncio.Future[OSError | None]]] = []
-
-    async def append(self, line: bytes) -> OSError | None:
-        """Once ``line`` is in the file: None, or the error that kept it out."""
-        loop = asyncio.get_running_loop()
-        if not self.pending:
-            loop.call_soon(self.write)  # after the requests that run in this turn
-        written: asyncio.Future[OSError | None] = loop.create_future()
-        self.pending.append((line, written))
-        return await written
-
-    def write(self) -> None:
-        pending, self.pending = self.pending, []
-        error = write_all(self.fd, b"".join([line for line, _ in pending]))
-        for _, written in pending:
-            if not written.done():  # done: its request was cancelled (a forced stop)
-                written.set_result(error)
-
-    def close(self) -> None:
-        if self.pending:
-            self.write()
-        os.close(self.fd)
-
-
-class Deadlines:
-    """``--read-timeout`` for every request, with one timer: the tasks
-    reading a body, oldest first, with their deadlines; when the oldest
-    deadline comes, each task past its own is cancelled (a request that
-    ended in time has left the table). Under load this costs a dictionary
-    entry per request where ``asyncio.timeout`` costs a timer of the event
-    loop each (an eighth of the listener's throughput)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.reading: dict[asyncio.Task[Any], float] = {}
-        self.late: set[asyncio.Task[Any]] = set()
-        self.timer: asyncio.TimerHandle | None = None
-
-    def add(self) -> asyncio.Task[Any]:
-        """Start the current task's deadline; the task."""
-        task = asyncio.current_task()
-        assert task is not None  # called from the app, inside a task
-        loop = asyncio.get_running_loop()
-        deadline = self.reading[task] = loop.time() + self.seconds
-        if self.timer is None:
-            self.timer = loop.call_at(deadline, self.expire)
-        return task
-
-    def remove(self, task: asyncio.Task[Any]) -> None:
-        self.reading.pop(task, None)
-
-    def expired(self, task: asyncio.Task[Any]) -> bool:
-        """Whether the task was cancelled for its deadline only (then it is
-        no longer being cancelled)."""
-        if task not in self.late:
-            return False
-        self.late.discard(task)
-        return task.uncancel() == 0
-
-    def expire(self) -> None:
-        self.timer = None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        for task, deadline in list(self.reading.items()):
-            if deadline > now:  # and so are those after it
-                self.timer = loop.call_at(deadline, self.expire)
-                return
-            del self.reading[task]
-            self.late.add(task)
-            task.cancel()
-
-
 #: the path of a Salesbot's ``return_url``: where the receiver of a
 #: ``widget_request`` POSTs its result for the bot to go on
 CONTINUATION = re.compile(r"/api/v4/(salesbot|marketingbot)/([^/]+)/continue/([^/]+)/?")
@@ -585,61 +506,24 @@ def content_headers(
 
 
 def undo_codings(body: bytes, codings: list[str], limit: int) -> tuple[bytes | None, str | None]:
-    """The body with its Content-Encoding undone, last applied first, as
-    ``amodp decode`` undoes it (gzip, deflate; identity is none), and a note
-    saying so; or None and a note saying why not. A body that decompresses
-    past ``limit`` bytes is not decompressed (a small gzip body can hold
-    gigabytes). The standard library's zlib, here rather than shared: this is
-    the one reader that bounds what it decompresses."""
-    import zlib
+    """The body with its Content-Encoding undone as ``amodp decode`` undoes it
+    (:func:`amodp.bodies.undo_codings`), and the record's note saying so; or
+    None and a note saying why not. Past ``limit`` (``--max-body``) bytes it
+    is not decompressed."""
+    from .bodies import TooLarge
+    from .bodies import undo_codings as undo
 
     named = ", ".join(codings)
-    for coding in reversed(codings):
-        if coding in ("gzip", "x-gzip"):
-            window = [16 + zlib.MAX_WBITS]
-        elif coding == "deflate":
-            # RFC 9110 means zlib-wrapped; some senders send raw deflate.
-            window = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
-        elif coding == "identity":
-            continue
-        else:
-            return (
-                None,
-                f"Content-Encoding {coding} is not supported (only gzip, deflate): kept raw",
-            )
-        for wbits in window:
-            try:
-                unpacked = inflate(body, wbits, limit)
-                break
-            except zlib.error as exc:
-                error = exc
-        else:
-            why = f"the body cannot be decompressed ({error})"
-            return None, f"Content-Encoding {coding}, but {why}: kept raw"
-        if unpacked is None:
-            return None, (
-                f"Content-Encoding {named}: decompressed, the body is over --max-body "
-                f"({limit} bytes): kept raw"
-            )
-        body = unpacked
+    try:
+        unpacked = undo(body, codings, limit)
+    except TooLarge:
+        over = f"the body is over --max-body ({limit} bytes)"
+        return None, f"Content-Encoding {named}: decompressed, {over}: kept raw"
+    except InputError as exc:
+        return None, f"{exc}: kept raw"
     if all(coding == "identity" for coding in codings):
-        return body, None
-    return body, f"Content-Encoding {named}: decompressed ({len(body)} bytes) and decoded"
-
-
-def inflate(data: bytes, wbits: int, limit: int) -> bytes | None:
-    """zlib's decompression of ``data`` (``wbits`` as :func:`zlib.decompress`
-    takes it), or None when it is over ``limit`` bytes; a zlib.error when
-    it is not whole."""
-    import zlib
-
-    unpacker = zlib.decompressobj(wbits)
-    out = unpacker.decompress(data, limit + 1)
-    if len(out) > limit:
-        return None
-    if not unpacker.eof:
-        raise zlib.error("incomplete or truncated stream")
-    return out
+        return unpacked, None
+    return unpacked, f"Content-Encoding {named}: decompressed ({len(unpacked)} bytes) and decoded"
 
 
 def with_body(record: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -657,36 +541,6 @@ def with_body(record: dict[str, Any], body: bytes) -> dict[str, Any]:
             key, value = kept
         out[key] = value
     return out
-
-
-def newline_note(body: bytes, redacted: bool) -> str | None:
-    """What a newline at the end of a form body changes, or None: PHP keeps
-    it in the last value (``a=1&b=x\\n`` gives b "x\\n"), or in the last name
-    when that has no "=" (``a=1&flag\\n``), and drops it after a "]"
-    (``a=1&b[x]\\n``). ``curl --data-binary @file`` sends a file's last
-    newline. ``redacted``: the value is not shown, only how it ends."""
-    import json
-
-    from .codec import decode_value, parse
-
-    last = body.rpartition(b"&")[2]
-    raw_name, is_pair, _ = last.partition(b"=")
-    node: Any = parse(last).value
-    key: Any = None
-    while isinstance(node, (dict, list)) and node:
-        key, node = next(iter(node.items())) if isinstance(node, dict) else (0, node[0])
-    head = "the body ends in a newline: "
-    if not is_pair:
-        if not isinstance(key, str) or key.rstrip("\r\n") == key:
-            return None  # PHP dropped it
-        return head + f"the last name is {json.dumps(key, ensure_ascii=False)} for PHP"
-    if not isinstance(node, str) or node.rstrip("\r\n") == node:
-        return None
-    name = decode_value(raw_name.decode("latin-1"))
-    if redacted or len(node) > 40:
-        ending = node[len(node.rstrip("\r\n")) :]
-        return head + f"{name} ends in {json.dumps(ending)} for PHP"
-    return head + f"{name} is {json.dumps(node, ensure_ascii=False)} for PHP"
 
 
 def join_notes(*notes: str | None) -> str | None:
@@ -716,36 +570,6 @@ def reason(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return str(status)
-
-
-def open_save_file(path: Path) -> int:
-    """Open for appending, created readable by its owner only (captures hold
-    customers' personal data)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot open {path} for saving: {exc.strerror or exc}") from None
-    return fd
-
-
-def write_all(fd: int, data: bytes) -> OSError | None:
-    """Append all of ``data`` to ``fd``, or (the error returned) none of it:
-    after a short write and then an error, the file is cut back, so a save
-    file stays valid JSON Lines."""
-    start = None
-    try:
-        written = os.write(fd, data)
-        if written < len(data):  # a short write (disk all but full): go on, remember where
-            start = os.lseek(fd, 0, os.SEEK_END) - written
-            view = memoryview(data)[written:]
-            while view:
-                view = view[os.write(fd, view) :]
-    except OSError as exc:
-        if start is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, start)  # no half line left behind
-        return exc
-    return None
 
 
 def bind(host: str, port: int) -> socket.socket:
