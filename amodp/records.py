@@ -103,7 +103,7 @@ def is_form(content_type: str | None, body: bytes) -> tuple[bool, str | None]:
     if media:
         return False, f"body is {media}, not a form: kept raw"
     # No Content-Type: decode when it looks like a form, as PHP would not.
-    if body[:1] in (b"{", b"["):
+    if body[:64].lstrip()[:1] in (b"{", b"["):
         return False, "body looks like JSON and has no Content-Type: kept raw"
     return True, "no Content-Type: decoded as a form anyway"
 

@@ -301,7 +301,7 @@ class Redactor:
         # each leaf the number of the pair that won it.
         marked = "&".join([f"{name}={i}" if name else "" for i, (name, _, _) in enumerate(pairs)])
         walk = _Walk(self, [raw_value for _, _, raw_value in pairs])
-        value = walk.root(decode(marked))
+        value = walk.root(decode(marked.encode("latin-1")))  # the bytes as they came
         changes, used = walk.changes, walk.originals
         for i, (name, _, raw_value) in enumerate(pairs):
             if i not in used and raw_value:

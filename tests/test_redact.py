@@ -809,3 +809,22 @@ def test_a_string_that_only_looks_like_json_is_left_alone() -> None:
 def test_free_text_that_holds_json_is_still_replaced_whole() -> None:
     value = {"leads": {"note": [{"note": {"text": '{"said": "call me at home"}'}}]}}
     assert redact(value)["leads"]["note"][0]["note"]["text"] == "<text:1>"
+
+
+def test_redacting_keeps_raw_utf8_names_as_php_reads_them(php: Any) -> None:
+    # A name sent as raw UTF-8 bytes, not percent-encoded: PHP keeps the bytes.
+    body = "leads[add][0][имя]=Иван&leads[add][0][id]=7&account[subdomain]=acme".encode()
+    [expected] = php.php_decode_many([body])
+    _, value = amodp.redact.Redactor().redact_form(body)
+    names = set(value["leads"]["add"][0])
+    assert names == set(json.loads(expected)["leads"]["add"][0])  # {"имя", "id"}
+
+
+def test_json_after_whitespace_without_a_content_type_is_not_a_form() -> None:
+    from amodp.records import is_form
+
+    assert is_form(None, b'  \n{"leads": {"status": []}}') == (
+        False,
+        "body looks like JSON and has no Content-Type: kept raw",
+    )
+    assert is_form(None, b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=1")[0]
