@@ -1174,13 +1174,14 @@ class Inspector:
                         text += f"id: {after}\nevent: seen\ndata: {after}\n\n"
                     yield text
                     continue
-                stop = asyncio.ensure_future(closing.wait())
-                wake = asyncio.ensure_future(woken.wait())
-                done, pending = await asyncio.wait(
-                    {stop, wake}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in pending:
-                    task.cancel()
+                waits = {asyncio.ensure_future(closing.wait()), asyncio.ensure_future(woken.wait())}
+                try:
+                    done, _ = await asyncio.wait(
+                        waits, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    for task in waits:
+                        task.cancel()
                 if not done:
                     yield ": keep-alive\n\n"
         finally:
