@@ -468,8 +468,7 @@ def run(
         for url in {target, *(routes or {}).values()}:
             check_url(url)
         run = _UrlRun(target, routes or {}, cases, concurrency, timeout, insecure, platform)
-        run.judged = judged
-        run.run()
+        run.run(judged)
     elif callable(target):
         _run_app(target, cases, timeout, judged, path, platform)
     else:
@@ -505,8 +504,6 @@ def _late(answers: Sequence[Delivery]) -> bool:
 class _UrlRun:
     """One run of the suite against a receiver over the network."""
 
-    judged: Callable[..., None]
-
     def __init__(
         self,
         url: str,
@@ -525,9 +522,11 @@ class _UrlRun:
         self.crowded: set[int] = set()
         self.active: set[int] = set()
 
-    def run(self) -> None:
+    def run(self, judged: Callable[..., None]) -> None:
+        """Send every case; ``judged(index, deliveries, alone)`` each as it is judged."""
         from .sender import complete
 
+        self.judged = judged
         complete(self.send_all())
 
     async def send_all(self) -> None:

@@ -116,11 +116,13 @@ def make_record(
     query: str,
     headers: list[tuple[str, str]],
     body: bytes,
-    status: int,
+    status: int | None,
     received_at: str | None = None,
     note: str | None = None,
     decode_body: bool = True,
 ) -> dict[str, Any]:
+    """A capture record; ``status`` is what was answered, None for a
+    request not answered yet (one amodp is about to send)."""
     return build_record(
         remote,
         method,
@@ -144,7 +146,7 @@ def build_record(
     headers: list[list[str]],
     content_type: str | None,
     body: bytes,
-    status: int,
+    status: int | None,
     received_at: str,
     note: str | None = None,
     decode_body: bool = True,

@@ -216,7 +216,7 @@ class Request:
             query=parts.query,
             headers=[(k.lower(), v) for k, v in self.headers],
             body=self.body,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             received_at=received_at,
         )
 
