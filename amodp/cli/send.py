@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import InputError, UsageError
-from ..render import ProgressBar, delivery_line, load_table
 from .app import app, fail, handle_errors, read_input, stderr_line
 from .generate import is_form, make_requests, signing_options
 from .options import (
@@ -112,6 +111,7 @@ def send(
     Example: amodp send status --lead --url http://127.0.0.1:8000/hook
     """
     from .. import rules
+    from ..render import ProgressBar, delivery_line, load_table
     from ..sender import check_load, check_url, run
 
     signing = signing_options(making)
