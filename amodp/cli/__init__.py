@@ -10,7 +10,7 @@ once, below, as an ``Annotated`` alias.
 """
 
 from ..errors import ExitCode
-from . import check, decode, events, generate, inspect, listen, send, verify  # noqa: F401, I001 - each registers its commands
+from . import check, decode, events, generate, inspect, listen, schema, send, verify  # noqa: F401, I001 - each registers its commands
 from .app import app
 
 __all__ = ["ExitCode", "app"]
