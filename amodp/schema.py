@@ -346,7 +346,9 @@ STRUCTURES: dict[str, Schema] = {
 @dataclass(frozen=True)
 class OlderShape:
     """A shape amoCRM sent before today's: the fields it lacks, as paths into
-    the decoded body (``*`` is any key or item)."""
+    the decoded body (``*`` is any key or item). A body is in that shape when
+    it lacks the first of them (its mark) too: a body of today that lost a
+    field is not taken for an old one."""
 
     year: str
     kind: str
@@ -355,12 +357,18 @@ class OlderShape:
 
     def explains(self, path: Iterable[object]) -> bool:
         """Whether a field missing at ``path`` is one this shape lacks."""
-        steps = [str(step) for step in path]
-        return any(
-            len(steps) == len(lacked)
-            and all(p in ("*", s) for p, s in zip(lacked, steps, strict=True))
-            for lacked in self.lacks
-        )
+        return any(_matches(path, lacked) for lacked in self.lacks)
+
+    def marked(self, missing: Iterable[Iterable[object]]) -> bool:
+        """Whether the fields missing at these paths include its mark."""
+        return any(_matches(path, self.lacks[0]) for path in missing)
+
+
+def _matches(path: Iterable[object], pattern: tuple[str, ...]) -> bool:
+    steps = [str(step) for step in path]
+    return len(steps) == len(pattern) and all(
+        p in ("*", s) for p, s in zip(pattern, steps, strict=True)
+    )
 
 
 _ITEM = ("*", "*", "*")
@@ -372,8 +380,8 @@ OLDER_SHAPES = (
         "2016",
         "account",
         (
-            ("account", "id"),
             ("account", "_links"),
+            ("account", "id"),
             (*_ITEM, "account_id"),
             (*_ITEM, "created_at"),
             (*_ITEM, "updated_at"),
@@ -383,7 +391,7 @@ OLDER_SHAPES = (
     OlderShape(
         "2020",
         "account",
-        tuple((*_ITEM, "note", name) for name in ("attachement", "catalog_id", "metadata")),
+        tuple((*_ITEM, "note", name) for name in ("metadata", "attachement", "catalog_id")),
         "notes without attachement, catalog_id and metadata",
     ),
 )

@@ -52,6 +52,13 @@ def decode(
     index: IndexOption = None,
     only_event: EventOption = None,
     request_id: RequestIdOption = None,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift",
+            help="Say on stderr where a body differs from the catalog's shape of its event.",
+        ),
+    ] = False,
 ) -> None:
     """Decode a captured webhook into JSON, exactly as PHP's $_POST sees it.
 
@@ -63,7 +70,9 @@ def decode(
     undone. Input that is none of them is an error. A body typed on the
     command line goes through a pipe. With --redact, personal data is
     replaced by placeholders, the same value by the same placeholder across
-    all the inputs, so the output can go in a bug report.
+    all the inputs, so the output can go in a bug report. With --drift, one
+    line on stderr for each event, field or form the catalog does not know
+    and each field it always has that the body lacks.
 
     Example: amodp decode payload.txt --summary
     """
@@ -100,6 +109,8 @@ def decode(
                     f"Note: {where}: {what}: PHP's $_POST is empty for it, the receiver "
                     "reads php://input; shown as sent"
                 )
+                if drift:
+                    _print_drift(where, json_value)
                 if redactor is not None:
                     json_value = redactor.redact(json_value)
                 write_json(to_json(json_value, indent=None if compact else 4))
@@ -116,11 +127,27 @@ def decode(
                     f"Note: {where}: no amoCRM webhook event in it "
                     "(no leads[status][0][...] or the like); decoded all the same"
                 )
+            if drift:
+                _print_drift(where, decoded.value)
             value = decoded.value if redactor is None else redactor.redact(decoded.value)
             text = to_json(value, indent=None if compact else 4)
             write_json(text)
             if summary:
                 _print_summary(value, source.body)
+
+
+def _print_drift(where: str, value: Any) -> None:
+    """--drift: a line per difference from the catalog (:mod:`amodp.drift`)."""
+    from ..drift import drift
+
+    report = drift(value)
+    if report.older is not None:
+        older = report.older
+        stderr_line(
+            f"Note: {where}: the shape amoCRM sent in {older.year} ({older.what}): not drift"
+        )
+    for found in report.drifts:
+        stderr_line(f"Drift: {where}: {found.line}")
 
 
 def _holds_event(value: Any) -> bool:
