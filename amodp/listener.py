@@ -96,6 +96,8 @@ class Stats:
     matched: int = 0
     #: requests whose record could not be written (answered 503)
     unsaved: int = 0
+    #: requests whose body differs from the catalog's shape of its event
+    drifted: int = 0
 
 
 #: the ``http.response.start`` and ``http.response.body`` messages of an answer
@@ -199,7 +201,9 @@ class Listener:
     """The ASGI app: answers every request, saving its record first.
 
     ``show`` is called after each answer (see :data:`Show`);
-    ``on_save_error`` once, with the first error writing the save file.
+    ``on_save_error`` once, with the first error writing the save file;
+    ``on_drift`` with each line of drift (:mod:`amodp.drift`) the first time
+    an event and field show it in this run.
     """
 
     def __init__(
@@ -207,10 +211,14 @@ class Listener:
         options: Options,
         show: Show,
         on_save_error: Callable[[OSError], None] | None = None,
+        on_drift: Callable[[str], None] | None = None,
     ) -> None:
+        from .drift import Watch
+
         self.options = options
         self.show = show
         self.on_save_error = on_save_error
+        self.on_drift = on_drift
         self.stats = Stats()
         self.in_flight = 0
         self.matched = asyncio.Event()  # --expect met
@@ -225,6 +233,10 @@ class Listener:
         self.deadlines = Deadlines(options.read_timeout)
         #: the bodies a receiver gets come in a few shapes: each is learnt once
         self.forms = Forms()
+        #: their drift from the catalog, also learnt once per shape
+        self.drift = Watch()
+        #: the shape of the form :meth:`build` is reading (set by :meth:`read_form`)
+        self.shape: str | None = None
         #: the answer to a request that is answered with ``--status`` (uvicorn
         #: only reads the messages, so one pair serves every request)
         self.usual_answer = answer_messages(options.status)
@@ -346,6 +358,7 @@ class Listener:
         Content-Type and Content-Encoding (see :func:`content_headers`)."""
         client = scope.get("client")
         received = body  # as it arrived: what the record keeps
+        self.shape = None
         coding_note = None
         if codings is not None and body:
             unpacked, coding_note = undo_codings(body, codings, self.options.max_body)
@@ -363,7 +376,7 @@ class Listener:
             received_at,
             note,
             decode_body=decodable,
-            read_form=self.forms.read,
+            read_form=self.read_form,
         )
         if not decodable:  # not a word of how it would have been decoded
             record["note"] = join_notes(note, coding_note)
@@ -380,6 +393,10 @@ class Listener:
         continued = continuation_event(scope["path"])
         if continued is not None and scope["method"] == "POST":
             record["events"] = [continued]
+        elif record["decoded"] is not None and record["events"]:
+            drifts = self.drift.of(self.shape, record["decoded"], record["events"])
+            if drifts:
+                record["drift"] = drifts
         if verdict is not None:
             record["signature"] = verdict.status
             if verdict.scheme is not None:
@@ -394,6 +411,13 @@ class Listener:
         elif body is not received:
             record = with_body(record, received)
         return record
+
+    def read_form(self, body: bytes) -> tuple[Any, list[dict[str, Any]]]:
+        """:meth:`Forms.read`, keeping the body's shape for :meth:`build`
+        (which reads it right after, in the same turn of the event loop)."""
+        result, events = self.forms.read(body)
+        self.shape = result.shape
+        return result, events
 
     async def save(self, line: bytes) -> bool:
         """Append the record to the save file (all of it or nothing); False
@@ -414,6 +438,11 @@ class Listener:
         names = [f"{e['entity']}.{e['event']}" for e in record["events"]] or ["-"]
         for name in names:
             stats.by_event[(name, record["status"])] += 1
+        if "drift" in record:
+            stats.drifted += 1
+            for said in self.drift.news(record["drift"]):
+                if self.on_drift is not None:
+                    self.on_drift(said)
         wanted = matches(record, self.options)
         if wanted:
             stats.matched += 1

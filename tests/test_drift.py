@@ -6,9 +6,11 @@ shapes of the kept captures are recognised as such."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -303,3 +305,108 @@ def test_decode_imports_schema_and_drift_only_with_drift() -> None:
     assert plain.stderr.decode().splitlines()[-1] == "[]"
     asked = subprocess.run([sys.executable, "-c", code, "--drift"], input=body, capture_output=True)
     assert asked.stderr.decode().splitlines()[-1] == "['amodp.drift', 'amodp.schema']"
+
+
+# -- amodp listen: the record's drift, each line once, the summary -------------------
+
+
+def post(url: str, body: bytes) -> int:
+    request = urllib.request.Request(
+        url + "/hook",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return int(answer.status)
+
+
+def test_listen_records_carry_their_drift_and_say_each_line_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from amodp import drift as drift_module
+    from amodp.listener import Background, Options
+
+    worked_out = []
+    real = drift_module.drift
+
+    def counted(value: Any) -> Any:
+        worked_out.append(1)
+        return real(value)
+
+    monkeypatch.setattr(drift_module, "drift", counted)
+    records: list[dict[str, Any]] = []
+    said: list[str] = []
+    body = (CAPTURES / "2025_leads_add.txt").read_bytes()
+    added = body + pair("leads[add][0][foo]", "1")
+    other = re.sub(rb"Test", b"Other", added)  # same shape, other values
+    with Background(Options(port=0), lambda r, line, w: records.append(r)) as running:
+        running.app.on_drift = said.append
+        for path in CURRENT:
+            post(running.url, path.read_bytes())
+        for sent in (added, other, added):
+            post(running.url, sent)
+        stats = running.app.stats
+    assert [r for r in records if "drift" in r] == records[len(CURRENT) :]
+    assert records[-1]["drift"] == [
+        {"what": "unknown field", "event": "leads.add", "field": "leads[add][0][foo]"}
+    ]
+    assert said == ["leads.add: leads[add][0][foo] is a field the catalog does not know"]
+    assert stats.drifted == 3
+    # worked out once per body shape: the three drifted bodies have one
+    assert len(worked_out) == len(CURRENT) + 1
+
+
+def test_listen_learns_drift_once_per_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    from amodp import drift as drift_module
+    from amodp.listener import Background, Options
+
+    calls: list[Any] = []
+    real = drift_module.drift
+    monkeypatch.setattr(drift_module, "drift", lambda value: calls.append(1) or real(value))
+    body = (CAPTURES / "2025_leads_add.txt").read_bytes() + pair("leads[add][0][foo]", "1")
+    kept: list[dict[str, Any]] = []
+    with Background(Options(port=0), lambda r, line, w: kept.append(r)) as running:
+        for n in range(5):
+            post(running.url, body.replace(b"=Test", f"=Test+{n}".encode()))
+    assert len(calls) == 1
+    assert all(r["drift"] == kept[0]["drift"] for r in kept) and len(kept) == 5
+
+
+def test_listen_says_drift_once_and_asks_for_a_capture(tmp_path: Path) -> None:
+    save = tmp_path / "hooks.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amodp", "listen", "--port", "0", "--quiet", "--expect", "4"]
+        + ["--timeout", "60", "--save", str(save)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline().decode()
+        found = re.match(r"Listening on (http://127\.0\.0\.1:\d+)", first)
+        assert found, first
+        body = (CAPTURES / "2025_leads_add.txt").read_bytes()
+        post(found[1], body)
+        post(found[1], body + pair("leads[add][0][foo]", "1"))
+        post(found[1], body + pair("leads[add][0][foo]", "2"))
+        post(found[1], without(body, "account[id]"))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    said = first + err.decode()
+    assert proc.returncode == 0, said
+    drift_lines = [line for line in said.splitlines() if line.startswith("Drift: ")]
+    assert drift_lines == [
+        "Drift: leads.add: leads[add][0][foo] is a field the catalog does not know",
+        "Drift: leads.add: account[id] is missing (the catalog always has it)",
+    ]
+    assert said.rstrip("\n").endswith(
+        "3 requests drifted from the catalog's shapes: please share a redacted capture "
+        f"(amodp decode --redact {save}) so that the catalog can follow amoCRM"
+    )
+    records = [json.loads(line) for line in save.read_text().splitlines()]
+    assert ["drift" in r for r in records] == [False, True, True, True]

@@ -207,7 +207,10 @@ def listen(
             )
         sys.stderr.flush()
 
-    app_ = listener.Listener(options, show, on_save_error=save_failed)
+    def drifted(line: str) -> None:
+        stderr_line(f"Drift: {line}")
+
+    app_ = listener.Listener(options, show, on_save_error=save_failed, on_drift=drifted)
     if shown_ui is not None:
         shown_ui.start()
     try:
@@ -223,11 +226,25 @@ def listen(
     summary_table(rows, sys.stderr, title=f"{stats.total} {noun} received")
     if stats.unsaved:
         stderr_line(f"{stats.unsaved} not saved: answered 503")
+    if stats.drifted:
+        _ask_for_drift(stats.drifted, save)
     if code != 0:
         got = f"expected {expect} matching webhook(s), got {stats.matched}"
         if stopped["by_signal"] or timeout is None:
             raise fail(f"{got} before the listener was stopped", ExitCode.FAILED)
         raise fail(f"{got} within {timeout:g} s", ExitCode.FAILED)
+
+
+def _ask_for_drift(drifted: int, save: Path | None) -> None:
+    """The end summary's line on requests that drifted from the catalog."""
+    noun = "request" if drifted == 1 else "requests"
+    how = (
+        f"amodp decode --redact {save}" if save else "--save FILE, then amodp decode --redact FILE"
+    )
+    stderr_line(
+        f"{drifted} {noun} drifted from the catalog's shapes: please share a redacted "
+        f"capture ({how}) so that the catalog can follow amoCRM"
+    )
 
 
 def _both(first: Any, then: Any) -> Any:
