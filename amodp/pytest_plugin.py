@@ -25,7 +25,9 @@ point named ``amodp`` (``pytest -p no:amodp`` turns it off)::
     test sends the same bytes on every run. ``kind="chat"``, ``"salesbot"``
     or ``"oauth"`` makes a callback (:func:`amodp.callbacks.generate`) signed
     with ``secret=``, spoiled with ``flaw=``; ``now=`` pins a Salesbot
-    token's clock.
+    token's clock. ``amodp_webhook.from_capture(path, index=None,
+    request_id=None)`` is a request saved by ``amodp listen --save``, with the
+    bytes and headers that were captured: a regression test of a real one.
 ``amodp_listener``
     a listener (the one ``amodp listen`` runs) on a free port of 127.0.0.1
     for the test's duration: ``.url``, ``.records``, ``.wait(n, timeout)``.
@@ -48,6 +50,7 @@ them.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -61,7 +64,7 @@ if TYPE_CHECKING:
     from .request import Request
     from .testing import Response
 
-__all__ = ["PostableWebhook", "RunningListener"]
+__all__ = ["PostableWebhook", "RunningListener", "WebhookMaker"]
 
 Record = dict[str, Any]
 
@@ -123,13 +126,16 @@ def _text(value: object) -> str:
     return str(value)
 
 
-@pytest.fixture
-def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebhook]:
-    """Make amoCRM webhook requests: ``amodp_webhook("status", entity="leads", status_id=142)``;
-    callbacks: ``amodp_webhook("message", kind="chat", secret=CHANNEL_SECRET)``."""
-    calls = itertools.count()
+class WebhookMaker:
+    """What the ``amodp_webhook`` fixture gives: call it to make a request
+    (:meth:`__call__`), or take one from a capture file (:meth:`from_capture`)."""
 
-    def make(
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
+        self.calls = itertools.count()
+
+    def __call__(
+        self,
         event: str = "status",
         entity: str | None = None,
         *,
@@ -146,11 +152,12 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
         style: str = "compact",
         **fields: object,
     ) -> PostableWebhook:
+        """A generated request, as :func:`amodp.generate` makes it."""
         from .catalog import CALLBACK_KINDS
         from .generator import DEFAULT_URL, Signing, generate
 
         if seed is None:
-            seed = zlib.crc32(f"{request.node.nodeid}#{next(calls)}".encode())
+            seed = zlib.crc32(f"{self.node_id}#{next(self.calls)}".encode())
         pairs = list(overrides.items() if isinstance(overrides, Mapping) else overrides)
         pairs += fields.items()
         if kind in CALLBACK_KINDS and fields:
@@ -171,7 +178,43 @@ def amodp_webhook(request: pytest.FixtureRequest) -> Callable[..., PostableWebho
         )
         return PostableWebhook(webhook)
 
-    return make
+    def from_capture(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        index: int | None = None,
+        request_id: str | None = None,
+        event: str | None = None,
+    ) -> PostableWebhook:
+        """The request a capture file holds (what ``amodp listen --save``
+        writes): the same method, path, query, headers and body bytes, its
+        ``.json`` what was decoded. ``index`` (from 1), ``request_id`` (its
+        ``X-Amocrm-Requestid``) and ``event`` choose the record, as ``amodp
+        decode`` and ``amodp send --replay`` do; a file of one record needs none."""
+        from .errors import UsageError
+        from .records import read_records, select_records
+        from .replay import request_of
+
+        name = os.fspath(path)
+        with open(name, "rb") as file:
+            records = read_records(file.read())
+        chosen = select_records(records, index=index, event=event, request_id=request_id)
+        if len(chosen) != 1:
+            raise UsageError(
+                f"{name}: {len(chosen)} records match: say which with index= or request_id="
+            )
+        return PostableWebhook(request_of(chosen[0], "http://localhost"))
+
+    def __repr__(self) -> str:
+        return f"<amodp_webhook of {self.node_id}>"
+
+
+@pytest.fixture
+def amodp_webhook(request: pytest.FixtureRequest) -> WebhookMaker:
+    """Make amoCRM webhook requests: ``amodp_webhook("status", entity="leads", status_id=142)``;
+    callbacks: ``amodp_webhook("message", kind="chat", secret=CHANNEL_SECRET)``; a
+    saved one: ``amodp_webhook.from_capture("hooks.jsonl", request_id=...)``."""
+    return WebhookMaker(request.node.nodeid)
 
 
 class RunningListener:

@@ -481,3 +481,157 @@ def test_callbacks_signed_with_a_secret(pytester: pytest.Pytester, run: Run) -> 
     failed = ["*amodp_check: * of * cases failed (seed *)", "  chat chat.message*"]
     result.stdout.fnmatch_lines(failed)
     result.assert_outcomes(passed=7, failed=2)
+
+
+# -- amodp_webhook.from_capture: a regression test from a saved capture ----------------
+
+
+def _saved_capture(path: Path) -> list[dict[str, object]]:
+    """Capture records as ``amodp listen --save`` writes them: a real listener
+    saving what real clients sent (a form, a JSON callback, a GET)."""
+    import json
+    import urllib.request
+
+    from amodp import generate
+    from amodp.listener import Background, Options
+
+    sent = [
+        generate("status", "leads", seed=11, url="http://x/amocrm/webhook?token=1"),
+        generate("message", kind="chat", seed=12, secret="s", url="http://x/amo/chat"),
+        generate("disabled", kind="oauth", seed=13, secret="s", url="http://x/amo/oauth"),
+    ]
+    with Background(Options(port=0, save=path), lambda *_: None) as running:
+        for hook in sent:
+            headers = {k: v for k, v in hook.headers if k.lower() not in ("host",)}
+            request = urllib.request.Request(
+                running.url + hook.target,
+                data=hook.body if hook.method == "POST" else None,
+                headers=headers,
+                method=hook.method,
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_from_capture_gives_the_captured_bytes_and_headers(tmp_path: Path) -> None:
+    from amodp.pytest_plugin import WebhookMaker
+    from amodp.records import body_of
+
+    path = tmp_path / "hooks.jsonl"
+    records = _saved_capture(path)
+    maker = WebhookMaker("tests/test_plugin.py::x")
+    for number, record in enumerate(records, 1):
+        webhook = maker.from_capture(path, index=number)
+        assert webhook.body == body_of(record)
+        assert webhook.method == record["method"]
+        assert webhook.target == record["path"] + (f"?{record['query']}" if record["query"] else "")
+        captured = [(k, v) for k, v in record["headers"] if k not in ("host", "content-length")]
+        sent = [(k, v) for k, v in webhook.headers if k not in ("host", "content-length")]
+        assert sent == captured
+        assert webhook.json == record["decoded"]
+    first = maker.from_capture(str(path), request_id=records[0]["headers"][3][1])
+    assert first.name == "leads.status" and first.json["leads"]["status"][0]["id"]
+    assert maker.from_capture(path, event="chat.message").name == "chat.message"
+
+
+def test_from_capture_posts_the_same_bytes_to_apps_and_urls(tmp_path: Path) -> None:
+    from amodp.listener import Background, Options
+    from amodp.pytest_plugin import WebhookMaker
+
+    path = tmp_path / "hooks.jsonl"
+    records = _saved_capture(path)
+    seen: list[tuple[str, str, bytes, list[tuple[str, str]]]] = []
+
+    def wsgi(environ, start_response):  # noqa: ANN001, ANN202
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        target = environ["PATH_INFO"] + (
+            "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""
+        )
+        headers = [
+            (k[5:].lower().replace("_", "-"), v)
+            for k, v in environ.items()
+            if k.startswith("HTTP_")
+        ]
+        seen.append((environ["REQUEST_METHOD"], target, body, headers))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    maker = WebhookMaker("x")
+    for number, record in enumerate(records, 1):
+        webhook = maker.from_capture(path, index=number)
+        assert webhook.post(wsgi).status == 200
+        method, target, body, headers = seen[-1]
+        assert (method, body) == (record["method"], webhook.body)
+        assert target == webhook.target
+        assert ("x-amocrm-requestid" in dict(headers)) == (number == 1)
+    # to a URL: a listener that saves it again, byte for byte
+    again = tmp_path / "again.jsonl"
+    with Background(Options(port=0, save=again), lambda *_: None) as running:
+        for number in (1, 2, 3):
+            webhook = maker.from_capture(path, index=number)
+            assert webhook.post(running.url, path=webhook.target).status == 200
+    import json
+
+    resent = [json.loads(line) for line in again.read_text().splitlines()]
+    for old, new in zip(records, resent, strict=True):
+        assert (new.get("body"), new["method"], new["query"]) == (
+            old.get("body"),
+            old["method"],
+            old["query"],
+        )
+        kept = _end_to_end(old["headers"])
+        assert _end_to_end(new["headers"])[: len(kept)] == kept
+
+
+def _end_to_end(headers: list[list[str]]) -> list[list[str]]:
+    """The headers less the connection's own (Host, Content-Length,
+    Connection), which the sender sets."""
+    return [h for h in headers if h[0] not in ("host", "content-length", "connection")]
+
+
+def test_from_capture_says_which_record_is_missing(tmp_path: Path) -> None:
+    from amodp.errors import InputError, UsageError
+    from amodp.pytest_plugin import WebhookMaker
+
+    path = tmp_path / "hooks.jsonl"
+    _saved_capture(path)
+    maker = WebhookMaker("x")
+    with pytest.raises(UsageError, match="3 records match: say which with index= or request_id="):
+        maker.from_capture(path)
+    with pytest.raises(InputError, match="there is no record 9: 3 records in all"):
+        maker.from_capture(path, index=9)
+    with pytest.raises(InputError, match="no record with the request id 'nope'"):
+        maker.from_capture(path, request_id="nope")
+
+
+def readme_capture_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("\n## Testing your receiver with pytest\n")[2]
+    (found,) = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "from_capture" in b]
+    return "import receiver\n\n\n" + found
+
+
+def test_the_readmes_regression_test_from_a_capture(pytester: pytest.Pytester, run: Run) -> None:
+    """The README's example, run by pytest as a user runs it, on a capture a
+    real listener saved (the webhook it holds was received on /amocrm/webhook)."""
+    _saved_capture(pytester.path / "hooks.jsonl")
+    pytester.makepyfile(
+        receiver=RECEIVER.read_text(encoding="utf-8"),
+        test_regression=readme_capture_example(),
+        test_both=r"""
+def test_a_callable_that_also_reads_captures(amodp_webhook):
+    made = amodp_webhook("status", entity="leads", status_id=142)
+    saved = amodp_webhook.from_capture("hooks.jsonl", event="chat.message")
+    assert made.json["leads"]["status"][0]["status_id"] == "142"
+    assert saved.name == "chat.message" and saved.headers
+""",
+    )
+    result = run("-v")
+    result.stdout.fnmatch_lines(
+        [
+            "*test_both.py::test_a_callable_that_also_reads_captures PASSED*",
+            "*test_regression.py::test_the_webhook_saved_by_amodp_listen PASSED*",
+        ]
+    )
+    result.assert_outcomes(passed=2)
