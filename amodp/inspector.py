@@ -42,6 +42,8 @@ import re
 import secrets
 import signal
 import threading
+import time
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -86,6 +88,9 @@ LIVE_LIMIT = 10_000
 PAGE, MAX_PAGE = 200, 2000
 #: seconds between the comments that keep an idle event stream open
 KEEPALIVE = 10.0
+#: seconds an event stream waits after sending, for more to come; after a
+#: gap (more than a page came at once), before it looks again
+STREAM_PAUSE, GAP_PAUSE = 0.1, 0.25
 #: the largest replay request taken (an edited body)
 MAX_EDIT = 8 << 20
 #: seconds the server is given to stop once asked (streams end at once)
@@ -97,23 +102,34 @@ EXPORTS = ("curl", "har", "record", "pytest")
 
 
 class Store:
-    """The newest ``limit`` records, each as its JSON line and a summary,
-    numbered from 1 in the order they came; safe to add to from any thread.
+    """The newest ``limit`` records (up to :data:`CHUNK` more), numbered from 1
+    in the order they came, each kept as its JSON line only; safe to add to
+    from any thread. Its summary (:func:`summarize`) is made when asked for.
 
+    The lines go into byte buffers of :data:`CHUNK` records each, and whole
+    buffers are dropped when there are too many: a request costs a copy into
+    the newest buffer, where keeping each line as an object of its own cost
+    the listener a tenth of its throughput (bench/inspector_speed.py).
     ``bell`` is called after each addition (the inspector wakes its event
     streams with it)."""
 
     def __init__(self, limit: int = LIVE_LIMIT, secret: str | None = None) -> None:
         self.limit = limit
         self.secret = secret
-        self.entries: deque[tuple[bytes, dict[str, Any]]] = deque(maxlen=limit)
+        self.chunks: deque[_Chunk] = deque()
+        self.first = 1  # the id of the oldest record kept
         self.next_id = 1
+        #: what a record's line does not say: the events found in its body
+        #: (a record without "events"), the record it replays
+        self.extra: dict[int, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.bell: Callable[[], None] | None = None
 
     def keep(self, record: dict[str, Any], line: bytes, wanted: bool = True) -> None:
         """The listener's ``show`` callback: keep every record it answered."""
-        self.add(record, line, answered_at=now_iso())
+        self._append(line, time.time())
+        if self.bell is not None:
+            self.bell()
 
     def add(
         self,
@@ -122,51 +138,120 @@ class Store:
         *,
         events: list[dict[str, Any]] | None = None,
         replay_of: int | None = None,
-        answered_at: str | None = None,
+        answered: bool = False,
     ) -> int:
         """Keep a record (``line`` is its JSON line); its id. ``events``: when
-        the record lists none, those its body holds."""
-        summary = summarize(record, events, self.secret)
-        summary["replay_of"] = replay_of
-        summary["answered_at"] = answered_at
-        with self.lock:
-            summary["id"] = number = self.next_id
-            self.next_id += 1
-            self.entries.append((line, summary))
+        the record lists none, those its body holds; ``answered``: now."""
+        number = self._append(line, time.time() if answered else 0.0)
+        more: dict[str, Any] = {}
+        if events is not None and not isinstance(record.get("events"), list):
+            more["events"] = events
+        if replay_of is not None:
+            more["replay_of"] = replay_of
+        if more:
+            with self.lock:
+                self.extra[number] = more
         if self.bell is not None:
             self.bell()
         return number
 
+    def _append(self, line: bytes, at: float) -> int:
+        with self.lock:
+            chunks = self.chunks
+            if not chunks or len(chunks[-1].starts) == CHUNK:
+                chunks.append(_Chunk(self.next_id))
+                if len(chunks) > 1 and (len(chunks) - 2) * CHUNK >= self.limit:
+                    self._drop()
+            chunk = chunks[-1]
+            chunk.starts.append(len(chunk.data))
+            chunk.data += line
+            chunk.times.append(at)
+            number = self.next_id
+            self.next_id += 1
+        return number
+
+    def _drop(self) -> None:
+        """Drop the oldest buffer, and what was said of its records."""
+        gone = self.chunks.popleft()
+        self.first = gone.first + CHUNK
+        for number in [n for n in self.extra if n < self.first]:
+            del self.extra[number]
+
     def __len__(self) -> int:
-        return len(self.entries)
-
-    def snapshot(self) -> list[tuple[bytes, dict[str, Any]]]:
-        with self.lock:
-            return list(self.entries)
-
-    def get(self, number: int) -> tuple[bytes, dict[str, Any]] | None:
-        with self.lock:
-            if not self.entries:
-                return None
-            index = number - self.entries[0][1]["id"]
-            if 0 <= index < len(self.entries):
-                return self.entries[index]
-        return None
-
-    def since(self, number: int) -> list[tuple[bytes, dict[str, Any]]]:
-        """The entries after id ``number``, oldest first."""
-        found = []
-        with self.lock:
-            for entry in reversed(self.entries):
-                if entry[1]["id"] <= number:
-                    break
-                found.append(entry)
-        found.reverse()
-        return found
+        return self.next_id - self.first
 
     @property
     def newest(self) -> int:
         return self.next_id - 1
+
+    def line(self, number: int) -> bytes | None:
+        with self.lock:
+            return self._line(number)
+
+    def _line(self, number: int) -> bytes | None:
+        if not self.first <= number < self.next_id:
+            return None
+        chunk = self.chunks[(number - self.first) // CHUNK]
+        return chunk.line(number - chunk.first)
+
+    def get(self, number: int) -> tuple[bytes, dict[str, Any]] | None:
+        """The record's line and summary, or None when it is not kept."""
+        with self.lock:
+            line = self._line(number)
+            if line is None:
+                return None
+            chunk = self.chunks[(number - self.first) // CHUNK]
+            at = chunk.times[number - chunk.first]
+            more = self.extra.get(number, {})
+        summary = summarize(_loads(line), more.get("events"), self.secret)
+        summary["id"] = number
+        summary["replay_of"] = more.get("replay_of")
+        summary["answered_at"] = _iso(at) if at else None
+        return line, summary
+
+    def newest_first(self, before: int | None = None) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """Each record's line and summary, from the newest (or the one before
+        ``before``) to the oldest kept."""
+        number = self.newest if before is None else min(before - 1, self.newest)
+        while number >= self.first:
+            found = self.get(number)
+            if found is not None:
+                yield found
+            number -= 1
+
+    def since(self, number: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """The records after id ``number``, oldest first."""
+        start = max(number + 1, self.first)
+        return [f for n in range(start, self.next_id) if (f := self.get(n)) is not None]
+
+
+#: records in one buffer of a :class:`Store`
+CHUNK = 1024
+
+
+class _Chunk:
+    """Up to :data:`CHUNK` record lines end to end, where each starts, when
+    each was answered (0: not by this process)."""
+
+    __slots__ = ("first", "data", "starts", "times")
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.data = bytearray()
+        self.starts = array("Q")
+        self.times = array("d")
+
+    def line(self, index: int) -> bytes:
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.data)
+        return bytes(self.data[self.starts[index] : end])
+
+
+def _iso(at: float) -> str:
+    """``2026-11-25T13:30:34.896120Z`` of a time.time()."""
+    import datetime
+
+    when = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def summarize(
@@ -360,7 +445,12 @@ def _target_of(record: Mapping[str, Any], base: str | None) -> str | None:
 
 
 def _loads(line: bytes) -> dict[str, Any]:
-    value = json.loads(line)
+    import orjson
+
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:  # lone surrogates (a body that was not UTF-8)
+        value = json.loads(line)
     if not isinstance(value, dict):
         raise InputError("not a record")
     return value
@@ -1005,12 +1095,9 @@ class Inspector:
             before = int(params["before"]) if params.get("before") else None
         except ValueError:
             return _error("limit and before are numbers", 400)
-        entries = self.store.snapshot()
         chosen: list[dict[str, Any]] = []
         more = False
-        for line, summary in reversed(entries):
-            if before is not None and summary["id"] >= before:
-                continue
+        for line, summary in self.store.newest_first(before):
             if wanted and not wanted.matches(line, summary):
                 continue
             if len(chosen) == limit:
@@ -1024,7 +1111,7 @@ class Inspector:
             + _dumps(
                 {
                     "more": more,
-                    "total": len(entries),
+                    "total": len(self.store),
                     "newest": self.store.newest,
                     "limit": self.store.limit,
                     "live": self.live,
@@ -1117,7 +1204,7 @@ class Inspector:
         if self.store.secret is not None:
             verdict = signature_of(sent, self.store.secret)
             sent["signature"] = verdict.status
-        new = self.store.add(sent, record_bytes(sent), replay_of=number, answered_at=now_iso())
+        new = self.store.add(sent, record_bytes(sent), replay_of=number, answered=True)
         return _json(
             {
                 "id": new,
@@ -1162,17 +1249,31 @@ class Inspector:
             yield "retry: 1000\n\n"
             while not closing.is_set():
                 woken.clear()
-                batch = self.store.since(after)
-                if batch:
-                    after = batch[-1][1]["id"]
+                newest = self.store.newest
+                if newest > after and newest - after > PAGE:
+                    # More than a page at once: the page reads its list again
+                    # (one page of it) rather than every summary.
+                    yield f"id: {newest}\nevent: gap\ndata: {newest - after}\n\n"
+                    after = newest
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(closing.wait(), GAP_PAUSE)
+                    continue
+                if newest > after:
+                    text = ""
+                    batch = self.store.since(after)
+                    after = newest
                     chosen = [s for line, s in batch if not wanted or wanted.matches(line, s)]
-                    # the last id goes with the last event, matching or not
-                    text = "".join(
+                    text += "".join(
                         f"id: {s['id']}\nevent: record\ndata: {_dumps(s)}\n\n" for s in chosen
                     )
                     if not chosen or chosen[-1]["id"] != after:
+                        # the last id goes with the last event, matching or not
                         text += f"id: {after}\nevent: seen\ndata: {after}\n\n"
                     yield text
+                    # One batch per STREAM_PAUSE at most: under load the page
+                    # gets what came meanwhile at once, whatever the rate.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(closing.wait(), STREAM_PAUSE)
                     continue
                 waits = {asyncio.ensure_future(closing.wait()), asyncio.ensure_future(woken.wait())}
                 try:

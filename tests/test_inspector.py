@@ -143,14 +143,24 @@ def decode_output(path: Path, index: int) -> str:
 
 
 def test_the_store_keeps_the_newest_and_numbers_them_in_order() -> None:
-    store = Store(limit=3)
-    records = [amodp.generate("status", "leads", seed=i).record(status=200) for i in range(5)]
-    for record in records:
-        store.add(record, record_bytes(record))
-    assert len(store) == 3 and store.newest == 5
-    assert store.get(2) is None and store.get(3) is not None
-    assert [s["id"] for _, s in store.since(3)] == [4, 5]
-    assert store.get(5)[0] == record_bytes(records[4])  # type: ignore[index]
+    from amodp.inspector import CHUNK
+
+    store = Store(limit=CHUNK)
+    records = [amodp.generate("status", "leads", seed=i).record(status=200) for i in range(3)]
+    lines = [record_bytes(r) for r in records]
+    for i in range(4 * CHUNK):
+        store.keep(records[i % 3], lines[i % 3], True)
+    assert store.newest == 4 * CHUNK
+    assert CHUNK <= len(store) <= 2 * CHUNK  # the newest limit, and at most a buffer more
+    assert store.get(store.newest - len(store)) is None
+    oldest = store.newest - len(store) + 1
+    assert store.get(oldest) is not None
+    assert [s["id"] for _, s in store.since(store.newest - 2)] == [store.newest - 1, store.newest]
+    line, summary = store.get(store.newest)  # type: ignore[misc]
+    assert line == lines[(4 * CHUNK - 1) % 3]
+    assert summary["events"] == ["leads.status"] and summary["answered_at"]
+    replayed = store.add(records[0], lines[0], replay_of=store.newest)
+    assert store.get(replayed)[1]["replay_of"] == replayed - 1  # type: ignore[index]
 
 
 def test_differences_by_path() -> None:
@@ -640,6 +650,20 @@ def test_listen_ui_streams_each_request_live_and_resumes_after_a_reconnect(
     assert code == 0, err
     assert len(save.read_text().splitlines()) == 4
     assert oct(save.stat().st_mode & 0o777) == "0o600"
+
+
+def test_more_than_a_page_at_once_is_one_gap_event() -> None:
+    """A stream that falls a page behind is told so once, and the page
+    reads its list again, instead of one event per request."""
+    record = amodp.generate("status", "leads", seed=1).record(status=200)
+    with inspector([record] * 300) as (_, client):
+        with client.stream("GET", "/api/stream?after=0", timeout=15) as stream:
+            lines = []
+            for line in stream.iter_lines():
+                lines.append(line)
+                if line.startswith("data: "):
+                    break
+    assert lines[-3:] == ["id: 300", "event: gap", "data: 300"]
 
 
 def test_listen_ui_stops_on_ctrl_c_within_two_seconds_with_streams_open(tmp_path: Path) -> None:

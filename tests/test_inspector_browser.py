@@ -133,6 +133,20 @@ def test_requests_arrive_live_without_a_reload_and_the_newest_is_followed(page: 
         stop(running.proc)
 
 
+def test_a_burst_is_shown_by_reading_the_list_again(page: object) -> None:
+    record = amodp.generate("status", "leads", seed=1).record(status=200)
+    line = record_bytes(record)
+    with inspector([record]) as (running, _):
+        page.goto(running.url)
+        page.wait_for_selector("#conn[data-state='live']")
+        title_is(page, 1)
+        for _ in range(700):
+            running.store.keep(record, line, True)
+        row(page, 701).wait_for()
+        title_is(page, 701)
+        assert page.locator(".row[data-id]").count() < 80
+
+
 def test_ctrl_c_with_a_page_open_stops_within_two_seconds_and_loses_nothing(
     page: object, tmp_path: Path
 ) -> None:
