@@ -4,7 +4,12 @@ capture, and is itself a valid draft 2020-12 schema."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,8 @@ from amodp import catalog, decode
 from amodp.cli import app
 from amodp.generator import generate
 from amodp.schema import OLDER_SHAPES, SOMETIMES, body_schema, current_schema
+
+from .conftest import require_node, require_tools
 
 CAPTURES = Path(__file__).parent / "fixtures" / "captures"
 #: the kept bodies as they came over the wire
@@ -255,3 +262,115 @@ def test_schema_of_an_unknown_event() -> None:
     result = run("schema", "nothing")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: unknown dp event 'nothing'; choose from: ")
+
+
+# -- typed receivers: the README's generated pydantic model and TypeScript type ---------
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _typed_example() -> tuple[list[str], str, str]:
+    """The README's commands, and the pydantic model and TypeScript type it shows."""
+    section = README.partition("### Typed receivers from the schema")[2]
+    blocks = {
+        lang: re.search(rf"```{lang}\n(.*?)```", section, re.S) for lang in ("sh", "python", "ts")
+    }
+    found = {lang: block.group(1) for lang, block in blocks.items() if block is not None}
+    return found["sh"].splitlines(), found["python"], found["ts"]
+
+
+def _shown_in(shown: str, made: str) -> list[str]:
+    """The lines the README shows that the generator did not make."""
+    lines = set(made.splitlines())
+    return [line for line in shown.splitlines() if line.strip() and line not in lines]
+
+
+def _shell(command: str, where: Path, timeout: float = 300) -> str:
+    env = dict(os.environ, NO_COLOR="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=where, env=env, capture_output=True, timeout=timeout
+    )
+    assert done.returncode == 0, (command, done.stdout.decode(), done.stderr.decode())
+    return done.stdout.decode()
+
+
+def _module(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+def test_the_readmes_typed_receivers(tmp_path: Path) -> None:
+    """The README's commands make the model and the type it shows; the model
+    takes every generated body and the kept DP capture, and refuses one that
+    lacks a field; tsc accepts them as the type and refuses a number for an id."""
+    require_node()
+    require_tools("bash")
+    import pydantic
+
+    commands, python, ts = _typed_example()
+    for command in commands:
+        _shell(command, tmp_path)
+    assert _shown_in(python, (tmp_path / "leads_status.py").read_text()) == []
+    assert _shown_in(ts, (tmp_path / "leads_status.d.ts").read_text()) == []
+
+    model = _module(tmp_path / "leads_status.py", "amodp_test_leads_status").LeadsStatusDp
+    spec = catalog.event("status", "leads", "dp")
+    bodies = [made(spec, seed, locale) for seed in SEEDS for locale in LOCALES]
+    bodies.append(decode(KEPT[-1].read_bytes()))
+    for body in bodies:
+        model.model_validate(body)
+    lacking = json.loads(json.dumps(bodies[0]))
+    del lacking["leads"]["status"][0]["status_id"]
+    with pytest.raises(pydantic.ValidationError):
+        model.model_validate(lacking)
+
+    _shell("npm install --no-save --no-audit --no-fund typescript@5", tmp_path)
+    literal = json.dumps(bodies, ensure_ascii=False)
+    (tmp_path / "check.ts").write_text(
+        f'import type {{ LeadsStatusDp }} from "./leads_status";\n'
+        f"export const bodies: LeadsStatusDp[] = {literal};\n"
+    )
+    _shell("npx tsc --noEmit --strict check.ts", tmp_path)
+    wrong = {**bodies[0], "account": {"id": 30307558, "subdomain": "acme"}}
+    (tmp_path / "wrong.ts").write_text(
+        f'import type {{ LeadsStatusDp }} from "./leads_status";\n'
+        f"export const body: LeadsStatusDp = {json.dumps(wrong)};\n"
+    )
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    refused = subprocess.run(
+        ["bash", "-c", "npx tsc --noEmit --strict wrong.ts"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0
+    assert "Type 'number' is not assignable to type 'string'" in refused.stdout.decode()
+
+
+def test_a_model_of_an_account_level_event_takes_its_variants(tmp_path: Path) -> None:
+    """datamodel-code-generator makes a model of leads.add (custom fields'
+    variants as unions) that takes generated bodies and the 2016 and 2025 captures."""
+    require_tools("bash")
+    spec = catalog.event("add", "leads", "account")
+    (tmp_path / "leads_add.json").write_text(json.dumps(body_schema(spec)))
+    _shell(
+        "datamodel-codegen --input leads_add.json --input-file-type jsonschema "
+        "--output-model-type pydantic_v2.BaseModel --use-title-as-name --disable-timestamp "
+        "--output leads_add.py",
+        tmp_path,
+    )
+    module = _module(tmp_path / "leads_add.py", "amodp_test_leads_add")
+    model = module.LeadsAddAccount
+    for seed in SEEDS:
+        model.model_validate(made(spec, seed))
+    for name in ("2016_leads_add.txt", "2025_leads_add.txt"):
+        model.model_validate(decode((CAPTURES / name).read_bytes()))
