@@ -596,7 +596,8 @@ def export(kind: str, line: bytes, number: int, target: str | None) -> tuple[str
     if kind == "har":
         return to_json(har(record, request)) + "\n", "application/json", f"record-{number}.har"
     if kind == "pytest":
-        return pytest_text(record, request, number), "text/x-python", f"test_record_{number}.py"
+        text = pytest_text(line, record, request, number)
+        return text, "text/x-python", f"test_record_{number}.py"
     raise UsageError(f"unknown export {kind!r}; choose from: {', '.join(EXPORTS)}", param="as")
 
 
@@ -672,46 +673,35 @@ def har(record: Mapping[str, Any], request: Request) -> dict[str, Any]:
     }
 
 
-def pytest_text(record: Mapping[str, Any], request: Request, number: int) -> str:
-    """A pytest module that posts the record's exact bytes to a receiver.
-
-    The ``amodp_webhook`` fixture makes new webhooks and cannot take captured
-    bytes, so the test posts them with :func:`amodp.testing.post`."""
+def pytest_text(line: bytes, record: Mapping[str, Any], request: Request, number: int) -> str:
+    """A pytest module that replays the record through the ``amodp_webhook``
+    fixture (``from_capture``): the same method, path, query, headers and
+    body bytes, posted to a receiver."""
     found = [e for e in record.get("events") or () if isinstance(e, dict)]
     events = ", ".join(f"{e.get('entity')}.{e.get('event')}" for e in found)
     name = re.sub(r"\W+", "_", events or "request").strip("_").lower() or "request"
     parts = urlsplit(request.url)
     base = f"{parts.scheme}://{parts.netloc}"
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    kept = [
-        (k, v)
-        for k, v in request.headers
-        if k.lower() not in ("host", "content-length", "accept-encoding")
-    ]
-    headers = "".join(f"    ({k!r}, {v!r}),\n" for k, v in kept)
-    body = _bytes_literal(request.body)
+    literal = _bytes_literal(line.rstrip(b"\n"))
     return f'''"""Replays record {number} ({events or "no amoCRM event"}, received \
 {record.get("received_at") or "?"}) exactly as it arrived.
 
 Exported by amodp inspect. Point it at your receiver with AMODP_RECEIVER (a URL),
-or set RECEIVER to your WSGI or ASGI app. The bytes go through amodp.testing.post:
-the amodp_webhook fixture makes new webhooks and cannot take captured bytes.
+or set RECEIVER to your WSGI or ASGI app. The record is the capture record amodp
+listen saved; amodp_webhook.from_capture sends its bytes as they were received.
 """
 
 import os
 
-from amodp.testing import post
-
 RECEIVER = os.environ.get("AMODP_RECEIVER", {base!r})
-METHOD = {request.method!r}
-PATH = {path!r}
-HEADERS = [
-{headers}]
-BODY = {body}
+RECORD = {literal}
 
 
-def test_record_{number}_{name}_is_accepted():
-    response = post(RECEIVER, BODY, HEADERS, path=PATH, method=METHOD)
+def test_record_{number}_{name}_is_accepted(amodp_webhook, tmp_path):
+    capture = tmp_path / "record.jsonl"
+    capture.write_bytes(RECORD + b"\\n")
+    webhook = amodp_webhook.from_capture(capture)
+    response = webhook.post(RECEIVER, path=webhook.target)
     assert 200 <= response.status < 300, response.text
 '''
 
