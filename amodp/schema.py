@@ -416,7 +416,10 @@ def _leaf(spec: catalog.Event, field: catalog.Field, json_body: bool) -> Schema:
     if rule in STRUCTURES:
         return STRUCTURES[rule]
     if json_body and rule in JSON_INTEGERS:
-        return {"type": "integer", "description": FORMATS[rule].get("description", "")}
+        number: Schema = {"type": "integer"}
+        if "description" in FORMATS[rule]:
+            number["description"] = FORMATS[rule]["description"]
+        return number
     if rule not in FORMATS:
         raise UnknownEventError(f"{spec.name}: no format for the rule {rule!r} of {field.name}")
     return FORMATS[rule]
@@ -453,7 +456,13 @@ def _object(tree: dict[str, Any], title: str | None) -> Schema:
             always = "required" in properties[name]
         if always:
             required.append(name)
-    return _map({n: properties[n] for n in required}, properties, title)
+    found: Schema = {"type": "object"}
+    if title is not None:
+        found["title"] = title
+    found["properties"] = properties  # in the catalog's order: amoCRM's
+    if required:
+        found["required"] = required
+    return found
 
 
 def _title(text: str) -> str:
