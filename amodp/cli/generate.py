@@ -175,7 +175,7 @@ def make_requests(
         if given:
             raise UsageError(f"{given[0]} is for the callbacks (--kind chat, salesbot, oauth)")
         signing = {}
-    chosen = _entity_choice(making.lead, making.customer, making.entity)
+    chosen = entity_choice(making.lead, making.customer, making.entity)
     pairs = [parse_override(s) for s in overrides or []]
     if making.all_events:
         if event is not None:
@@ -232,7 +232,7 @@ def _signing_notes(hooks: list[Request], kind: str, secret: str | None) -> None:
         )
 
 
-def _entity_choice(lead: bool, customer: bool, entity: str | None) -> str | None:
+def entity_choice(lead: bool, customer: bool, entity: str | None) -> str | None:
     chosen = [name for name, on in (("leads", lead), ("customers", customer)) if on]
     if entity:
         chosen.append(entity)

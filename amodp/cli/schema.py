@@ -31,12 +31,12 @@ def schema(
     from ..codec import to_json
     from ..schema import body_schema, schemas
     from .decode import write_json
-    from .generate import _entity_choice
+    from .generate import entity_choice
 
     callback = kind in catalog.CALLBACK_KINDS
     if callback and (lead or customer or entity):
         raise UsageError(f"--lead, --customer and --entity are for dp and account, not {kind}")
-    chosen = _entity_choice(lead, customer, entity)
+    chosen = entity_choice(lead, customer, entity)
     if all_events:
         if event is not None:
             raise UsageError("give an EVENT or --all, not both")
