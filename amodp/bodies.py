@@ -1,5 +1,6 @@
-"""What a received body holds: its Content-Encoding undone, and what PHP
-makes of a newline at its end.
+"""What a received body holds: its Content-Encoding undone, what PHP makes
+of a newline at its end, and whether it is JSON as sent (a Chats API hook,
+a Salesbot call) rather than a form.
 
 ``amodp decode`` of a pasted request and ``amodp listen`` of a live one undo
 a body's content codings here, the same way (gzip, deflate; last applied
@@ -15,7 +16,7 @@ from typing import Any
 from .codec import decode_value, parse
 from .errors import InputError
 
-__all__ = ["TooLarge", "codings", "newline_note", "undo_codings"]
+__all__ = ["TooLarge", "codings", "newline_note", "sent_json", "undo_codings"]
 
 
 class TooLarge(InputError):
@@ -100,3 +101,36 @@ def newline_note(body: bytes, redacted: bool = False) -> str | None:
         ending = node[len(node.rstrip("\r\n")) :]
         return head + f"{name} ends in {json.dumps(ending)} for PHP"
     return head + f"{name} is {json.dumps(node, ensure_ascii=False)} for PHP"
+
+
+def sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
+    """(the JSON, the callback it is) when a source's body is JSON as sent,
+    not a form: a request or record whose Content-Type says JSON (or that has
+    none and holds a JSON object), or a JSON input (or a log line's JSON) that
+    is an amoCRM callback as it is sent (the JSON reader would otherwise take
+    it for a form's data)."""
+    from .codec import load_json
+    from .records import header, media_type
+
+    if source.form in ("json", "log"):
+        raw = source.json_text or data
+    elif source.form in ("capture", "http", "curl"):
+        media = media_type(header(list(source.headers), "content-type") or "")
+        is_json = media == "application/json" or media.endswith("+json")
+        if not is_json and (media or not source.body.lstrip().startswith(b"{")):
+            return None
+        raw = source.body
+    else:
+        return None
+    try:
+        value = load_json(raw)
+    except (ValueError, RecursionError):
+        return None
+    from .catalog import detect_callback, event  # here: a form body does without the catalog
+
+    found = detect_callback(value)
+    if source.form not in ("json", "log"):
+        return value, found.name if found is not None else None
+    if found is None or event(found.name, kind=found.kind).content_type != "application/json":
+        return None  # not a callback, or one whose data comes as a query (OAuth)
+    return value, found.name

@@ -143,7 +143,7 @@ def decode_output(path: Path, index: int) -> str:
 
 
 def test_the_store_keeps_the_newest_and_numbers_them_in_order() -> None:
-    from amodp.inspector import CHUNK
+    from amodp.inspection import CHUNK
 
     store = Store(limit=CHUNK)
     records = [amodp.generate("status", "leads", seed=i).record(status=200) for i in range(3)]

@@ -9,6 +9,10 @@ from ..errors import InputError, UsageError
 from .app import app, handle_errors, read_input, stderr_line
 from .options import EventOption, IndexOption, RedactOption, RequestIdOption, record_choice
 
+#: Output longer than this is printed without colour: highlighting builds it
+#: all in memory, many times its size.
+COLOUR_LIMIT = 1 << 20
+
 # -- decode ------------------------------------------------------------------------
 
 FORM_CHOICES = (
@@ -97,9 +101,11 @@ def decode(
             raise InputError(f"{label} {exc}") from None
         except InputError as exc:
             raise InputError(f"{label}: {exc}") from None
+        from ..bodies import sent_json
+
         for source in sources:
             where = f"{label} ({source.label})" if source.label else label
-            sent = _sent_json(source, data)
+            sent = sent_json(source, data)
             if sent is not None:
                 # A Chats API hook or a Salesbot call: $_POST stays empty,
                 # the receiver reads the body itself.
@@ -170,44 +176,6 @@ def _holds_event(value: Any) -> bool:
     from ..catalog import detect, detect_callback
 
     return bool(detect(value)) or detect_callback(value) is not None
-
-
-def _sent_json(source: Any, data: bytes) -> tuple[Any, str | None] | None:
-    """(the JSON, the callback it is) when a source's body is JSON as sent,
-    not a form: a request or record whose Content-Type says JSON (or that has
-    none and holds a JSON object), or a JSON input (or a log line's JSON) that
-    is an amoCRM callback as it is sent (the JSON reader would otherwise take
-    it for a form's data)."""
-    from ..codec import load_json
-    from ..records import header, media_type
-
-    if source.form in ("json", "log"):
-        raw = source.json_text or data
-    elif source.form in ("capture", "http", "curl"):
-        media = media_type(header(list(source.headers), "content-type") or "")
-        is_json = media == "application/json" or media.endswith("+json")
-        if not is_json and (media or not source.body.lstrip().startswith(b"{")):
-            return None
-        raw = source.body
-    else:
-        return None
-    try:
-        value = load_json(raw)
-    except (ValueError, RecursionError):
-        return None
-    from ..catalog import detect_callback, event  # here: a form body does without the catalog
-
-    found = detect_callback(value)
-    if source.form not in ("json", "log"):
-        return value, found.name if found is not None else None
-    if found is None or event(found.name, kind=found.kind).content_type != "application/json":
-        return None  # not a callback, or one whose data comes as a query (OAuth)
-    return value, found.name
-
-
-#: Output longer than this is printed without colour: highlighting builds it
-#: all in memory, many times its size.
-COLOUR_LIMIT = 1 << 20
 
 
 def write_json(text: str) -> None:

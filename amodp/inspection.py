@@ -1,0 +1,797 @@
+"""What the inspector knows of records and does with them, without the web:
+a bounded :class:`Store` of capture records (each as the JSON line the
+listener already made), their summaries, filters, the detail of one as
+``amodp decode`` prints it, the differences of two, exports (curl, HAR 1.2,
+a capture record, a pytest test) and replays (the same bytes, or the body
+edited, encoded as amoCRM encodes and signed again). :mod:`amodp.inspector`
+serves it over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .codec import encode, parse, to_json
+from .errors import AmodpError, InputError, UsageError
+from .records import (
+    CaptureRecord,
+    body_of,
+    header,
+    json_object,
+    make_record,
+    media_type,
+    now_iso,
+    read_records,
+)
+from .request import Request
+
+__all__ = [
+    "EXPORTS",
+    "KEEPALIVE",
+    "LIVE_LIMIT",
+    "MAX_EDIT",
+    "STOP_GRACE",
+    "Filter",
+    "Replay",
+    "Store",
+    "decoded_as_decode",
+    "detail",
+    "differences",
+    "export",
+    "load_record",
+    "records_of_files",
+    "replay_request",
+    "signature_of",
+    "summarize",
+    "target_of",
+]
+
+#: records ``listen --ui`` keeps in memory (older ones stay in the save file)
+LIVE_LIMIT = 10_000
+#: seconds between the comments that keep an idle event stream open
+KEEPALIVE = 10.0
+#: the largest replay request taken (an edited body)
+MAX_EDIT = 8 << 20
+#: seconds the server is given to stop once asked (streams end at once)
+STOP_GRACE = 1
+EXPORTS = ("curl", "har", "record", "pytest")
+
+
+# -- the store ---------------------------------------------------------------------
+
+
+class Store:
+    """The newest ``limit`` records (up to :data:`CHUNK` more), numbered from 1
+    in the order they came, each kept as its JSON line only; safe to add to
+    from any thread. Its summary (:func:`summarize`) is made when asked for.
+
+    The lines go into byte buffers of :data:`CHUNK` records each, and whole
+    buffers are dropped when there are too many: a request costs a copy into
+    the newest buffer, where keeping each line as an object of its own cost
+    the listener a tenth of its throughput (bench/inspector_speed.py).
+    ``bell`` is called after each addition (the inspector wakes its event
+    streams with it)."""
+
+    def __init__(self, limit: int = LIVE_LIMIT, secret: str | None = None) -> None:
+        self.limit = limit
+        self.secret = secret
+        self.chunks: deque[_Chunk] = deque()
+        self.first = 1  # the id of the oldest record kept
+        self.next_id = 1
+        #: what a record's line does not say: the events found in its body
+        #: (a record without "events"), the record it replays
+        self.extra: dict[int, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+        self.bell: Callable[[], None] | None = None
+
+    def keep(self, record: dict[str, Any], line: bytes, wanted: bool = True) -> None:
+        """The listener's ``show`` callback: keep every record it answered."""
+        self._append(line, time.time())
+        if self.bell is not None:
+            self.bell()
+
+    def add(
+        self,
+        record: dict[str, Any],
+        line: bytes,
+        *,
+        events: list[dict[str, Any]] | None = None,
+        replay_of: int | None = None,
+        answered: bool = False,
+    ) -> int:
+        """Keep a record (``line`` is its JSON line); its id. ``events``: when
+        the record lists none, those its body holds; ``answered``: now."""
+        number = self._append(line, time.time() if answered else 0.0)
+        more: dict[str, Any] = {}
+        if events is not None and not isinstance(record.get("events"), list):
+            more["events"] = events
+        if replay_of is not None:
+            more["replay_of"] = replay_of
+        if more:
+            with self.lock:
+                self.extra[number] = more
+        if self.bell is not None:
+            self.bell()
+        return number
+
+    def _append(self, line: bytes, at: float) -> int:
+        with self.lock:
+            chunks = self.chunks
+            if not chunks or len(chunks[-1].starts) == CHUNK:
+                chunks.append(_Chunk(self.next_id))
+                if len(chunks) > 1 and (len(chunks) - 2) * CHUNK >= self.limit:
+                    self._drop()
+            chunk = chunks[-1]
+            chunk.starts.append(len(chunk.data))
+            chunk.data += line
+            chunk.times.append(at)
+            number = self.next_id
+            self.next_id += 1
+        return number
+
+    def _drop(self) -> None:
+        """Drop the oldest buffer, and what was said of its records."""
+        gone = self.chunks.popleft()
+        self.first = gone.first + CHUNK
+        for number in [n for n in self.extra if n < self.first]:
+            del self.extra[number]
+
+    def __len__(self) -> int:
+        return self.next_id - self.first
+
+    @property
+    def newest(self) -> int:
+        return self.next_id - 1
+
+    def line(self, number: int) -> bytes | None:
+        with self.lock:
+            return self._line(number)
+
+    def _line(self, number: int) -> bytes | None:
+        if not self.first <= number < self.next_id:
+            return None
+        chunk = self.chunks[(number - self.first) // CHUNK]
+        return chunk.line(number - chunk.first)
+
+    def get(self, number: int) -> tuple[bytes, dict[str, Any]] | None:
+        """The record's line and summary, or None when it is not kept."""
+        with self.lock:
+            line = self._line(number)
+            if line is None:
+                return None
+            chunk = self.chunks[(number - self.first) // CHUNK]
+            at = chunk.times[number - chunk.first]
+            more = self.extra.get(number, {})
+        summary = summarize(load_record(line), more.get("events"), self.secret)
+        summary["id"] = number
+        summary["replay_of"] = more.get("replay_of")
+        summary["answered_at"] = _iso(at) if at else None
+        return line, summary
+
+    def newest_first(self, before: int | None = None) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """Each record's line and summary, from the newest (or the one before
+        ``before``) to the oldest kept."""
+        number = self.newest if before is None else min(before - 1, self.newest)
+        while number >= self.first:
+            found = self.get(number)
+            if found is not None:
+                yield found
+            number -= 1
+
+    def since(self, number: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """The records after id ``number``, oldest first."""
+        start = max(number + 1, self.first)
+        return [f for n in range(start, self.next_id) if (f := self.get(n)) is not None]
+
+
+#: records in one buffer of a :class:`Store`
+CHUNK = 1024
+
+
+class _Chunk:
+    """Up to :data:`CHUNK` record lines end to end, where each starts, when
+    each was answered (0: not by this process)."""
+
+    __slots__ = ("first", "data", "starts", "times")
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.data = bytearray()
+        self.starts = array("Q")
+        self.times = array("d")
+
+    def line(self, index: int) -> bytes:
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.data)
+        return bytes(self.data[self.starts[index] : end])
+
+
+def _iso(at: float) -> str:
+    """``2026-11-25T13:30:34.896120Z`` of a time.time()."""
+    import datetime
+
+    when = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def summarize(
+    record: Mapping[str, Any], events: list[dict[str, Any]] | None, secret: str | None
+) -> dict[str, Any]:
+    """What the list shows of a record: time, request line, status answered,
+    events and their ids, signature, body size."""
+    found = record.get("events") if events is None else events
+    if not isinstance(found, list):
+        found = []
+    names, ids = [], []
+    for event in found:
+        if isinstance(event, dict):
+            names.append(f"{event.get('entity')}.{event.get('event')}")
+            ids += [str(i) for i in event.get("ids") or () if i is not None]
+    signature = record.get("signature")
+    if signature is None and secret is not None:
+        signature = signature_of(record, secret).status
+    forward = record.get("forward")
+    return {
+        "id": 0,
+        "received_at": record.get("received_at"),
+        "method": record.get("method"),
+        "path": record.get("path"),
+        "query": record.get("query") or "",
+        "status": record.get("status"),
+        "events": names,
+        "ids": ids,
+        "signature": signature,
+        "size": _body_size(record),
+        "note": bool(record.get("note")),
+        "error": forward.get("error") if isinstance(forward, dict) else None,
+    }
+
+
+def _body_size(record: Mapping[str, Any]) -> int | None:
+    body = record.get("body")
+    if isinstance(body, str):
+        return len(body) if body.isascii() else len(body.encode("utf-8", "surrogateescape"))
+    encoded = record.get("body_base64")
+    if isinstance(encoded, str):
+        return len(encoded) * 3 // 4 - encoded[-2:].count("=")
+    return None
+
+
+def signature_of(record: Mapping[str, Any], secret: str) -> Any:
+    """What :func:`amodp.signing.verify` says of a record with ``secret``; a
+    Salesbot token's times as of the record's arrival."""
+    from .signing import verify
+
+    return verify(Request.from_record(record), secret, now=_epoch(record.get("received_at")))
+
+
+def _epoch(when: Any) -> float | None:
+    if not isinstance(when, str):
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+# -- reading files -------------------------------------------------------------------
+
+
+def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """(record, the events it holds) for each request in each ``(name, data)``:
+    capture records as they were saved, anything else ``amodp decode``
+    reads (a raw body, an HTTP request, a curl command...) as the record
+    ``amodp listen`` would have made of it."""
+    from .inputs import read_sources
+    from .records import looks_like_records
+
+    for name, data in named:
+        try:
+            if looks_like_records(data):
+                for capture in read_records(data):
+                    yield capture.fields, capture.events()
+                continue
+            sources = read_sources(data)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        for source in sources:
+            headers = list(source.headers) or [("content-type", _guess_type(source.body))]
+            record = make_record(
+                remote="",
+                method=source.method or "POST",
+                path=source.path or "/",
+                query=source.query,
+                headers=[(k.lower(), v) for k, v in headers],
+                body=source.body,
+                status=None,  # type: ignore[arg-type]  # read from a file: never answered
+                note=f"read from {name}" + (f" ({source.label})" if source.label else ""),
+            )
+            yield record, None
+
+
+def _guess_type(body: bytes) -> str:
+    if json_object(body) is not None:
+        return "application/json"
+    return "application/x-www-form-urlencoded"
+
+
+# -- what the detail shows -------------------------------------------------------------
+
+
+def decoded_as_decode(line: bytes) -> tuple[Any, bool, list[str]]:
+    """The record's body as ``amodp decode`` prints it: (value, whether it is
+    a JSON body shown as sent, warnings): the JSON itself when decode shows
+    it as sent (:func:`amodp.bodies.sent_json`), else PHP's ``$_POST``."""
+    from .bodies import sent_json
+    from .inputs import read_sources
+
+    (source,) = read_sources(line, "capture")
+    sent = sent_json(source, line)
+    if sent is not None:
+        return sent[0], True, list(source.warnings)
+    result = parse(source.body)
+    return result.value, False, [*source.warnings, *result.warnings]
+
+
+def summary_lines(value: Any, body: bytes) -> list[str]:
+    """``amodp decode --summary``'s lines: one per event item."""
+    from .catalog import detect, detect_callback, summary_line
+
+    found = detect(value)
+    if not found:
+        callback = detect_callback(json_object(body) or value)
+        found = [callback] if callback else []
+    return [summary_line(group, item) for group in found for item in group.items]
+
+
+def detail(line: bytes, summary: dict[str, Any], store: Store, target: str | None) -> dict:
+    """Everything the detail pane shows of one record."""
+    record = load_record(line)
+    body = body_of(record)
+    value, is_json, warnings = decoded_as_decode(line)
+    if record.get("note"):
+        warnings = [f"note: {record['note']}", *warnings]
+    signature = None
+    if "signature" in record:
+        signature = {
+            "status": record["signature"],
+            "scheme": record.get("signature_scheme"),
+            "reason": record.get("signature_reason"),
+        }
+    elif store.secret is not None:
+        verdict = signature_of(record, store.secret)
+        signature = {"status": verdict.status, "scheme": verdict.scheme, "reason": verdict.reason}
+    query = record.get("query") or ""
+    return {
+        "id": summary["id"],
+        "summary": summary,
+        "record": record,
+        "decoded": value,
+        "decoded_text": to_json(value),
+        "decoded_is_json": is_json,
+        "form": record.get("decoded") is not None or not is_json,
+        "body": body.decode("utf-8", "replace"),
+        "body_is_text": "body" in record,
+        "headers": record.get("headers") or [],
+        "query": parse_qsl(query, keep_blank_values=True),
+        "summary_lines": summary_lines(value, body),
+        "warnings": warnings,
+        "signature": signature,
+        "answer": {
+            "status": record.get("status"),
+            "received_at": record.get("received_at"),
+            "answered_at": summary.get("answered_at"),
+            "forward": record.get("forward"),
+        },
+        "replay_target": target_of(record, target),
+        "can_resign": store.secret is not None,
+    }
+
+
+def target_of(record: Mapping[str, Any], base: str | None) -> str | None:
+    """Where a replay goes by default: ``base`` (``--forward-to``, ``--url``)
+    joined with the record's path, as the listener forwards it."""
+    if not base:
+        return None
+    from .sender import join_url
+
+    return join_url(base, str(record.get("path") or "/"))
+
+
+def load_record(line: bytes) -> dict[str, Any]:
+    import orjson
+
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:  # lone surrogates (a body that was not UTF-8)
+        value = json.loads(line)
+    if not isinstance(value, dict):
+        raise InputError("not a record")
+    return value
+
+
+# -- filters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the list asks for: an event (``status`` or ``leads.status``), an
+    entity id, a status (``200`` or ``2xx``), text anywhere in the decoded body."""
+
+    event: str = ""
+    entity_id: str = ""
+    status: str = ""
+    text: str = ""
+
+    @classmethod
+    def of(cls, params: Mapping[str, str]) -> Filter:
+        return cls(
+            params.get("event", "").strip(),
+            params.get("id", "").strip(),
+            params.get("status", "").strip().lower(),
+            params.get("q", "").strip(),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.event or self.entity_id or self.status or self.text)
+
+    def matches(self, line: bytes, summary: Mapping[str, Any]) -> bool:
+        if self.event and not any(
+            self.event in (name, name.partition(".")[2]) for name in summary["events"]
+        ):
+            return False
+        if self.entity_id and self.entity_id not in summary["ids"]:
+            return False
+        if self.status:
+            status = str(summary["status"])
+            wanted = self.status
+            if not (status == wanted or (wanted.endswith("xx") and status[:1] == wanted[:1])):
+                return False
+        return not self.text or self.found_in(line)
+
+    def found_in(self, line: bytes) -> bool:
+        """Whether the text is in a key or value of the decoded body (any case)."""
+        needle = self.text.casefold()
+        if needle.isascii() and not re.search(r'["\\\x00-\x1f]', needle):
+            # The line holds every key and value as written (JSON escapes only
+            # quotes, backslashes and control characters): a quick no.
+            if needle.encode() not in line.lower():
+                return False
+        record = load_record(line)
+        value = record.get("decoded")
+        if value is None:
+            try:
+                value, _, _ = decoded_as_decode(line)
+            except AmodpError:
+                return False
+        return any(needle in text.casefold() for text in _texts(value))
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif value is not None:
+        yield value if isinstance(value, str) else json.dumps(value)
+
+
+# -- compare ------------------------------------------------------------------------------
+
+
+def differences(a: Any, b: Any) -> list[dict[str, Any]]:
+    """What changed from ``a`` to ``b`` (two decoded bodies), leaf by leaf,
+    each path written as a form names it (``leads[status][0][status_id]``):
+    ``added`` (with ``to``), ``removed`` (with ``from``) or ``changed``.
+
+    >>> differences({"a": {"b": "1"}, "c": ["x"]}, {"a": {"b": "2"}, "c": ["x", "y"]})
+    [{'path': 'a[b]', 'change': 'changed', 'from': '1', 'to': '2'}, \
+{'path': 'c[1]', 'change': 'added', 'to': 'y'}]
+    """
+    out: list[dict[str, Any]] = []
+    _diff(None, a, b, out)
+    return out
+
+
+_MISSING = object()
+
+
+def _children(value: Any) -> dict[Any, Any] | None:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return dict(enumerate(value))
+    return None
+
+
+def _path(prefix: str | None, key: Any) -> str:
+    return str(key) if prefix is None else f"{prefix}[{key}]"
+
+
+def _diff(path: str | None, a: Any, b: Any, out: list[dict[str, Any]]) -> None:
+    left, right = _children(a), _children(b)
+    if left is not None and right is not None and (left or right):
+        for key in [*left, *(k for k in right if k not in left)]:
+            _diff(_path(path, key), left.get(key, _MISSING), right.get(key, _MISSING), out)
+        return
+    if a is _MISSING:
+        out.extend({"path": p or "", "change": "added", "to": v} for p, v in _leaves(path, b))
+    elif b is _MISSING:
+        out.extend({"path": p or "", "change": "removed", "from": v} for p, v in _leaves(path, a))
+    elif a != b or type(a) is not type(b):
+        out.append({"path": path or "", "change": "changed", "from": a, "to": b})
+
+
+def _leaves(path: str | None, value: Any) -> Iterator[tuple[str | None, Any]]:
+    children = _children(value)
+    if not children:
+        yield path, value
+        return
+    for key, item in children.items():
+        yield from _leaves(_path(path, key), item)
+
+
+# -- export -------------------------------------------------------------------------------
+
+
+def export(kind: str, line: bytes, number: int, target: str | None) -> tuple[str, str, str]:
+    """(text, media type, file name) of a record exported as ``kind`` (one of
+    :data:`EXPORTS`). ``target`` is where curl and the test send it (else
+    where it was received)."""
+    record = load_record(line)
+    if kind == "record":
+        return line.decode("utf-8"), "application/x-ndjson", f"record-{number}.jsonl"
+    request = _request_to(record, number, target)
+    if kind == "curl":
+        return request.curl() + "\n", "text/plain", f"record-{number}.sh"
+    if kind == "har":
+        return to_json(har(record, request)) + "\n", "application/json", f"record-{number}.har"
+    if kind == "pytest":
+        text = pytest_text(line, record, request, number)
+        return text, "text/x-python", f"test_record_{number}.py"
+    raise UsageError(f"unknown export {kind!r}; choose from: {', '.join(EXPORTS)}", param="as")
+
+
+def _request_to(record: dict[str, Any], number: int, url: str | None) -> Request:
+    """The record as a request: to ``url`` when given, else to where it was received."""
+    from .replay import request_of
+
+    capture = CaptureRecord(number, record, body_of(record))
+    if url:
+        return request_of(capture, url).with_url(url)
+    return Request.from_record(record)
+
+
+def har(record: Mapping[str, Any], request: Request) -> dict[str, Any]:
+    """A HAR 1.2 log of one entry: the request as it is sent again, and what
+    the listener answered."""
+    from . import __version__
+    from .listener import reason
+
+    body = request.body
+    content_type = request.header("content-type") or ""
+    post: dict[str, Any] = {"mimeType": content_type}
+    try:
+        post["text"] = body.decode("utf-8")
+        if media_type(content_type) == "application/x-www-form-urlencoded":
+            post["params"] = [
+                {"name": k, "value": v} for k, v in parse_qsl(post["text"], keep_blank_values=True)
+            ]
+    except UnicodeDecodeError:
+        import base64
+
+        post["text"] = base64.b64encode(body).decode("ascii")
+        post["_encoding"] = "base64"  # HAR's own fields have no encoding for a request body
+    status = record.get("status")
+    forward = record.get("forward") if isinstance(record.get("forward"), dict) else None
+    wait = forward.get("latency_ms") if forward and forward.get("latency_ms") else 0
+    entry = {
+        "startedDateTime": record.get("received_at") or now_iso(),
+        "time": wait,
+        "request": {
+            "method": request.method,
+            "url": request.url,
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": [{"name": k, "value": v} for k, v in request.headers],
+            "queryString": [
+                {"name": k, "value": v} for k, v in parse_qsl(request.query, keep_blank_values=True)
+            ],
+            "postData": post,
+            "headersSize": -1,
+            "bodySize": len(body),
+        },
+        "response": {
+            "status": status if isinstance(status, int) else 0,
+            "statusText": reason(status).partition(" ")[2] if isinstance(status, int) else "",
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": -1, "mimeType": "text/plain"},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": wait, "receive": 0},
+    }
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "amodp", "version": __version__},
+            "entries": [entry],
+        }
+    }
+
+
+def pytest_text(line: bytes, record: Mapping[str, Any], request: Request, number: int) -> str:
+    """A pytest module that replays the record through the ``amodp_webhook``
+    fixture (``from_capture``): the same method, path, query, headers and
+    body bytes, posted to a receiver."""
+    found = [e for e in record.get("events") or () if isinstance(e, dict)]
+    events = ", ".join(f"{e.get('entity')}.{e.get('event')}" for e in found)
+    name = re.sub(r"\W+", "_", events or "request").strip("_").lower() or "request"
+    parts = urlsplit(request.url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    literal = _bytes_literal(line.rstrip(b"\n"))
+    return f'''"""Replays record {number} ({events or "no amoCRM event"}, received \
+{record.get("received_at") or "?"}) exactly as it arrived.
+
+Exported by amodp inspect. Point it at your receiver with AMODP_RECEIVER (a URL),
+or set RECEIVER to your WSGI or ASGI app. The record is the capture record amodp
+listen saved; amodp_webhook.from_capture sends its bytes as they were received.
+"""
+
+import os
+
+RECEIVER = os.environ.get("AMODP_RECEIVER", {base!r})
+RECORD = {literal}
+
+
+def test_record_{number}_{name}_is_accepted(amodp_webhook, tmp_path):
+    capture = tmp_path / "record.jsonl"
+    capture.write_bytes(RECORD + b"\\n")
+    webhook = amodp_webhook.from_capture(capture)
+    response = webhook.post(RECEIVER, path=webhook.target)
+    assert 200 <= response.status < 300, response.text
+'''
+
+
+def _bytes_literal(data: bytes, width: int = 76) -> str:
+    """``data`` as a Python bytes literal, over several lines when long."""
+    if len(data) <= width:
+        return repr(data)
+    chunks = [repr(data[i : i + width]) for i in range(0, len(data), width)]
+    return "(\n" + "".join(f"    {chunk}\n" for chunk in chunks) + ")"
+
+
+# -- replay ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A request to send again: what it is, where, and what was done to it."""
+
+    request: Request
+    notes: tuple[str, ...] = ()
+
+
+def replay_request(
+    record: dict[str, Any],
+    number: int,
+    url: str,
+    edited: Any = None,
+    secret: str | None = None,
+) -> Replay:
+    """The record as a request to ``url``: the same bytes, or, with
+    ``edited`` (the decoded body, changed; or a string: the raw body), that
+    body encoded as amoCRM encodes it and signed again when ``secret`` is
+    known and the request was signed."""
+    from .sender import check_url
+
+    check_url(url)
+    request = _request_to(record, number, url)
+    if edited is None:
+        return Replay(request)
+    original = request
+    notes: list[str] = []
+    is_json_body = json_object(original.body) is not None
+    if isinstance(edited, str):
+        body = edited.encode("utf-8")
+    elif original.method == "GET" and not original.body:
+        return _edited_query(original, edited, secret)
+    elif not isinstance(edited, (dict, list)):
+        raise InputError("the edited body must be a JSON object, an array or a string")
+    elif is_json_body:
+        if secret is not None and isinstance(edited, dict) and "token" in edited:
+            edited, said = _resigned_token(edited, secret)
+            notes += said
+        body = _json_like(edited, original.body)
+    else:
+        body = encode(edited).encode("ascii")
+    headers = [(k, v) for k, v in original.base_headers if k.lower() != "content-encoding"]
+    if len(headers) != len(original.base_headers):
+        notes.append("sent without Content-Encoding: the edited body is not compressed")
+    request = replace(original, body=body, base_headers=tuple(headers), data=None)
+    signed = request.header("x-signature")
+    if signed is not None and header([(k, v) for k, v in headers], "content-md5") is None:
+        if secret is None:
+            notes.append("not signed again: no secret given (X-Signature is the old one)")
+        else:
+            from .signing import chat_signature
+
+            request = _with_header(request, "X-Signature", chat_signature(body, secret))
+            notes.append("signed again: X-Signature (HMAC-SHA1 of the new body)")
+    elif is_json_body and isinstance(edited, dict) and "token" in edited and secret is None:
+        notes.append("not signed again: no secret given (the Salesbot token is the old one)")
+    return Replay(request, tuple(notes))
+
+
+def _with_header(request: Request, name: str, value: str) -> Request:
+    lowered = name.lower()
+    headers = tuple((k, value if k.lower() == lowered else v) for k, v in request.base_headers)
+    return replace(request, base_headers=headers)
+
+
+def _resigned_token(data: dict[str, Any], secret: str) -> tuple[dict[str, Any], list[str]]:
+    """The Salesbot body with its token signed again: the same claims, fresh times."""
+    import jwt
+
+    from .signing import salesbot_token
+
+    token = data.get("token")
+    if not isinstance(token, str) or not token:
+        return data, []
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return data, ["not signed again: the token is not a JWT"]
+    kept = {k: v for k, v in claims.items() if k not in ("iat", "nbf", "exp")}
+    return {**data, "token": salesbot_token(kept, secret)}, [
+        "signed again: the Salesbot token (the same claims; iat, nbf and exp from now)"
+    ]
+
+
+def _json_like(value: Any, original: bytes) -> bytes:
+    """``value`` as JSON written the way the original body was: indented,
+    PHP's ``\\/`` and ``\\uXXXX``, or compact."""
+    if b"\n" in original.strip():
+        return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+    if b"\\/" in original or (original.isascii() and b"\\u" in original):
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+        return text.replace("/", "\\/").encode("ascii")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _edited_query(original: Request, edited: Any, secret: str | None) -> Replay:
+    """A GET callback (OAuth) edited: its query, signed again when it is the disable hook."""
+    if not isinstance(edited, dict):
+        raise InputError("the edited query must be a JSON object of names and values")
+    params = {str(k): "" if v is None else str(v) for k, v in edited.items()}
+    notes = []
+    if "signature" in params:
+        if secret is None:
+            notes.append("not signed again: no secret given (signature is the old one)")
+        else:
+            from .signing import disable_signature
+
+            params["signature"] = disable_signature(
+                params.get("client_uuid", ""), params.get("account_id", ""), secret
+            )
+            notes.append("signed again: signature (HMAC-SHA256 of client_uuid|account_id)")
+    parts = urlsplit(original.url)
+    url = parts._replace(query=urlencode(params)).geturl()
+    return Replay(replace(original, url=url, data=None), tuple(notes))
