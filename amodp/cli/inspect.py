@@ -6,14 +6,10 @@ from typing import Annotated
 import typer
 
 from .app import app, handle_errors, read_input, stderr_line
-from .options import SecretOption, UrlOption
+from .options import OpenOption, SecretOption, UrlOption
+
 
 #: ``--open`` on inspect and listen: the inspector in the default browser.
-OpenOption = Annotated[
-    bool, typer.Option("--open", help="Open the inspector in the default browser.")
-]
-
-
 @app.command()
 @handle_errors
 def inspect(

@@ -9,8 +9,7 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from .app import app, fail, handle_errors, stderr_line
-from .inspect import OpenOption
-from .options import JsonOption, RedactOption, SecretOption
+from .options import JsonOption, OpenOption, RedactOption, SecretOption
 from .output import stdout_gone
 
 # -- listen ------------------------------------------------------------------------

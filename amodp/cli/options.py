@@ -139,6 +139,11 @@ CountOption = Annotated[int, typer.Option("--count", help="Items in one body.")]
 LocaleOption = Annotated[str, typer.Option("--locale", help="Names and texts: ru or en.")]
 
 
+#: ``--open`` on inspect and listen --ui.
+OpenOption = Annotated[
+    bool, typer.Option("--open", help="Open the inspector in the default browser.")
+]
+
 #: ``--platform`` on send and check: whose delivery rules judge the answers.
 PlatformOption = Annotated[
     str,
