@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 import amodp
 from amodp.cli import app
+from amodp.cli.app import COMMANDS as CLI_COMMANDS
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)  # type: ignore[union-attr]
+COMMANDS = sorted(CLI_COMMANDS)
 
 
 def _examples() -> list[tuple[str, str]]:

@@ -5,12 +5,12 @@ talk on stderr. Errors from the core (:class:`amodp.errors.AmodpError`) become
 one line ``Error: ...`` on stderr and the exit code of :class:`ExitCode`; a
 mistake on the command line (unknown option, missing argument, bad value) is
 one ``Error: ...`` line and a ``Try 'amodp CMD --help'.`` line, exit 2, for
-every command (:class:`_Group`). An option several commands share is declared
-once, below, as an ``Annotated`` alias.
+every command (:class:`_Group`). A command's module is imported when the
+command runs (:data:`amodp.cli.app.COMMANDS`). An option several commands
+share is declared once, in :mod:`amodp.cli.options`.
 """
 
 from ..errors import ExitCode
-from . import check, decode, events, generate, inspect, listen, schema, send, verify  # noqa: F401, I001 - each registers its commands
 from .app import app
 
 __all__ = ["ExitCode", "app"]

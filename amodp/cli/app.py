@@ -26,6 +26,25 @@ _CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
 _ClickUsageError: type[Exception] = _CLICK_ERRORS["UsageError"]
 _ClickException: type[Exception] = _CLICK_ERRORS["ClickException"]
 
+#: Every command, in the order help lists them, and the module of
+#: ``amodp.cli`` that declares it. A module is imported when one of its
+#: commands runs (or help lists them all), as click's lazily loading groups
+#: do: ``amodp decode`` neither imports nor builds the other commands at
+#: every start.
+COMMANDS = {
+    "check": "check",
+    "decode": "decode",
+    "encode": "decode",
+    "events": "events",
+    "generate": "generate",
+    "inspect": "inspect",
+    "listen": "listen",
+    "demo": "listen",
+    "schema": "schema",
+    "send": "send",
+    "verify": "verify",
+}
+
 #: Commands that colour their output, and so take ``--color`` too.
 COLOURED_COMMANDS = ("check", "decode", "events", "generate", "listen", "send", "demo")
 
@@ -57,11 +76,29 @@ class _Group(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        (colour,) = (p for p in self.params if p.name == "colour")
-        for name, command in self.commands.items():
+        (self.colour,) = (p for p in self.params if p.name == "colour")
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in self.commands and name in COMMANDS:
+            self._load(COMMANDS[name])
+        return self.commands.get(name)
+
+    def _load(self, module_name: str) -> None:
+        """Import a command module and add its commands, with ``--color``
+        where they colour, and their options named for errors."""
+        import importlib
+
+        module = importlib.import_module(f"{__package__}.{module_name}")
+        built = typer.main.get_command(module.app)
+        found = built.commands if isinstance(built, TyperGroup) else {str(built.name): built}
+        for name, command in found.items():
             if name in COLOURED_COMMANDS:
-                command.params.append(colour)
+                command.params.append(self.colour)
             _OPTIONS[name] = {p.name: _option_name(p) for p in command.params if p.name}
+            self.add_command(command, name)
 
     def main(  # type: ignore[override]
         self,
@@ -102,7 +139,7 @@ class _Group(TyperGroup):
             return f"Try '{ctx.command_path} --help'."
         words = list(sys.argv[1:] if args is None else args)
         path = prog_name or self.name or "amodp"
-        command = next((w for w in words if w in self.commands), None)
+        command = next((w for w in words if w in COMMANDS), None)
         return f"Try '{path} {command} --help'." if command else f"Try '{path} --help'."
 
 
@@ -115,6 +152,11 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def commands() -> typer.Typer:
+    """The Typer a command module declares its commands on (see :data:`COMMANDS`)."""
+    return typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
 
 
 def fail(message: str, code: int = ExitCode.USAGE) -> typer.Exit:

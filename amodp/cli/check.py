@@ -9,9 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode, UsageError
-from .app import app, fail, handle_errors, stderr_line
+from .app import commands, fail, handle_errors, stderr_line
 from .options import JsonOption, KindOption, PlatformOption, SeedOption
 from .output import Stdout
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import InputError, UsageError
-from .app import app, handle_errors, read_input, stderr_line
+from .app import commands, handle_errors, read_input, stderr_line
 from .options import EventOption, IndexOption, RedactOption, RequestIdOption, record_choice
 
 #: Output longer than this is printed without colour: highlighting builds it
@@ -27,6 +27,9 @@ FORM_CHOICES = (
     "log",
     "form-view",
 )
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

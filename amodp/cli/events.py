@@ -3,10 +3,13 @@
 import json
 import sys
 
-from .app import app, handle_errors
+from .app import commands, handle_errors
 from .options import JsonOption, KindOption
 
 # -- events ------------------------------------------------------------------------
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import UsageError
-from .app import app, handle_errors, stderr_line
+from .app import commands, handle_errors, stderr_line
 from .decode import write_json
 from .options import Making, RedactOption, UrlOption, making_options
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # -- generate ----------------------------------------------------------------------
 
 FORMAT_CHOICES = ("form", "json", "http", "curl")
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

@@ -5,11 +5,15 @@ from typing import Annotated
 
 import typer
 
-from .app import app, handle_errors, read_input, stderr_line
+from .app import commands, handle_errors, read_input, stderr_line
 from .options import OpenOption, SecretOption, UrlOption
 
-
 #: ``--open`` on inspect and listen: the inspector in the default browser.
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
+
+
 @app.command()
 @handle_errors
 def inspect(

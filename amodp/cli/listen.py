@@ -8,11 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode, UsageError
-from .app import app, fail, handle_errors, stderr_line
+from .app import commands, fail, handle_errors, stderr_line
 from .options import JsonOption, OpenOption, RedactOption, SecretOption
 from .output import stdout_gone
 
 # -- listen ------------------------------------------------------------------------
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

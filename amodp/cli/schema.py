@@ -3,8 +3,11 @@
 import sys
 
 from ..errors import UsageError
-from .app import app, handle_errors
+from .app import commands, handle_errors
 from .options import AllOption, CustomerOption, EntityOption, EventArgument, KindOption, LeadOption
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

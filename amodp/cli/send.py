@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import InputError, UsageError
-from .app import app, fail, handle_errors, read_input, stderr_line
+from .app import commands, fail, handle_errors, read_input, stderr_line
 from .generate import is_form, make_requests, signing_options
 from .options import (
     EventOption,
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 
 # -- send --------------------------------------------------------------------------
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode, InputError, UsageError
-from .app import app, handle_errors, read_input, stderr_line
+from .app import commands, handle_errors, read_input, stderr_line
 from .options import (
     ClientUuidOption,
     IndexOption,
@@ -17,6 +17,9 @@ from .options import (
     SecretOption,
     record_choice,
 )
+
+#: this module's commands (amodp.cli.app.COMMANDS)
+app = commands()
 
 
 @app.command()
