@@ -233,23 +233,14 @@ class Inspector:
     # -- serving
 
     def start(self, seconds: float = 15) -> None:
-        self.thread.start()
-        if not self.ready.wait(seconds):
-            raise NetworkError(f"the inspector did not start within {seconds:g} s")
-        if self.error is not None:
-            raise NetworkError(f"the inspector could not start: {self.error}")
+        from .listener import start_thread
+
+        start_thread(self, "the inspector", seconds)
 
     def _run(self) -> None:
-        from .listener import loop_factory
+        from .listener import run_thread
 
-        try:
-            with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                runner.run(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - handed to the thread that started it
-            self.error = exc
-        finally:
-            self.ready.set()
-            self.finished.set()
+        run_thread(self)
 
     async def _serve(self) -> None:
         import uvicorn
@@ -257,17 +248,9 @@ class Inspector:
         self.loop = asyncio.get_running_loop()
         self.closing = asyncio.Event()
         self.bell.loop = self.loop
-        config = uvicorn.Config(
-            self.app,
-            lifespan="off",
-            log_config=None,
-            log_level="critical",
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            timeout_keep_alive=5,
-            timeout_graceful_shutdown=STOP_GRACE,
-        )
+        from .listener import uvicorn_config
+
+        config = uvicorn_config(self.app, STOP_GRACE)
         self.server = uvicorn.Server(config)
         watcher = asyncio.create_task(self._say_ready())
         try:

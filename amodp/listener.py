@@ -632,6 +632,50 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop  # type: ignore[no-any-return]
 
 
+def uvicorn_config(app: Any, grace: int) -> Any:
+    """uvicorn's settings for amodp's servers (the listener, the inspector):
+    documented settings only; no proxy headers (``remote`` is the peer that
+    connected: a tunnel's X-Forwarded-For stays in the headers); ``grace``
+    seconds for what is in flight when it stops."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        log_level="critical",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=grace,
+    )
+
+
+def start_thread(server: Any, what: str, seconds: float) -> None:
+    """Start ``server.thread`` and return once it serves; a NetworkError
+    naming ``what`` when it did not start in time, or could not."""
+    server.thread.start()
+    if not server.ready.wait(seconds):
+        raise NetworkError(f"{what} did not start within {seconds:g} s")
+    if server.error is not None:
+        raise NetworkError(f"{what} could not start: {server.error}")
+
+
+def run_thread(server: Any) -> None:
+    """The body of ``server.thread``: ``server._serve()`` on an event loop of
+    its own; what it raised is kept in ``server.error`` for the thread that
+    started it, and ``ready`` and ``finished`` are set either way."""
+    try:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(server._serve())
+    except BaseException as exc:  # noqa: BLE001 - handed to the thread that started it
+        server.error = exc
+    finally:
+        server.ready.set()
+        server.finished.set()
+
+
 class Serving:
     """uvicorn serving a :class:`Listener` on a bound socket, from a thread
     of its own (where uvicorn installs no signal handlers)::
@@ -650,20 +694,7 @@ class Serving:
 
         self.app = app
         self.sock = sock
-        # Documented settings only; no proxy headers: ``remote`` is the peer
-        # that connected (a tunnel's X-Forwarded-For stays in the headers).
-        config = uvicorn.Config(
-            app,
-            lifespan="off",
-            log_config=None,
-            log_level="critical",
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            timeout_keep_alive=5,
-            timeout_graceful_shutdown=GRACE,
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(uvicorn_config(app, GRACE))
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ready = threading.Event()  # serving, or failed to start
         self.finished = threading.Event()
@@ -673,21 +704,10 @@ class Serving:
         self.thread = threading.Thread(target=self._run, name="amodp-listener", daemon=True)
 
     def start(self, seconds: float = 15) -> None:
-        self.thread.start()
-        if not self.ready.wait(seconds):
-            raise NetworkError(f"the listener did not start within {seconds:g} s")
-        if self.error is not None:
-            raise NetworkError(f"the listener could not start: {self.error}")
+        start_thread(self, "the listener", seconds)
 
     def _run(self) -> None:
-        try:
-            with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                runner.run(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - handed to the thread that started it
-            self.error = exc
-        finally:
-            self.ready.set()
-            self.finished.set()
+        run_thread(self)
 
     async def _serve(self) -> None:
         self.loop = asyncio.get_running_loop()

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import InputError, UsageError
+from ..inputs import FORMS as FORM_CHOICES
 from .app import commands, handle_errors, read_input, stderr_line
 from .options import EventOption, IndexOption, RedactOption, RequestIdOption, record_choice
 
@@ -14,19 +15,6 @@ from .options import EventOption, IndexOption, RedactOption, RequestIdOption, re
 COLOUR_LIMIT = 1 << 20
 
 # -- decode ------------------------------------------------------------------------
-
-FORM_CHOICES = (
-    "auto",
-    "body",
-    "http",
-    "curl",
-    "json",
-    "python",
-    "capture",
-    "php",
-    "log",
-    "form-view",
-)
 
 #: this module's commands (amodp.cli.app.COMMANDS)
 app = commands()
