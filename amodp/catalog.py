@@ -46,6 +46,7 @@ __all__ = [
     "entities",
     "event",
     "events",
+    "events_of",
     "events_plan",
     "summary_line",
 ]
@@ -224,6 +225,18 @@ def entities(kind: str = "dp") -> list[str]:
 
 def canonical_entity(name: str) -> str:
     return ENTITY_ALIASES.get(name, name)
+
+
+def events_of(kind: str = "dp", entity: str | None = None) -> list[Event]:
+    """The events of a kind, or of one of its entities; an UnknownEventError
+    naming the valid entities for an entity the kind does not have."""
+    specs = list(events(kind))
+    if entity is not None:
+        wanted = canonical_entity(entity)
+        specs = [s for s in specs if s.entity == wanted]
+        if not specs:
+            event("?", wanted, kind)  # raises with the valid entities
+    return specs
 
 
 def default_entity(name: str, entity: str | None, kind: str = "dp") -> str | None:

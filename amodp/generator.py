@@ -250,12 +250,7 @@ def generate_all(
     _check_numbers(seed, count)
     rng = random.Random(seed)
     seeded = seed is not None
-    specs = list(catalog.events(kind))
-    if entity is not None:
-        wanted = catalog.canonical_entity(entity)
-        specs = [s for s in specs if s.entity == wanted]
-        if not specs:
-            catalog.event("?", wanted, kind)  # raises with the valid entities
+    specs = catalog.events_of(kind, entity)
     account = Account(rng, locale)
     fake = Fake(rng, locale)
     hooks = []

@@ -555,10 +555,4 @@ def body_schema(spec: catalog.Event) -> Schema:
 
 def schemas(kind: str = "dp", entity: str | None = None) -> list[tuple[catalog.Event, Schema]]:
     """Every event of a kind (of one entity if given) with its :func:`body_schema`."""
-    specs = list(catalog.events(kind))
-    if entity is not None:
-        wanted = catalog.canonical_entity(entity)
-        specs = [s for s in specs if s.entity == wanted]
-        if not specs:
-            catalog.event("?", wanted, kind)  # raises with the valid entities
-    return [(spec, body_schema(spec)) for spec in specs]
+    return [(spec, body_schema(spec)) for spec in catalog.events_of(kind, entity)]
