@@ -1,6 +1,7 @@
 """``amodp check``: the receiver test suite (:mod:`amodp.check`), judged as amoCRM judges."""
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,12 +46,10 @@ def check(
         list[str] | None,
         typer.Option(
             "--secret",
-            envvar="AMODP_SECRET",
-            show_envvar=True,
             metavar="[KIND=]SECRET",
             show_default=False,
             help="The receiver's secret for the callbacks; KIND=SECRET gives a kind its own "
-            "(chat=CHANNEL_SECRET, salesbot=CLIENT_SECRET); better in AMODP_SECRET.",
+            "(chat=CHANNEL_SECRET, salesbot=CLIENT_SECRET); without it, AMODP_SECRET.",
         ),
     ] = None,
     concurrency: Annotated[
@@ -99,7 +98,10 @@ def check(
     if concurrency < 1:
         raise UsageError(f"must be at least 1, got {concurrency}", param="concurrency")
     base, routes = _per_kind(url or [], "url")
-    key, keys = _per_kind(secret or [], "secret")
+    # AMODP_SECRET is read here, not by the option: click splits an environment
+    # variable of a repeatable option differently from version to version.
+    from_env = os.environ.get("AMODP_SECRET")
+    key, keys = _per_kind(secret or ([from_env] if from_env is not None else []), "secret")
     signing: str | dict[str, str] = {k: v for k in kinds if (v := keys.get(k, key))}
     if list_only and suite.needs_secret(kinds, signing):
         signing = "a-secret-only-for-listing"  # nothing is sent: any key lists the cases
