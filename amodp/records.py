@@ -17,6 +17,8 @@ what ``amodp decode`` reads back and what ``amodp send --replay`` resends::
     signature    "valid", "invalid" or "absent" with listen --secret (else no such key)
     signature_scheme  "chat", "salesbot", "disabled" or "amojo": the scheme found (optional)
     signature_reason  why the signature is invalid (only when it is)
+    drift        how the body differs from the catalog's shape of its event:
+                 [{"what", "event", "field"}] (only when it does; amodp.drift)
 
 One writer (:func:`record_bytes`, :func:`record_line`) and one reader
 (:func:`read_records`), which every command uses: a capture file is JSON
