@@ -300,6 +300,15 @@ _VD_STRING_END = re.compile(
 )
 
 
+def _var_dump_scalar(match: re.Match[bytes], data: bytes, warnings: list[str]) -> bytes:
+    """A var_dump item that is neither an array nor a string (int, float,
+    bool, NULL), as PHP's ``$_POST`` held it; anything else is unexpected."""
+    scalar = _scalar(match, warnings)
+    if scalar is None:
+        raise _unexpected("var_dump", data, match.start())
+    return scalar
+
+
 def _read_var_dump(data: bytes, start: int) -> tuple[Dump, int]:
     """``var_dump`` (and Xdebug's text form of it): ``array(N) {``, then
     ``["key"]=>`` or ``[0]=>`` and a value on the next line, then ``}``. A
@@ -337,10 +346,7 @@ def _read_var_dump(data: bytes, start: int) -> tuple[Dump, int]:
             value, pos = _vd_string(data, pos, int(match["length"]), warnings)
             node.append((key, value))
         else:
-            scalar = _scalar(match, warnings)
-            if scalar is None:
-                raise _unexpected("var_dump", data, match.start())
-            node.append((key, scalar))
+            node.append((key, _var_dump_scalar(match, data, warnings)))
         key = None
     return Dump("var_dump", root, tuple(dict.fromkeys(warnings))), pos
 
@@ -490,10 +496,7 @@ def _read_xdebug_html(data: bytes, start: int) -> tuple[Dump, int]:
             value, pos = _xh_string(data, pos, warnings)
             node.append((key, value))
         else:
-            scalar = _scalar(match, warnings)
-            if scalar is None:
-                raise _unexpected("var_dump", data, match.start())
-            node.append((key, scalar))
+            node.append((key, _var_dump_scalar(match, data, warnings)))
         key = None
     return Dump("var_dump", root, tuple(dict.fromkeys(warnings))), pos
 

@@ -182,3 +182,21 @@ def stop_on_signals() -> None:
     to the script alone would leave them running)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupted)
+
+
+def report_goals(goals: list[tuple[str, bool, Any]]) -> int:
+    """Print ``goal: NAME: met (VALUE)`` for each; the exit code: 1 when one is missed."""
+    for name, met, value in goals:
+        print(f"goal: {name}: {'met' if met else 'NOT met'} ({value})")
+    return 0 if all(met for _, met, _ in goals) else 1
+
+
+def run_main(main: Any) -> None:
+    """Run a benchmark's ``main`` stopped cleanly by Ctrl-C or SIGTERM: every
+    process it started is stopped, and it exits 130."""
+    stop_on_signals()
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: every process started was stopped\n")
+        sys.exit(130)

@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # bench/common.py, also under ``python -P``
     sys.path.insert(0, str(HERE))
 
-from common import Processes, amodp_command, stop_on_signals, wait_quiet  # noqa: E402
+from common import Processes, amodp_command, report_goals, run_main, wait_quiet  # noqa: E402
 from listener_speed import (  # noqa: E402
     LISTENING,
     QUIET_LOAD,
@@ -239,15 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         (f"--ui with a page >= {PAGE_GOAL}x listen", with_page >= PAGE_GOAL, f"{with_page:.2f}x"),
         ("every answered request saved", kept, "yes" if kept else "no"),
     ]
-    for name, met, value in goals:
-        print(f"goal: {name}: {'met' if met else 'NOT met'} ({value})")
-    return 0 if all(met for _, met, _ in goals) else 1
+    return report_goals(goals)
 
 
 if __name__ == "__main__":
-    stop_on_signals()
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted: every process started was stopped\n")
-        sys.exit(130)
+    run_main(main)

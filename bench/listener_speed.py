@@ -60,8 +60,9 @@ from common import (  # noqa: E402
     amodp_command,
     free_port,
     ok_app,
+    report_goals,
+    run_main,
     start_bare,
-    stop_on_signals,
     wait_quiet,
 )
 
@@ -455,15 +456,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{mem_mb:.1f} MB",
         ),
     ]
-    for name, met, value in goals:
-        print(f"goal: {name}: {'met' if met else 'NOT met'} ({value})")
-    return 0 if all(met for _, met, _ in goals) else 1
+    return report_goals(goals)
 
 
 if __name__ == "__main__":
-    stop_on_signals()
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted: every process started was stopped\n")
-        sys.exit(130)
+    run_main(main)

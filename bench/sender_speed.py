@@ -63,8 +63,9 @@ from common import (  # noqa: E402
     amodp_command,
     free_port,
     ok_app,
+    report_goals,
+    run_main,
     start_bare,
-    stop_on_signals,
     wait_quiet,
 )
 
@@ -308,7 +309,6 @@ def main(argv: list[str] | None = None) -> int:
     args.event = ["status", "--lead", "--seed", "1"]
     # Ctrl-C, and SIGTERM too, unwind through ``Processes.close`` (even when started
     # in the background, where SIGINT is ignored by default).
-    stop_on_signals()
 
     import aiohttp
 
@@ -394,14 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         (f"amodp send >= {RPS_GOAL}x aiohttp", ratio >= RPS_GOAL, f"{ratio:.2f}x"),
         ("every delivery a 2xx", delivered, "yes" if delivered else "no"),
     ]
-    for name, met, value in goals:
-        print(f"goal: {name}: {'met' if met else 'NOT met'} ({value})")
-    return 0 if all(met for _, met, _ in goals) else 1
+    return report_goals(goals)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted: every process started was stopped\n")
-        sys.exit(130)
+    run_main(main)

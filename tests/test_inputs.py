@@ -319,7 +319,9 @@ def test_http_deflate_zlib_or_raw(wbits: int) -> None:
 
 
 def test_http_bad_gzip() -> None:
-    with pytest.raises(InputError, match="Content-Encoding gzip, but the body cannot be decompressed"):
+    with pytest.raises(
+        InputError, match="Content-Encoding gzip, but the body cannot be decompressed"
+    ):
         read_sources(http_request(DP_BODY, "Content-Encoding: gzip"))
 
 

@@ -541,7 +541,9 @@ def test_record_and_har_exports() -> None:
     )
 
 
-def test_the_pytest_export_replays_the_bytes_through_the_amodp_webhook_fixture(tmp_path: Path) -> None:
+def test_the_pytest_export_replays_the_bytes_through_the_amodp_webhook_fixture(
+    tmp_path: Path,
+) -> None:
     records = sample_records()
     with inspector(records) as (_, client):
         text = client.get("/api/records/1/export?as=pytest").text

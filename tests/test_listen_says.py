@@ -13,7 +13,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 import zlib
 from collections.abc import Iterator
@@ -29,18 +28,7 @@ from amodp.listener import Background, Options
 from amodp.render import show_line, show_record
 
 from .conftest import require_tools
-
-AMODP = [sys.executable, "-m", "amodp"]
-
-
-def amodp(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*AMODP, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=dict(os.environ, NO_COLOR="1"),
-    )
+from .test_wire import amodp
 
 
 class Shown:
