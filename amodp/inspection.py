@@ -10,19 +10,24 @@ serves it over HTTP.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import stat
+import tempfile
 import threading
 import time
 from array import array
-from collections import deque
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .codec import encode, parse, to_json
 from .errors import AmodpError, InputError, UsageError
 from .records import (
+    RECORD_HELP,
     CaptureRecord,
     body_of,
     header,
@@ -31,12 +36,15 @@ from .records import (
     media_type,
     now_iso,
     read_records,
+    record_bytes,
+    record_of_line,
 )
 from .request import Request
 
 __all__ = [
     "EXPORTS",
     "KEEPALIVE",
+    "LIVE_BYTES",
     "LIVE_LIMIT",
     "MAX_EDIT",
     "STOP_GRACE",
@@ -47,6 +55,7 @@ __all__ = [
     "detail",
     "differences",
     "export",
+    "keep_files",
     "load_record",
     "records_of_files",
     "replay_request",
@@ -57,6 +66,8 @@ __all__ = [
 
 #: records ``listen --ui`` keeps in memory (older ones stay in the save file)
 LIVE_LIMIT = 10_000
+#: bytes of records ``listen --ui`` keeps in memory, whatever their number
+LIVE_BYTES = 64 << 20
 #: seconds between the comments that keep an idle event stream open
 KEEPALIVE = 10.0
 #: the largest replay request taken (an edited body)
@@ -70,23 +81,32 @@ EXPORTS = ("curl", "har", "record", "pytest")
 
 
 class Store:
-    """The newest ``limit`` records (up to :data:`CHUNK` more), numbered from 1
-    in the order they came, each kept as its JSON line only; safe to add to
-    from any thread. Its summary (:func:`summarize`) is made when asked for.
+    """The records the inspector shows, numbered from 1 in the order they
+    came, each kept as its JSON line only; safe to add to from any thread.
+    A summary (:func:`summarize`) is made when asked for.
 
-    The lines go into byte buffers of :data:`CHUNK` records each, and whole
-    buffers are dropped when there are too many: a request costs a copy into
-    the newest buffer, where keeping each line as an object of its own cost
-    the listener a tenth of its throughput (bench/inspector_speed.py).
-    ``bell`` is called after each addition (the inspector wakes its event
-    streams with it)."""
+    Records read from files (:func:`keep_files`) stay there: the store holds
+    where each line starts and ends, 16 bytes a record, and reads a line when
+    asked. Records that arrive (``listen --ui``, replays) go into byte
+    buffers of up to :data:`CHUNK` records or :data:`CHUNK_BYTES` bytes, and
+    the oldest buffers are dropped once the others hold ``limit`` records or
+    ``budget`` bytes: memory stays bounded however long it runs. A request
+    costs a copy into the newest buffer, where keeping each line as an object
+    of its own cost the listener a tenth of its throughput
+    (bench/inspector_speed.py). ``bell`` is called after each addition (the
+    inspector wakes its event streams with it)."""
 
-    def __init__(self, limit: int = LIVE_LIMIT, secret: str | None = None) -> None:
+    def __init__(
+        self, limit: int = LIVE_LIMIT, secret: str | None = None, budget: int = LIVE_BYTES
+    ) -> None:
         self.limit = limit
+        self.budget = budget
         self.secret = secret
-        self.chunks: deque[_Chunk] = deque()
-        self.first = 1  # the id of the oldest record kept
+        self.chunks: list[_Chunk | _Lines] = []
+        self.firsts: list[int] = []  # each chunk's first id, for bisect
+        self.count = 0
         self.next_id = 1
+        self.open: list[Any] = []  # the files read lines come from
         #: what a record's line does not say: the events found in its body
         #: (a record without "events"), the record it replays
         self.extra: dict[int, dict[str, Any]] = {}
@@ -126,27 +146,55 @@ class Store:
     def _append(self, line: bytes, at: float) -> int:
         with self.lock:
             chunks = self.chunks
-            if not chunks or len(chunks[-1].starts) == CHUNK:
-                chunks.append(_Chunk(self.next_id))
-                if len(chunks) > 1 and (len(chunks) - 2) * CHUNK >= self.limit:
-                    self._drop()
-            chunk = chunks[-1]
+            chunk = chunks[-1] if chunks else None
+            if type(chunk) is not _Chunk or len(chunk.starts) == CHUNK or chunk.size >= CHUNK_BYTES:
+                chunk = _Chunk(self.next_id)
+                chunks.append(chunk)
+                self.firsts.append(self.next_id)
+                self._trim()
             chunk.starts.append(len(chunk.data))
             chunk.data += line
             chunk.times.append(at)
+            chunk.size = len(chunk.data)
             number = self.next_id
             self.next_id += 1
+            self.count += 1
         return number
 
-    def _drop(self) -> None:
-        """Drop the oldest buffer, and what was said of its records."""
-        gone = self.chunks.popleft()
-        self.first = gone.first + CHUNK
-        for number in [n for n in self.extra if n < self.first]:
-            del self.extra[number]
+    def _trim(self) -> None:
+        """Drop the oldest buffers while those before the newest hold
+        ``limit`` records or ``budget`` bytes, and what was said of them."""
+        held = [c for c in self.chunks[:-1] if type(c) is _Chunk]
+        records = sum(len(c.starts) for c in held)
+        size = sum(c.size for c in held)
+        while held and (records >= self.limit or size >= self.budget):
+            gone = held.pop(0)
+            records -= len(gone.starts)
+            size -= gone.size
+            self.count -= len(gone.starts)
+            at = self.chunks.index(gone)
+            del self.chunks[at], self.firsts[at]
+            end = gone.first + len(gone.starts)
+            for number in [n for n in self.extra if gone.first <= n < end]:
+                del self.extra[number]
+
+    def attach(self, lines: _Lines) -> None:
+        """Keep the records of a file, numbered after those kept."""
+        with self.lock:
+            lines.first = self.next_id
+            self.chunks.append(lines)
+            self.firsts.append(self.next_id)
+            self.next_id += len(lines.starts)
+            self.count += len(lines.starts)
+
+    def close(self) -> None:
+        """Close the files read records come from."""
+        for file in self.open:
+            file.close()
+        self.open.clear()
 
     def __len__(self) -> int:
-        return self.next_id - self.first
+        return self.count
 
     @property
     def newest(self) -> int:
@@ -154,24 +202,36 @@ class Store:
 
     def line(self, number: int) -> bytes | None:
         with self.lock:
-            return self._line(number)
+            found = self._find(number)
+            return None if found is None else found[0].line(found[1])
 
-    def _line(self, number: int) -> bytes | None:
-        if not self.first <= number < self.next_id:
+    def _find(self, number: int) -> tuple[_Chunk | _Lines, int] | None:
+        at = bisect_right(self.firsts, number) - 1
+        if at < 0:
             return None
-        chunk = self.chunks[(number - self.first) // CHUNK]
-        return chunk.line(number - chunk.first)
+        chunk = self.chunks[at]
+        index = number - chunk.first
+        return (chunk, index) if index < len(chunk.starts) else None
 
     def get(self, number: int) -> tuple[bytes, dict[str, Any]] | None:
-        """The record's line and summary, or None when it is not kept."""
+        """The record's line and summary, or None when it is not kept (or
+        its file changed since it was read)."""
         with self.lock:
-            line = self._line(number)
-            if line is None:
+            found = self._find(number)
+            if found is None:
                 return None
-            chunk = self.chunks[(number - self.first) // CHUNK]
-            at = chunk.times[number - chunk.first]
+            chunk, index = found
+            line = chunk.line(index)
+            at = chunk.times[index] if type(chunk) is _Chunk else 0.0
             more = self.extra.get(number, {})
-        summary = summarize(load_record(line), more.get("events"), self.secret)
+        try:
+            record = load_record(line)
+        except (InputError, ValueError):
+            return None
+        events = more.get("events")
+        if events is None and not isinstance(record.get("events"), list):
+            events = _events_in(record)
+        summary = summarize(record, events, self.secret)
         summary["id"] = number
         summary["replay_of"] = more.get("replay_of")
         summary["answered_at"] = _iso(at) if at else None
@@ -181,37 +241,77 @@ class Store:
         """Each record's line and summary, from the newest (or the one before
         ``before``) to the oldest kept."""
         number = self.newest if before is None else min(before - 1, self.newest)
-        while number >= self.first:
-            found = self.get(number)
-            if found is not None:
-                yield found
-            number -= 1
+        while number >= 1:
+            with self.lock:
+                at = bisect_right(self.firsts, number) - 1
+                if at < 0:
+                    return
+                chunk = self.chunks[at]
+                number = min(number, chunk.first + len(chunk.starts) - 1)
+                low = chunk.first
+            while number >= low:
+                found = self.get(number)
+                if found is not None:
+                    yield found
+                number -= 1
 
     def since(self, number: int) -> list[tuple[bytes, dict[str, Any]]]:
         """The records after id ``number``, oldest first."""
-        start = max(number + 1, self.first)
-        return [f for n in range(start, self.next_id) if (f := self.get(n)) is not None]
+        found = []
+        for entry in self.newest_first():
+            if entry[1]["id"] <= number:
+                break
+            found.append(entry)
+        found.reverse()
+        return found
 
 
 #: records in one buffer of a :class:`Store`
 CHUNK = 1024
+#: bytes after which a buffer takes no more records
+CHUNK_BYTES = 4 << 20
 
 
 class _Chunk:
     """Up to :data:`CHUNK` record lines end to end, where each starts, when
     each was answered (0: not by this process)."""
 
-    __slots__ = ("first", "data", "starts", "times")
+    __slots__ = ("first", "data", "starts", "times", "size")
 
     def __init__(self, first: int) -> None:
         self.first = first
         self.data = bytearray()
         self.starts = array("Q")
         self.times = array("d")
+        self.size = 0
 
     def line(self, index: int) -> bytes:
         end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.data)
         return bytes(self.data[self.starts[index] : end])
+
+
+class _Lines:
+    """Record lines in a file, read when asked: where each starts and ends."""
+
+    __slots__ = ("first", "fd", "starts", "ends")
+
+    def __init__(self, fd: int) -> None:
+        self.first = 0
+        self.fd = fd
+        self.starts = array("Q")
+        self.ends = array("Q")
+
+    def line(self, index: int) -> bytes:
+        start = self.starts[index]
+        return os.pread(self.fd, self.ends[index] - start, start)
+
+
+def _events_in(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of a record that lists none (one written by hand)."""
+    try:
+        return CaptureRecord(0, record, body_of(record)).events()
+    except (InputError, ValueError):
+        return []
 
 
 def _iso(at: float) -> str:
@@ -317,6 +417,91 @@ def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[tuple[dict[
                 note=f"read from {name}" + (f" ({source.label})" if source.label else ""),
             )
             yield record, None
+
+
+def keep_files(store: Store, named: Iterable[tuple[str, BinaryIO]]) -> None:
+    """Keep the requests of each ``(name, file)`` in ``store``, read where they
+    lie. A capture file (JSON Lines) is indexed line by line and read again
+    when a record is asked for; what comes through a pipe is first copied to
+    a private temporary file; anything else (a raw body, an HTTP request, a
+    curl command, a JSON array of records...) is read, made into records as
+    :func:`records_of_files` makes them, and written to one. So memory holds
+    16 bytes a record, not the records. An unreadable record is an
+    InputError naming the file and the line."""
+    spool: Any = None
+    for name, given in named:
+        if _is_regular(given):
+            file = given
+            store.open.append(file)
+        else:
+            file = _copied(given, store)
+        if record_of_line(_first_line_of(file)) is not None:
+            store.attach(_indexed(name, file))
+            continue
+        data = file.read()
+        if spool is None:
+            spool = tempfile.TemporaryFile()
+            store.open.append(spool)
+        lines = _Lines(spool.fileno())
+        for record, _ in records_of_files([(name, data)]):
+            line = record_bytes(record)
+            lines.starts.append(spool.tell())
+            spool.write(line)
+            lines.ends.append(spool.tell())
+        spool.flush()
+        store.attach(lines)
+
+
+def _is_regular(file: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return False
+
+
+def _copied(file: BinaryIO, store: Store) -> BinaryIO:
+    """What a pipe (or another stream) holds, in a private temporary file."""
+    copy = tempfile.TemporaryFile()
+    store.open.append(copy)
+    shutil.copyfileobj(file, copy, 1 << 20)
+    copy.seek(0)
+    return copy  # type: ignore[return-value]
+
+
+def _first_line_of(file: BinaryIO) -> bytes:
+    """The first line that is not blank (less a byte order mark); the file is
+    left at its start."""
+    try:
+        for line in file:
+            line = line.removeprefix(BOM)
+            if line.strip():
+                return line
+        return b""
+    finally:
+        file.seek(0)
+
+
+def _indexed(name: str, file: BinaryIO) -> _Lines:
+    lines = _Lines(file.fileno())
+    offset = 0
+    for number, line in enumerate(file, 1):
+        end = offset + len(line)
+        text = line.removeprefix(BOM) if number == 1 else line
+        if text.strip():
+            fields = record_of_line(text)
+            if fields is None:
+                raise InputError(f"{name}: line {number} is not a capture record ({RECORD_HELP})")
+            try:
+                body_of(fields)
+            except InputError as exc:
+                raise InputError(f"{name}: line {number}: {exc}") from None
+            lines.starts.append(end - len(text))
+            lines.ends.append(end)
+        offset = end
+    return lines
+
+
+BOM = b"\xef\xbb\xbf"
 
 
 def _guess_type(body: bytes) -> str:

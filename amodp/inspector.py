@@ -66,6 +66,7 @@ from .inspection import (
     detail,
     differences,
     export,
+    keep_files,
     load_record,
     records_of_files,
     replay_request,
@@ -89,6 +90,7 @@ __all__ = [
     "Store",
     "differences",
     "export",
+    "keep_files",
     "records_of_files",
     "run",
 ]

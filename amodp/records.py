@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .catalog import Detected
 
 __all__ = [
+    "RECORD_HELP",
     "CaptureRecord",
     "Forms",
     "body_of",
@@ -56,6 +57,7 @@ __all__ = [
     "read_records",
     "record_bytes",
     "record_line",
+    "record_of_line",
     "select_records",
 ]
 
@@ -338,7 +340,7 @@ def body_of(record: dict[str, Any]) -> bytes:
 
 # -- reading ------------------------------------------------------------------------
 
-_RECORD_HELP = "a JSON object with received_at and body or body_base64"
+RECORD_HELP = "a JSON object with received_at and body or body_base64"
 
 
 def is_record(value: Any) -> bool:
@@ -444,13 +446,13 @@ def _json(text: bytes) -> Any:
         return None
 
 
-def _record_line(line: bytes) -> Any:
-    """The record on one line, or None."""
+def record_of_line(line: bytes) -> dict[str, Any] | None:
+    """The capture record on one line of a JSON Lines file, or None."""
     line = line.strip()
     if not (line.startswith(b"{") and line.endswith(b"}")):
         return None
     value = _json(line)
-    return value if is_record(value) else None
+    return value if is_record(value) else None  # type: ignore[no-any-return]
 
 
 def _first_line(data: bytes) -> bytes:
@@ -462,7 +464,7 @@ def looks_like_records(data: bytes) -> bool:
     """Whether ``data`` is a capture file: its first line a record, or the
     whole of it one record or an array of records."""
     data = data.removeprefix(b"\xef\xbb\xbf").strip()
-    if _record_line(_first_line(data)) is not None:
+    if record_of_line(_first_line(data)) is not None:
         return True
     if data[:1] not in (b"{", b"["):
         return False
@@ -485,12 +487,12 @@ def read_records(data: bytes) -> list[CaptureRecord]:
     if not data.strip():
         raise InputError("empty input")
     values: list[Any] = []
-    if _record_line(_first_line(data)) is not None:
+    if record_of_line(_first_line(data)) is not None:
         for number, line in enumerate(data.split(b"\n"), 1):
             if line.strip():
-                value = _record_line(line)
+                value = record_of_line(line)
                 if value is None:
-                    raise InputError(f"line {number} is not a capture record ({_RECORD_HELP})")
+                    raise InputError(f"line {number} is not a capture record ({RECORD_HELP})")
                 values.append(value)
     else:
         # Not JSON Lines: one record pretty-printed, or an array of them.
@@ -500,10 +502,10 @@ def read_records(data: bytes) -> list[CaptureRecord]:
         elif isinstance(value, list) and value and is_record(value[0]):
             for number, item in enumerate(value, 1):
                 if not is_record(item):
-                    raise InputError(f"record {number} is not a capture record ({_RECORD_HELP})")
+                    raise InputError(f"record {number} is not a capture record ({RECORD_HELP})")
             values = value
         else:
-            raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
+            raise InputError(f"line 1 is not a capture record ({RECORD_HELP})")
     records = []
     for number, fields in enumerate(values, 1):
         try:

@@ -202,15 +202,16 @@ class Request:
         return " \\\n  ".join([" ".join(words[:5]), *pairs])
 
     def record(
-        self, *, status: int | None = None, received_at: str | None = None
+        self, *, status: int | None = None, received_at: str | None = None, remote: str = ""
     ) -> dict[str, Any]:
         """The capture record ``amodp listen`` would write on receiving this
-        (``status``: what was answered, None before it is sent)."""
+        (``status``: what was answered, None before it is sent; ``remote``:
+        who sent it, none for a request amodp made)."""
         from .records import make_record
 
         parts = urlsplit(self.url)
         return make_record(
-            remote="127.0.0.1:0",
+            remote=remote,
             method=self.method,
             path=parts.path or "/",
             query=parts.query,

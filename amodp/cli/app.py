@@ -6,8 +6,7 @@ helpers every command uses to read input and print.
 import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, BinaryIO, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -240,8 +239,20 @@ def read_input(name: str, command: str | None = None) -> bytes:
                 "(Ctrl-Z, Enter on Windows)."
             )
         return sys.stdin.buffer.read()
+    with open_input(name, command) as file:
+        try:
+            return file.read()
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+
+def open_input(name: str, command: str | None = None) -> BinaryIO:
+    """A file opened to read bytes (stdin for ``-``); what stops it is an
+    InputError naming the file."""
+    if name == "-":
+        return sys.stdin.buffer
     try:
-        return Path(name).read_bytes()
+        return open(name, "rb")  # noqa: SIM115  # the caller closes it
     except FileNotFoundError:
         if command and _looks_inline(name):
             import shlex

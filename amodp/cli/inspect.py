@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from .app import commands, handle_errors, read_input, stderr_line
+from .app import commands, handle_errors, open_input, stderr_line
 from .options import OpenOption, SecretOption, UrlOption
 
 #: ``--open`` on inspect and listen: the inspector in the default browser.
@@ -45,7 +45,6 @@ def inspect(
     from .. import inspector
     from ..errors import UsageError
     from ..listener import check_port
-    from ..records import record_bytes
     from ..replay import is_loopback
     from ..sender import check_url
 
@@ -59,11 +58,12 @@ def inspect(
         raise UsageError(
             "give a capture file (amodp listen --save FILE writes one), or pipe one in with -"
         )
-    found = list(inspector.records_of_files((n, read_input(n)) for n in names))
-    store = inspector.Store(len(found) + inspector.LIVE_LIMIT, secret=secret)
-    for record, events in found:
-        store.add(record, record_bytes(record), events=events)
-    del found
+    store = inspector.Store(secret=secret)
+    try:
+        inspector.keep_files(store, ((n, open_input(n)) for n in names))
+    except BaseException:
+        store.close()
+        raise
     shown = inspector.Inspector(store, host=host, port=port, target=url)
 
     def started() -> None:
@@ -81,4 +81,7 @@ def inspect(
 
             webbrowser.open(shown.url)
 
-    inspector.run(shown, started)
+    try:
+        inspector.run(shown, started)
+    finally:
+        store.close()

@@ -95,8 +95,11 @@ def listen(
         bool,
         typer.Option("--ui", help="Also serve the inspector: every request live in the browser."),
     ] = False,
+    ui_host: Annotated[
+        str, typer.Option("--ui-host", help="Address to serve the inspector on.")
+    ] = "127.0.0.1",
     ui_port: Annotated[
-        int, typer.Option("--ui-port", help="The inspector's port (loopback); 0 picks a free one.")
+        int, typer.Option("--ui-port", help="The inspector's port; 0 picks a free one.")
     ] = 0,
     open_browser: OpenOption = False,
 ) -> None:
@@ -132,6 +135,8 @@ def listen(
         raise UsageError("the secret is empty")
     if open_browser and not ui:
         raise UsageError("--open needs --ui")
+    if not ui and (ui_port or ui_host != "127.0.0.1"):
+        raise UsageError("--ui-host and --ui-port need --ui")
     listener.check_port(ui_port)
     options = listener.Options(
         host=host,
@@ -163,7 +168,7 @@ def listen(
         from ..inspector import Inspector, Store
 
         store = Store(secret=secret)
-        shown_ui = Inspector(store, port=ui_port, target=forward_to, live=True)
+        shown_ui = Inspector(store, host=ui_host, port=ui_port, target=forward_to, live=True)
         show = _both(display.show, store.keep)
 
     def save_failed(error: OSError) -> None:
@@ -189,6 +194,11 @@ def listen(
             stderr_line(f"Checking signatures with the secret given{rejecting}")
         stderr_line(f"Try: amodp send status --lead --url http://{local}:{real_port}/")
         if shown_ui is not None:
+            if not is_loopback(shown_ui.host):
+                stderr_line(
+                    f"Warning: the inspector is on {shown_ui.host}, not a loopback address: "
+                    "other machines can reach it (with its token)"
+                )
             stderr_line(f"Inspector: {shown_ui.url}")
         sys.stderr.flush()
         if open_browser and shown_ui is not None:
