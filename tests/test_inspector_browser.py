@@ -8,6 +8,7 @@ inspect`` over real loopback sockets.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -298,6 +299,32 @@ def test_edit_and_replay_is_signed_again_so_that_amodp_verify_accepts_it(
     assert b"chat.message: valid" in verified.stderr
 
 
+def test_integers_past_two_to_the_53_keep_their_digits_when_shown_and_edited(
+    page: object,
+) -> None:
+    """A JavaScript number cannot hold 12345678901234567891: the page shows
+    and sends back the digits sent."""
+    big = "12345678901234567891"
+    hook = callback("chat.message", seed=3)
+    body = hook.body.replace(b'"type":"text"', b'"type":"text","big":' + big.encode())
+    assert body != hook.body
+    record = dataclasses.replace(hook, body=body).record(status=200)
+    with recording_server() as target, inspector([record]) as (running, _):
+        page.goto(running.url)
+        row(page, 1).click()
+        expect(page.locator("#tree")).to_contain_text(big)
+        page.get_by_role("tab", name="Replay").click()
+        page.locator("#r-url").fill(target.url + "/chat")
+        page.locator("#r-edit summary").click()
+        edited = page.locator("#r-body").input_value()
+        assert big in edited
+        page.locator("#r-body").fill(edited.replace('"type": "text"', '"type": "text", "x": 1'))
+        page.locator("#r-send-edited").click()
+        page.get_by_text("Listed as").wait_for()
+    (got,) = target.requests
+    assert b'"big":' + big.encode() in got.body and b'"x":1' in got.body
+
+
 def test_compare_two_requests(page: object) -> None:
     a = amodp.generate("status", "leads", seed=7, overrides=[("status_id", "142")])
     b = amodp.generate("status", "leads", seed=7, overrides=[("status_id", "143")])
@@ -387,21 +414,19 @@ def test_another_site_cannot_replay_with_the_inspectors_cookie(page: object) -> 
 # -- scale ---------------------------------------------------------------------------------
 
 
-def test_ten_thousand_records_show_their_first_screen_within_two_seconds(
+def test_ten_thousand_records_show_the_newest_and_scroll_on_demand(
     page: object, tmp_path: Path
 ) -> None:
+    """How soon the first screen comes is measured by bench/inspector_scale.py."""
     hooks = [amodp.generate("status", "leads", seed=i) for i in range(50)]
     saved = tmp_path / "many.jsonl"
     saved.write_bytes(
         b"".join(record_bytes(hooks[i % 50].record(status=200)) for i in range(10_000))
     )
     with started("inspect", str(saved)) as running:
-        began = time.monotonic()
         page.goto(f"{running.base}/?token={running.token}")
         row(page, 10_000).wait_for()
         title_is(page, 10000)
-        first_screen = time.monotonic() - began
-        assert first_screen < 2, first_screen
         # only the rows in view are in the document, and older pages come on demand
         assert page.locator(".row[data-id]").count() < 80
         oldest_shown = 10_000
