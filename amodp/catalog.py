@@ -518,26 +518,32 @@ def _has(value: Any, path: str) -> bool:
 
 def detect_callback(value: Any) -> Detected | None:
     """The callback (:data:`CALLBACK_KINDS`) a JSON body or a query's
-    parameters are, or None: the event whose top-level names hold all of
-    ``value``'s and whose always-sent fields it has most of.
+    parameters are, or None: of the events whose top-level names hold most of
+    ``value``'s (a name amoCRM adds one day is drift, not another body), the
+    one whose always-sent fields it has most of, then the one with fewest
+    names it does not know.
 
     >>> detect_callback({"client_uuid": "u", "account_id": "1", "signature": "s"}).name
+    'oauth.disabled'
+    >>> detect_callback({"client_uuid": "u", "account_id": "1", "signature": "s", "new": 1}).name
     'oauth.disabled'
     """
     if not isinstance(value, dict) or not value:
         return None
-    best: tuple[float, int, Event] | None = None
+    best: tuple[float, int, int, Event] | None = None
     for kind in CALLBACK_KINDS:
         for spec in events(kind):
-            if not set(value) <= {f.name.split(".")[0] for f in spec.fields}:
+            unknown = len(set(value) - {f.name.split(".")[0] for f in spec.fields})
+            if unknown * 2 >= len(value):
                 continue
             required = [f.name for f in spec.fields if "optional" not in f.options]
             share = sum(_has(value, path) for path in required) / (len(required) or 1)
-            if share >= _CALLBACK_MATCH and (best is None or (share, len(required)) > best[:2]):
-                best = (share, len(required), spec)
+            rank = (share, -unknown, len(required))
+            if share >= _CALLBACK_MATCH and (best is None or rank > best[:3]):
+                best = (*rank, spec)
     if best is None:
         return None
-    spec = best[2]
+    spec = best[3]
     return Detected(spec.kind, spec.entity, spec.event, [value], {})
 
 

@@ -298,17 +298,19 @@ class Watch:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.shapes: dict[tuple[str, tuple[str, ...]], list[dict[str, str]]] = {}
+        self.shapes: dict[tuple[Any, tuple[str, ...]], list[dict[str, str]]] = {}
         self.said: set[tuple[str, str, str]] = set()
 
     def of(
         self, shape: str | None, decoded: Any, events: list[dict[str, Any]]
     ) -> list[dict[str, str]]:
-        """The record's ``drift``: ``[Drift.as_dict()]`` of a decoded body,
-        from the shape's when it was seen before."""
-        if shape is None:
-            return [d.as_dict() for d in drift(decoded).drifts]
-        key = (shape, tuple(f"{e.get('entity')}.{e.get('event')}" for e in events))
+        """The record's ``drift``: ``[Drift.as_dict()]`` of a decoded body
+        (a form's, a callback's JSON or query), from the shape's when it was
+        seen before. ``shape``: the form's names as :class:`amodp.codec.Shapes`
+        learnt them; None: worked out here (a callback's names and the form
+        of each value: drift looks at nothing else)."""
+        outline = shape if shape is not None else _outline(decoded)
+        key = (outline, tuple(f"{e.get('entity')}.{e.get('event')}" for e in events))
         found = self.shapes.get(key)
         if found is None:
             if len(self.shapes) >= self.size:
@@ -325,3 +327,12 @@ class Watch:
                 self.said.add(one.key)
                 lines.append(one.line)
         return lines
+
+
+def _outline(value: Any) -> Any:
+    """The names in a value and the form of each leaf: all :func:`drift` reads."""
+    if isinstance(value, dict):
+        return ("{", *((k, _outline(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[", *(_outline(v) for v in value))
+    return form_of(value)

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from .batching import Deadlines, SaveFile
 from .errors import InputError, NetworkError, UnknownEventError, UsageError
-from .records import Forms, build_record, now_iso, record_bytes
+from .records import Forms, build_record, callback_value, now_iso, record_bytes
 
 if TYPE_CHECKING:
     from .signing import Verdict
@@ -393,8 +393,12 @@ class Listener:
         continued = continuation_event(scope["path"])
         if continued is not None and scope["method"] == "POST":
             record["events"] = [continued]
-        elif record["decoded"] is not None and record["events"]:
-            drifts = self.drift.of(self.shape, record["decoded"], record["events"])
+        elif record["events"]:
+            value = record["decoded"]
+            shape = self.shape
+            if value is None:  # a callback: its JSON or its query
+                value, shape = callback_value(body, record["query"], scope["method"]), None
+            drifts = self.drift.of(shape, value, record["events"]) if value is not None else []
             if drifts:
                 record["drift"] = drifts
         if verdict is not None:

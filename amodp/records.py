@@ -47,6 +47,7 @@ __all__ = [
     "Forms",
     "body_of",
     "callback_of",
+    "callback_value",
     "header",
     "is_form",
     "is_record",
@@ -255,16 +256,23 @@ def callback_of(body: bytes, query: str = "", method: str = "POST") -> Detected 
     >>> callback_of(b"", "client_uuid=u&account_id=1&signature=s", "GET").name
     'oauth.disabled'
     """
-    value: Any = json_object(body)
+    value = callback_value(body, query, method)
     if value is None:
-        if body or not query or method.upper() != "GET":
-            return None
-        from urllib.parse import parse_qsl
-
-        value = dict(parse_qsl(query, keep_blank_values=True))
+        return None
     from .catalog import detect_callback  # here: a form body does without the catalog
 
     return detect_callback(value)
+
+
+def callback_value(body: bytes, query: str = "", method: str = "POST") -> dict[str, Any] | None:
+    """What a callback is read from: a JSON body's object, or a bodiless
+    GET's query parameters; None for anything else."""
+    value: dict[str, Any] | None = json_object(body)
+    if value is None and not body and query and method.upper() == "GET":
+        from urllib.parse import parse_qsl
+
+        value = dict(parse_qsl(query, keep_blank_values=True))
+    return value
 
 
 def record_line(record: dict[str, Any]) -> str:

@@ -181,6 +181,23 @@ def test_a_callback_drifts_in_its_own_terms() -> None:
     assert lines(query) == ["oauth.disabled: signature is missing (the catalog always has it)"]
 
 
+def test_a_name_amocrm_adds_at_the_top_of_a_callback_is_drift_not_another_body() -> None:
+    chat = json.loads(json.dumps(generate("message", kind="chat", seed=1).json))
+    assert lines({**chat, "version": "2"}) == [
+        "chat.message: version is a field the catalog does not know"
+    ]
+    bot = json.loads(generate("widget_request", kind="salesbot", seed=2).body)
+    assert lines({**bot, "bot_id": "7"}) == [
+        "salesbot.widget_request: bot_id is a field the catalog does not know"
+    ]
+    query = {"client_uuid": "4f2b0c4e-0000-4000-8000-000000000000", "account_id": "1"}
+    assert lines({**query, "signature": "ab" * 32, "scope": "crm"}) == [
+        "oauth.disabled: scope is a field the catalog does not know"
+    ]
+    # mostly names of no callback: no callback at all
+    assert catalog.detect_callback({"time": 1, "a": 1, "b": 2}) is None
+
+
 def test_an_older_shape_with_a_new_field_is_older_and_drifts() -> None:
     body = (CAPTURES / "2016_leads_status.txt").read_bytes()
     report = drift(decode(body + pair("leads[status][0][foo]", "1")))
@@ -370,6 +387,57 @@ def test_listen_learns_drift_once_per_shape(monkeypatch: pytest.MonkeyPatch) -> 
             post(running.url, body.replace(b"=Test", f"=Test+{n}".encode()))
     assert len(calls) == 1
     assert all(r["drift"] == kept[0]["drift"] for r in kept) and len(kept) == 5
+
+
+def test_listen_checks_json_callbacks_and_oauth_gets_for_drift(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chats API hooks, Salesbot calls and OAuth GETs drift as forms do: in
+    the record, each line once, learnt once per shape."""
+    from amodp import drift as drift_module
+    from amodp.listener import Background, Options
+
+    calls: list[Any] = []
+    real = drift_module.drift
+    monkeypatch.setattr(drift_module, "drift", lambda value: calls.append(1) or real(value))
+    chat = generate("message", kind="chat", seed=1)
+    changed = json.loads(chat.body)
+    changed["version"] = "2"
+    changed["message"]["message"]["quote"] = {"id": "x"}
+    other = json.loads(json.dumps(changed).replace("Перезвоните", "Позвоните"))
+    disabled = generate("disabled", kind="oauth", seed=1)
+    records: list[dict[str, Any]] = []
+    said: list[str] = []
+    with Background(Options(port=0), lambda r, line, w: records.append(r)) as running:
+        running.app.on_drift = said.append
+        for body in (chat.body, json.dumps(changed).encode(), json.dumps(other).encode()):
+            request = urllib.request.Request(
+                running.url + "/chat", data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+        query = disabled.url.partition("?")[2]
+        for url in (f"{running.url}/off?{query}", f"{running.url}/off?{query}&scope=crm"):
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                assert answer.status == 200
+        stats = running.app.stats
+    assert [r["events"][0]["event"] for r in records] == ["message"] * 3 + ["disabled"] * 2
+    assert ["drift" in r for r in records] == [False, True, True, False, True]
+    assert records[1]["drift"] == [
+        {"what": "unknown field", "event": "chat.message", "field": "message.message.quote"},
+        {"what": "unknown field", "event": "chat.message", "field": "version"},
+    ]
+    assert records[2]["drift"] == records[1]["drift"]
+    assert records[4]["drift"] == [
+        {"what": "unknown field", "event": "oauth.disabled", "field": "scope"}
+    ]
+    assert said == [
+        "chat.message: message.message.quote is a field the catalog does not know",
+        "chat.message: version is a field the catalog does not know",
+        "oauth.disabled: scope is a field the catalog does not know",
+    ]
+    assert stats.drifted == 3
+    assert len(calls) == 4  # the two changed chat hooks have one shape
 
 
 def test_listen_says_drift_once_and_asks_for_a_capture(tmp_path: Path) -> None:
