@@ -33,7 +33,7 @@ from .generator import DEFAULT_URL
 from .request import Request
 from .values import Values
 
-__all__ = ["DEFAULT_URL", "STYLES", "Callback", "generate", "generate_all"]
+__all__ = ["DEFAULT_URL", "STYLES", "Callback", "generate", "generate_all", "request_of"]
 
 #: How a JSON body is written. ``compact``: no spaces, ``/`` and non-ASCII as
 #: they are (the documented examples print both unescaped). ``pretty``: the
@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_URL", "STYLES", "Callback", "generate", "generate_all"]
 STYLES = ("compact", "pretty", "php")
 
 
-def _callback(
+def request_of(
     spec: catalog.Event,
     data: dict[str, Any],
     body: bytes,
@@ -198,7 +198,7 @@ def generate(
     if spec.details.get("signature", {}).get("scheme") == "chat":
         signed_body = _dump(_changed(data), style) if flaw == "body-changed" else body
         signed = (("X-Signature", signing.chat_signature(signed_body, signer)),)
-    return _callback(spec, data, body, _with_scope(url, values), request_id, signed)
+    return request_of(spec, data, body, _with_scope(url, values), request_id, signed)
 
 
 def _changed(data: dict[str, Any]) -> dict[str, Any]:
@@ -228,7 +228,7 @@ def _query_callback(
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     full = parts._replace(query=query).geturl()
-    return _callback(spec, dict(params), b"", full, request_id)
+    return request_of(spec, dict(params), b"", full, request_id)
 
 
 def generate_all(

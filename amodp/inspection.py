@@ -30,7 +30,6 @@ from .records import (
     RECORD_HELP,
     CaptureRecord,
     body_of,
-    header,
     json_object,
     make_record,
     media_type,
@@ -884,70 +883,32 @@ def replay_request(
     """The record as a request to ``url``: the same bytes, or, with
     ``edited`` (the decoded body, changed; or a string: the raw body), that
     body encoded as amoCRM encodes it and signed again when ``secret`` is
-    known and the request was signed."""
+    known and the request was signed (:func:`amodp.signing.resign`)."""
     from .sender import check_url
+    from .signing import resign
 
     check_url(url)
-    request = _request_to(record, number, url)
+    original = _request_to(record, number, url)
     if edited is None:
-        return Replay(request)
-    original = request
+        return Replay(original)
     notes: list[str] = []
-    is_json_body = json_object(original.body) is not None
-    if isinstance(edited, str):
-        body = edited.encode("utf-8")
-    elif original.method == "GET" and not original.body:
-        return _edited_query(original, edited, secret)
-    elif not isinstance(edited, (dict, list)):
-        raise InputError("the edited body must be a JSON object, an array or a string")
-    elif is_json_body:
-        if secret is not None and isinstance(edited, dict) and "token" in edited:
-            edited, said = _resigned_token(edited, secret)
-            notes += said
-        body = _json_like(edited, original.body)
+    if original.method == "GET" and not original.body and not isinstance(edited, str):
+        request = _edited_query(original, edited)
     else:
-        body = encode(edited).encode("ascii")
-    headers = [(k, v) for k, v in original.base_headers if k.lower() != "content-encoding"]
-    if len(headers) != len(original.base_headers):
-        notes.append("sent without Content-Encoding: the edited body is not compressed")
-    request = replace(original, body=body, base_headers=tuple(headers), data=None)
-    signed = request.header("x-signature")
-    if signed is not None and header([(k, v) for k, v in headers], "content-md5") is None:
-        if secret is None:
-            notes.append("not signed again: no secret given (X-Signature is the old one)")
+        if isinstance(edited, str):
+            body = edited.encode("utf-8")
+        elif not isinstance(edited, (dict, list)):
+            raise InputError("the edited body must be a JSON object, an array or a string")
+        elif json_object(original.body) is not None:
+            body = _json_like(edited, original.body)
         else:
-            from .signing import chat_signature
-
-            request = _with_header(request, "X-Signature", chat_signature(body, secret))
-            notes.append("signed again: X-Signature (HMAC-SHA1 of the new body)")
-    elif is_json_body and isinstance(edited, dict) and "token" in edited and secret is None:
-        notes.append("not signed again: no secret given (the Salesbot token is the old one)")
-    return Replay(request, tuple(notes))
-
-
-def _with_header(request: Request, name: str, value: str) -> Request:
-    lowered = name.lower()
-    headers = tuple((k, value if k.lower() == lowered else v) for k, v in request.base_headers)
-    return replace(request, base_headers=headers)
-
-
-def _resigned_token(data: dict[str, Any], secret: str) -> tuple[dict[str, Any], list[str]]:
-    """The Salesbot body with its token signed again: the same claims, fresh times."""
-    import jwt
-
-    from .signing import salesbot_token
-
-    token = data.get("token")
-    if not isinstance(token, str) or not token:
-        return data, []
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        return data, ["not signed again: the token is not a JWT"]
-    kept = {k: v for k, v in claims.items() if k not in ("iat", "nbf", "exp")}
-    return {**data, "token": salesbot_token(kept, secret)}, [
-        "signed again: the Salesbot token (the same claims; iat, nbf and exp from now)"
-    ]
+            body = encode(edited).encode("ascii")
+        headers = tuple((k, v) for k, v in original.base_headers if k.lower() != "content-encoding")
+        if len(headers) != len(original.base_headers):
+            notes.append("sent without Content-Encoding: the edited body is not compressed")
+        request = replace(original, body=body, base_headers=headers, data=None)
+    request, said = resign(request, secret)
+    return Replay(request, (*notes, *said))
 
 
 def _json_like(value: Any, original: bytes) -> bytes:
@@ -961,22 +922,10 @@ def _json_like(value: Any, original: bytes) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _edited_query(original: Request, edited: Any, secret: str | None) -> Replay:
-    """A GET callback (OAuth) edited: its query, signed again when it is the disable hook."""
+def _edited_query(original: Request, edited: Any) -> Request:
+    """A GET callback (OAuth) with its query edited."""
     if not isinstance(edited, dict):
         raise InputError("the edited query must be a JSON object of names and values")
     params = {str(k): "" if v is None else str(v) for k, v in edited.items()}
-    notes = []
-    if "signature" in params:
-        if secret is None:
-            notes.append("not signed again: no secret given (signature is the old one)")
-        else:
-            from .signing import disable_signature
-
-            params["signature"] = disable_signature(
-                params.get("client_uuid", ""), params.get("account_id", ""), secret
-            )
-            notes.append("signed again: signature (HMAC-SHA256 of client_uuid|account_id)")
-    parts = urlsplit(original.url)
-    url = parts._replace(query=urlencode(params)).geturl()
-    return Replay(replace(original, url=url, data=None), tuple(notes))
+    url = urlsplit(original.url)._replace(query=urlencode(params)).geturl()
+    return replace(original, url=url, data=None)

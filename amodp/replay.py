@@ -25,6 +25,7 @@ from .records import CaptureRecord
 from .request import Request
 
 __all__ = [
+    "callback_of_source",
     "fresh",
     "is_loopback",
     "origins",
@@ -129,13 +130,62 @@ def webhook_of(data: Any, url: str, request_id: str | None = None) -> Request:
 
     found = [d for d in detect(data) if d.kind in ("dp", "account")]
     if not found:
-        raise InputError("it holds no amoCRM webhook event (leads[status][0][id]=... and the like)")
+        raise InputError(
+            "it holds no amoCRM webhook event (leads[status][0][id]=... and the like) "
+            "and no callback (a Chats API hook, a Salesbot call, an OAuth GET)"
+        )
     first = found[0]
     spec = event(first.event, first.entity, first.kind)
     rid = request_id or str(uuid.uuid4())
     body = encode(data).encode("ascii")
     label = ", ".join(dict.fromkeys(d.name for d in found))
     return Request(spec, spec.kind, "POST", url, body, rid, data, webhook_headers(rid), label=label)
+
+
+def callback_of_source(
+    source: Any, data: bytes, url: str, secret: str | None = None, request_id: str | None = None
+) -> Request | None:
+    """A callback that ``amodp decode`` reads (:class:`amodp.inputs.Source`
+    of ``data``) as amoCRM sends it, or None when it is no callback: a Chats
+    API hook's or a Salesbot call's JSON as its bytes stand (a JSON file's,
+    a request's, a log line's), an OAuth GET with its query (a request's, or
+    ``$_GET`` logged as JSON), with amoCRM's headers for it. It keeps the
+    ``X-Signature`` the input carried; with ``secret``, it is signed again
+    (:func:`amodp.signing.resign`; a Chats API hook that carried none gets one)."""
+    import uuid
+    from urllib.parse import urlencode
+
+    from .callbacks import request_of
+    from .catalog import event
+    from .records import callback_of, callback_value
+    from .signing import resign
+
+    if source.form in ("json", "log"):
+        raw, query, method = (source.json_text or data).strip(), "", "POST"
+    else:
+        raw, query, method = source.body, source.query, source.method or "POST"
+        if method.upper() == "GET":
+            raw = b""
+    found = callback_of(raw, query, method)
+    if found is None:
+        return None
+    spec = event(found.event, found.entity, found.kind)
+    value = callback_value(raw, query, method) or {}
+    if spec.method == "GET":
+        parts = urlsplit(url)
+        query = query if not raw else urlencode({k: str(v) for k, v in value.items()})
+        url = parts._replace(query="&".join(q for q in (parts.query, query) if q)).geturl()
+        raw = b""
+    signed = [(k, v) for k, v in source.headers if k.lower() == "x-signature"]
+    if not signed and secret is not None and _scheme(spec) == "chat":
+        signed = [("X-Signature", "")]  # filled in by resign
+    request = request_of(spec, value, raw, url, request_id or str(uuid.uuid4()), tuple(signed))
+    return resign(request, secret)[0] if secret is not None else request
+
+
+def _scheme(spec: Any) -> str | None:
+    signature = spec.details.get("signature")
+    return signature.get("scheme") if isinstance(signature, dict) else None
 
 
 def fresh(request: Request, request_id: str | None = None) -> Request:

@@ -50,6 +50,7 @@ __all__ = [
     "chat_signature",
     "disable_signature",
     "other_secret",
+    "resign",
     "salesbot_token",
     "verify",
 ]
@@ -246,6 +247,69 @@ def verify(
         "no signature: no X-Signature header, no signature parameter, no Salesbot token "
         "(OAuth redirects and DP/account webhooks are not signed)",
     )
+
+
+def resign(request: Request, secret: Secret | None) -> tuple[Request, list[str]]:
+    """``request`` signed again with ``secret`` where amoCRM signs it (what
+    :func:`verify` checks): a Chats API ``X-Signature`` over the body as it is
+    now; a Salesbot token with the same claims and ``iat``, ``nbf``, ``exp``
+    from now (the body's bytes otherwise unchanged); the disable hook's
+    ``signature`` of its ``client_uuid`` and ``account_id``. With no secret,
+    the request as it is. Also what was done, one line each.
+
+    An amojo request (``Content-MD5`` and ``Date`` with ``X-Signature``) is
+    signed over its method, path and headers, and is left as it is."""
+    from dataclasses import replace
+    from urllib.parse import urlencode, urlsplit
+
+    def said(what: str, how: str) -> list[str]:
+        if secret is None:
+            return [f"not signed again: no secret given ({what} is the old one)"]
+        return [f"signed again: {how}"]
+
+    headers = {name.lower() for name, _ in request.base_headers}
+    if "x-signature" in headers:
+        if "content-md5" in headers:
+            return request, []
+        notes = said("X-Signature", "X-Signature (HMAC-SHA1 of the new body)")
+        if secret is not None:
+            value = chat_signature(request.body, secret)
+            request = replace(
+                request,
+                base_headers=tuple(
+                    (k, value if k.lower() == "x-signature" else v) for k, v in request.base_headers
+                ),
+            )
+        return request, notes
+    query = dict(parse_qsl(request.query.lstrip("?"), keep_blank_values=True))
+    if "signature" in query:
+        notes = said("signature", "signature (HMAC-SHA256 of client_uuid|account_id)")
+        if secret is not None:
+            query["signature"] = disable_signature(
+                query.get("client_uuid", ""), query.get("account_id", ""), secret
+            )
+            url = urlsplit(request.url)._replace(query=urlencode(query)).geturl()
+            request = replace(request, url=url, data=query)
+        return request, notes
+    token = _salesbot_token_of(request.body)
+    if not token:
+        return request, []
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return request, ["not signed again: the token is not a JWT"]
+    notes = said(
+        "the Salesbot token", "the Salesbot token (the same claims; iat, nbf and exp from now)"
+    )
+    if secret is not None:
+        kept = {k: v for k, v in claims.items() if k not in ("iat", "nbf", "exp")}
+        fresh = salesbot_token(kept, secret)
+        data = request.data
+        if isinstance(data, dict) and "token" in data:
+            data = {**data, "token": fresh}
+        body = request.body.replace(token.encode(), fresh.encode())
+        request = replace(request, body=body, data=data)
+    return request, notes
 
 
 def _verify_chat(sent: str, body: bytes, key: bytes) -> Verdict:

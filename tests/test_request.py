@@ -9,6 +9,8 @@ listeners on 127.0.0.1."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 from pathlib import Path
@@ -19,6 +21,7 @@ from typer.testing import CliRunner
 
 import amodp
 from amodp import catalog, replay
+from amodp.callbacks import generate as callback
 from amodp.cli import app
 from amodp.listener import Background, Options
 from amodp.records import read_records, record_bytes
@@ -235,6 +238,71 @@ def test_send_body_fires_what_decode_reads_as_amocrms_bytes(tmp_path: Path, form
     assert headers["content-type"] == "application/x-www-form-urlencoded"
     assert _request_id(record) != hook.request_id
     assert record["decoded"] == hook.json
+
+
+OLD, NEW = "o" * 64, "n" * 64
+
+
+@pytest.mark.parametrize("form", ["json", "http"])
+def test_send_body_fires_a_chat_hook_as_json_signed_again(tmp_path: Path, form: str) -> None:
+    hook = callback("chat.message", seed=3, secret=OLD)
+    text = hook.body if form == "json" else hook.http()
+    (tmp_path / "in.txt").write_bytes(text + b"\n")
+    code, [record], _ = _received(tmp_path, "--body", str(tmp_path / "in.txt"), "--secret", NEW)
+    assert code == 0
+    assert str(record["body"]).encode() == hook.body  # the JSON's bytes, as they stand
+    headers = dict(record["headers"])  # type: ignore[arg-type]
+    assert headers["content-type"] == "application/json"
+    expected = hmac.new(NEW.encode(), hook.body, hashlib.sha1).hexdigest()
+    assert headers["x-signature"] == expected
+    assert record["events"][0]["event"] == "message"  # type: ignore[index]
+
+
+def test_send_body_keeps_the_signature_it_holds_without_a_secret(tmp_path: Path) -> None:
+    hook = callback("chat.message", seed=3, secret=OLD)
+    (tmp_path / "in.http").write_bytes(hook.http())
+    code, [record], _ = _received(tmp_path, "--body", str(tmp_path / "in.http"))
+    assert code == 0 and str(record["body"]).encode() == hook.body
+    assert dict(record["headers"])["x-signature"] == hook.header("x-signature")  # type: ignore[arg-type]
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "in.json").write_bytes(hook.body)
+    code, [record], said = _received(
+        tmp_path / "bare", "--body", str(tmp_path / "bare" / "in.json")
+    )
+    assert code == 0 and "x-signature" not in dict(record["headers"])  # type: ignore[arg-type]
+    assert "chat.message carries no X-Signature: --secret (or AMODP_SECRET) signs it" in said
+
+
+def test_send_body_fires_a_salesbot_call_with_its_token_signed_again(tmp_path: Path) -> None:
+    import jwt
+
+    hook = callback("salesbot.widget_request", seed=5, secret=OLD, now=1_700_000_000)
+    (tmp_path / "in.json").write_bytes(hook.body)
+    code, [record], _ = _received(tmp_path, "--body", str(tmp_path / "in.json"), "--secret", NEW)
+    assert code == 0
+    sent = json.loads(str(record["body"]))
+    claims = jwt.decode(sent["token"], NEW, algorithms=["HS512"], options={"verify_aud": False})
+    before = jwt.decode(hook.json["token"], options={"verify_signature": False})
+    times = ("iat", "nbf", "exp")
+    assert {k: v for k, v in claims.items() if k not in times} == {
+        k: v for k, v in before.items() if k not in times
+    }
+    assert {**sent, "token": None} == {**hook.json, "token": None}
+
+
+@pytest.mark.parametrize("form", ["http", "json"])
+def test_send_body_fires_the_disable_hook_as_a_get_signed_again(tmp_path: Path, form: str) -> None:
+    hook = callback("oauth.disabled", seed=2, secret=OLD)
+    query = dict(parse_qs(urlsplit(hook.url).query))
+    given = hook.http() if form == "http" else json.dumps({k: v[0] for k, v in query.items()})
+    (tmp_path / "in.txt").write_bytes(given if isinstance(given, bytes) else given.encode())
+    code, [record], _ = _received(tmp_path, "--body", str(tmp_path / "in.txt"), "--secret", NEW)
+    assert code == 0
+    assert record["method"] == "GET" and record["body"] == ""
+    got = {k: v[0] for k, v in parse_qs(str(record["query"])).items()}
+    message = f"{got['client_uuid']}|{got['account_id']}".encode()
+    assert got["signature"] == hmac.new(NEW.encode(), message, hashlib.sha256).hexdigest()
+    assert got["client_uuid"] == query["client_uuid"][0]
 
 
 def test_send_body_of_no_webhook_is_an_error(tmp_path: Path) -> None:

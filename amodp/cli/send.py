@@ -76,7 +76,8 @@ def send(
             "--body",
             metavar="FILE",
             help="Send what decode reads (a raw body, an .http request, a curl command, "
-            "$_POST as JSON), as amoCRM's bytes with its headers; - for stdin.",
+            "$_POST as JSON, a callback's JSON), as amoCRM's bytes with its headers "
+            "(a callback signed again with --secret); - for stdin.",
             show_default=False,
         ),
     ] = None,
@@ -141,7 +142,7 @@ def send(
             extra_option = signing["given"][0] if signing["given"] else "EVENT or --all"
             raise UsageError(f"--body sends what FILE holds: no {extra_option} with it")
         assert url is not None  # required above without --replay
-        requests = _bodies(body, url, extra)
+        requests = _bodies(body, url, extra, making.secret)
     else:
         assert url is not None  # required above without --replay
         made = make_requests(making, url, other_ways="--all, --body FILE or --replay FILE")
@@ -332,18 +333,31 @@ def _again(
     return again
 
 
-def _bodies(name: str, url: str, extra: list[tuple[str, str]]) -> list[Request]:
-    """``--body FILE``: each body FILE holds, as the webhook amoCRM sends with it."""
+def _bodies(name: str, url: str, extra: list[tuple[str, str]], secret: str | None) -> list[Request]:
+    """``--body FILE``: each body FILE holds, as amoCRM sends it: a form's
+    data as the webhook that carries it, a callback as that callback
+    (signed again with ``secret``)."""
     from ..codec import parse
     from ..inputs import read_sources
-    from ..replay import webhook_of
+    from ..replay import callback_of_source, webhook_of
 
     label = "stdin" if name == "-" else name
+    data = read_input(name)
+    requests = []
     try:
-        sources = read_sources(read_input(name))
-        requests = [webhook_of(parse(s.body).value, url).with_headers(extra) for s in sources]
+        for source in read_sources(data):
+            request = callback_of_source(source, data, url, secret)
+            if request is None:
+                request = webhook_of(parse(source.body).value, url)
+            requests.append(request.with_headers(extra))
     except InputError as exc:
         raise InputError(f"{label}: {exc}") from None
+    for request in requests:
+        if request.kind == "chat" and request.header("x-signature") is None:
+            stderr_line(
+                f"Note: {label}: {request.name} carries no X-Signature: "
+                "--secret (or AMODP_SECRET) signs it"
+            )
     return requests
 
 
