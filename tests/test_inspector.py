@@ -95,16 +95,25 @@ class Started:
 
 
 @contextmanager
-def started(*args: str) -> Iterator[Started]:
-    """``amodp ARGS`` in a subprocess, once it printed its Inspector line; killed at the end."""
+def started(*args: str, stdin: bytes | None = None) -> Iterator[Started]:
+    """``amodp ARGS`` in a subprocess (``stdin`` piped in), once it printed
+    its Inspector line; killed at the end."""
+    given: int = subprocess.DEVNULL
+    if stdin is not None:  # a pipe, as a shell's: it fits in the pipe's buffer
+        assert len(stdin) < 60_000
+        given, end = os.pipe()
+        os.write(end, stdin)
+        os.close(end)
     proc = subprocess.Popen(
         [*AMODP, *args],
-        stdin=subprocess.DEVNULL,
+        stdin=given,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=dict(os.environ, NO_COLOR="1"),
         bufsize=0,
     )
+    if stdin is not None:
+        os.close(given)
     assert proc.stderr is not None
     said = ""
     try:
@@ -268,6 +277,19 @@ def test_inspect_reads_what_decode_reads(tmp_path: Path) -> None:
             shown = client.get("/api/records/2").json()
             assert shown["record"]["path"] == "/"
             assert shown["decoded"]["contacts"]["add"][0]["id"]
+        code, _, err = stop(running.proc)
+    assert code == 0, err
+
+
+def test_inspect_reads_a_capture_piped_in(tmp_path: Path) -> None:
+    records = sample_records()
+    piped = b"".join(record_bytes(r) for r in records)
+    with started("inspect", "-", stdin=piped) as running:
+        assert "3 requests from -" in running.said
+        with running.client() as client:
+            assert [r["id"] for r in client.get("/api/records").json()["records"]] == [3, 2, 1]
+            shown = client.get("/api/records/2").json()
+            assert shown["record"]["body"] == records[1]["body"]
         code, _, err = stop(running.proc)
     assert code == 0, err
 
