@@ -146,7 +146,11 @@ class Store:
         with self.lock:
             chunks = self.chunks
             chunk = chunks[-1] if chunks else None
-            if type(chunk) is not _Chunk or len(chunk.starts) == CHUNK or chunk.size >= CHUNK_BYTES:
+            if (
+                type(chunk) is not _Chunk
+                or len(chunk.starts) == CHUNK
+                or len(chunk.data) >= CHUNK_BYTES
+            ):
                 chunk = _Chunk(self.next_id)
                 chunks.append(chunk)
                 self.firsts.append(self.next_id)
@@ -154,7 +158,6 @@ class Store:
             chunk.starts.append(len(chunk.data))
             chunk.data += line
             chunk.times.append(at)
-            chunk.size = len(chunk.data)
             number = self.next_id
             self.next_id += 1
             self.count += 1
@@ -165,11 +168,11 @@ class Store:
         ``limit`` records or ``budget`` bytes, and what was said of them."""
         held = [c for c in self.chunks[:-1] if type(c) is _Chunk]
         records = sum(len(c.starts) for c in held)
-        size = sum(c.size for c in held)
+        size = sum(len(c.data) for c in held)
         while held and (records >= self.limit or size >= self.budget):
             gone = held.pop(0)
             records -= len(gone.starts)
-            size -= gone.size
+            size -= len(gone.data)
             self.count -= len(gone.starts)
             at = self.chunks.index(gone)
             del self.chunks[at], self.firsts[at]
@@ -275,14 +278,13 @@ class _Chunk:
     """Up to :data:`CHUNK` record lines end to end, where each starts, when
     each was answered (0: not by this process)."""
 
-    __slots__ = ("first", "data", "starts", "times", "size")
+    __slots__ = ("first", "data", "starts", "times")
 
     def __init__(self, first: int) -> None:
         self.first = first
         self.data = bytearray()
         self.starts = array("Q")
         self.times = array("d")
-        self.size = 0
 
     def line(self, index: int) -> bytes:
         end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.data)
