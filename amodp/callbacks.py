@@ -154,7 +154,7 @@ def generate(
         raise UsageError(f"unknown flaw {flaw!r}; choose from: {', '.join(signing.FLAWS)}")
     if flaw in ("expired", "not-yet-valid") and spec.kind != "salesbot":
         raise UsageError(f"only a Salesbot token can be {flaw}")
-    if flaw is not None and spec.details.get("signature") is None:
+    if flaw is not None and spec.signature_scheme is None:
         raise UsageError(f"{spec.name} is not signed: there is nothing to spoil")
     if style not in STYLES:
         raise UsageError(f"unknown JSON style {style!r}; choose from: {', '.join(STYLES)}")
@@ -195,7 +195,7 @@ def generate(
     data = _nest(pairs)
     body = _dump(data, style)
     signed: tuple[tuple[str, str], ...] = ()
-    if spec.details.get("signature", {}).get("scheme") == "chat":
+    if spec.signature_scheme == "chat":
         signed_body = _dump(_changed(data), style) if flaw == "body-changed" else body
         signed = (("X-Signature", signing.chat_signature(signed_body, signer)),)
     return request_of(spec, data, body, _with_scope(url, values), request_id, signed)
@@ -257,6 +257,6 @@ def generate_all(
 
 
 def _spoilable(spec: catalog.Event, flaw: str) -> bool:
-    if spec.details.get("signature") is None:
+    if spec.signature_scheme is None:
         return False
     return flaw not in ("expired", "not-yet-valid") or spec.kind == "salesbot"

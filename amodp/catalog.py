@@ -115,6 +115,13 @@ class Event:
         return f"{self.wire or self.entity}[{self.wire_event or self.event}]"
 
     @property
+    def signature_scheme(self) -> str | None:
+        """How amoCRM signs this callback (``chat``, ``salesbot``,
+        ``disabled``), None when it does not."""
+        signature = self.details.get("signature")
+        return signature.get("scheme") if isinstance(signature, dict) else None
+
+    @property
     def item_type(self) -> str | None:
         """The ``type`` every item carries (``contact``, ``company``, ``catalog``), if any."""
         for f in self.fields:

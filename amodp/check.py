@@ -197,7 +197,7 @@ def needs_secret(
 
 
 def _signed(spec: catalog.Event) -> bool:
-    return spec.details.get("signature") is not None
+    return spec.signature_scheme is not None
 
 
 def list_cases(

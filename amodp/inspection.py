@@ -27,7 +27,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from .codec import encode, parse, to_json
 from .errors import AmodpError, InputError, UsageError
 from .records import (
-    RECORD_HELP,
     CaptureRecord,
     body_of,
     json_object,
@@ -37,6 +36,7 @@ from .records import (
     read_records,
     record_bytes,
     record_of_line,
+    record_on_line,
 )
 from .request import Request
 
@@ -106,9 +106,8 @@ class Store:
         self.count = 0
         self.next_id = 1
         self.open: list[Any] = []  # the files read lines come from
-        #: what a record's line does not say: the events found in its body
-        #: (a record without "events"), the record it replays
-        self.extra: dict[int, dict[str, Any]] = {}
+        #: what a record's line does not say: the record it replays
+        self.replays: dict[int, int] = {}
         self.lock = threading.Lock()
         self.bell: Callable[[], None] | None = None
 
@@ -118,26 +117,13 @@ class Store:
         if self.bell is not None:
             self.bell()
 
-    def add(
-        self,
-        record: dict[str, Any],
-        line: bytes,
-        *,
-        events: list[dict[str, Any]] | None = None,
-        replay_of: int | None = None,
-        answered: bool = False,
-    ) -> int:
-        """Keep a record (``line`` is its JSON line); its id. ``events``: when
-        the record lists none, those its body holds; ``answered``: now."""
+    def add(self, line: bytes, *, replay_of: int | None = None, answered: bool = False) -> int:
+        """Keep a record's JSON line; its id. ``replay_of``: the record it
+        replays; ``answered``: now."""
         number = self._append(line, time.time() if answered else 0.0)
-        more: dict[str, Any] = {}
-        if events is not None and not isinstance(record.get("events"), list):
-            more["events"] = events
         if replay_of is not None:
-            more["replay_of"] = replay_of
-        if more:
             with self.lock:
-                self.extra[number] = more
+                self.replays[number] = replay_of
         if self.bell is not None:
             self.bell()
         return number
@@ -177,8 +163,8 @@ class Store:
             at = self.chunks.index(gone)
             del self.chunks[at], self.firsts[at]
             end = gone.first + len(gone.starts)
-            for number in [n for n in self.extra if gone.first <= n < end]:
-                del self.extra[number]
+            for number in [n for n in self.replays if gone.first <= n < end]:
+                del self.replays[number]
 
     def attach(self, lines: _Lines) -> None:
         """Keep the records of a file, numbered after those kept."""
@@ -225,17 +211,15 @@ class Store:
             chunk, index = found
             line = chunk.line(index)
             at = chunk.times[index] if type(chunk) is _Chunk else 0.0
-            more = self.extra.get(number, {})
+            replay_of = self.replays.get(number)
         try:
             record = load_record(line)
         except (InputError, ValueError):
             return None
-        events = more.get("events")
-        if events is None and not isinstance(record.get("events"), list):
-            events = _events_in(record)
+        events = None if isinstance(record.get("events"), list) else _events_in(record)
         summary = summarize(record, events, self.secret)
         summary["id"] = number
-        summary["replay_of"] = more.get("replay_of")
+        summary["replay_of"] = replay_of
         summary["answered_at"] = _iso(at) if at else None
         return line, summary
 
@@ -388,9 +372,9 @@ def _epoch(when: Any) -> float | None:
 # -- reading files -------------------------------------------------------------------
 
 
-def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[tuple[dict[str, Any], Any]]:
-    """(record, the events it holds) for each request in each ``(name, data)``:
-    capture records as they were saved, anything else ``amodp decode``
+def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[dict[str, Any]]:
+    """The record of each request in each ``(name, data)``: capture records
+    as they were saved, anything else ``amodp decode``
     reads (a raw body, an HTTP request, a curl command...) as the record
     ``amodp listen`` would have made of it."""
     from .inputs import read_sources
@@ -400,7 +384,7 @@ def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[tuple[dict[
         try:
             if looks_like_records(data):
                 for capture in read_records(data):
-                    yield capture.fields, capture.events()
+                    yield capture.fields
                 continue
             sources = read_sources(data)
         except InputError as exc:
@@ -417,7 +401,7 @@ def records_of_files(named: Iterable[tuple[str, bytes]]) -> Iterator[tuple[dict[
                 status=None,  # type: ignore[arg-type]  # read from a file: never answered
                 note=f"read from {name}" + (f" ({source.label})" if source.label else ""),
             )
-            yield record, None
+            yield record
 
 
 def keep_files(store: Store, named: Iterable[tuple[str, BinaryIO]]) -> None:
@@ -437,14 +421,17 @@ def keep_files(store: Store, named: Iterable[tuple[str, BinaryIO]]) -> None:
         else:
             file = _copied(given, store)
         if record_of_line(_first_line_of(file)) is not None:
-            store.attach(_indexed(name, file))
+            try:
+                store.attach(_indexed(file))
+            except InputError as exc:
+                raise InputError(f"{name}: {exc}") from None
             continue
         data = file.read()
         if spool is None:
             spool = tempfile.TemporaryFile()
             store.open.append(spool)
         lines = _Lines(spool.fileno())
-        for record, _ in records_of_files([(name, data)]):
+        for record in records_of_files([(name, data)]):
             line = record_bytes(record)
             lines.starts.append(spool.tell())
             spool.write(line)
@@ -482,20 +469,18 @@ def _first_line_of(file: BinaryIO) -> bytes:
         file.seek(0)
 
 
-def _indexed(name: str, file: BinaryIO) -> _Lines:
+def _indexed(file: BinaryIO) -> _Lines:
     lines = _Lines(file.fileno())
     offset = 0
     for number, line in enumerate(file, 1):
         end = offset + len(line)
         text = line.removeprefix(BOM) if number == 1 else line
         if text.strip():
-            fields = record_of_line(text)
-            if fields is None:
-                raise InputError(f"{name}: line {number} is not a capture record ({RECORD_HELP})")
+            fields = record_on_line(text, number)
             try:
                 body_of(fields)
             except InputError as exc:
-                raise InputError(f"{name}: line {number}: {exc}") from None
+                raise InputError(f"line {number}: {exc}") from None
             lines.starts.append(end - len(text))
             lines.ends.append(end)
         offset = end

@@ -439,7 +439,7 @@ class Inspector:
         if self.store.secret is not None:
             verdict = signature_of(sent, self.store.secret)
             sent["signature"] = verdict.status
-        new = self.store.add(sent, record_bytes(sent), replay_of=number, answered=True)
+        new = self.store.add(record_bytes(sent), replay_of=number, answered=True)
         return _json(
             {
                 "id": new,

@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from .catalog import Detected
 
 __all__ = [
-    "RECORD_HELP",
     "CaptureRecord",
     "Forms",
     "body_of",
@@ -59,6 +58,7 @@ __all__ = [
     "record_bytes",
     "record_line",
     "record_of_line",
+    "record_on_line",
     "select_records",
 ]
 
@@ -348,7 +348,7 @@ def body_of(record: dict[str, Any]) -> bytes:
 
 # -- reading ------------------------------------------------------------------------
 
-RECORD_HELP = "a JSON object with received_at and body or body_base64"
+_RECORD_HELP = "a JSON object with received_at and body or body_base64"
 
 
 def is_record(value: Any) -> bool:
@@ -463,6 +463,15 @@ def record_of_line(line: bytes) -> dict[str, Any] | None:
     return value if is_record(value) else None  # type: ignore[no-any-return]
 
 
+def record_on_line(line: bytes, number: int) -> dict[str, Any]:
+    """The capture record on line ``number`` of a JSON Lines file; an
+    InputError naming the line when it is none."""
+    value = record_of_line(line)
+    if value is None:
+        raise InputError(f"line {number} is not a capture record ({_RECORD_HELP})")
+    return value
+
+
 def _first_line(data: bytes) -> bytes:
     """The first line that is not blank (b"" if none), less its leading blanks."""
     return data.lstrip().partition(b"\n")[0]
@@ -498,10 +507,7 @@ def read_records(data: bytes) -> list[CaptureRecord]:
     if record_of_line(_first_line(data)) is not None:
         for number, line in enumerate(data.split(b"\n"), 1):
             if line.strip():
-                value = record_of_line(line)
-                if value is None:
-                    raise InputError(f"line {number} is not a capture record ({RECORD_HELP})")
-                values.append(value)
+                values.append(record_on_line(line, number))
     else:
         # Not JSON Lines: one record pretty-printed, or an array of them.
         value = _json(data.strip())
@@ -510,10 +516,10 @@ def read_records(data: bytes) -> list[CaptureRecord]:
         elif isinstance(value, list) and value and is_record(value[0]):
             for number, item in enumerate(value, 1):
                 if not is_record(item):
-                    raise InputError(f"record {number} is not a capture record ({RECORD_HELP})")
+                    raise InputError(f"record {number} is not a capture record ({_RECORD_HELP})")
             values = value
         else:
-            raise InputError(f"line 1 is not a capture record ({RECORD_HELP})")
+            raise InputError(f"line 1 is not a capture record ({_RECORD_HELP})")
     records = []
     for number, fields in enumerate(values, 1):
         try:

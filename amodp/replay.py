@@ -156,8 +156,8 @@ def callback_of_source(
     from urllib.parse import urlencode
 
     from .callbacks import request_of
-    from .catalog import event
-    from .records import callback_of, callback_value
+    from .catalog import detect_callback, event
+    from .records import callback_value
     from .signing import resign
 
     if source.form in ("json", "log"):
@@ -166,26 +166,21 @@ def callback_of_source(
         raw, query, method = source.body, source.query, source.method or "POST"
         if method.upper() == "GET":
             raw = b""
-    found = callback_of(raw, query, method)
-    if found is None:
+    value = callback_value(raw, query, method)
+    found = detect_callback(value)
+    if value is None or found is None:
         return None
     spec = event(found.event, found.entity, found.kind)
-    value = callback_value(raw, query, method) or {}
     if spec.method == "GET":
         parts = urlsplit(url)
         query = query if not raw else urlencode({k: str(v) for k, v in value.items()})
         url = parts._replace(query="&".join(q for q in (parts.query, query) if q)).geturl()
         raw = b""
     signed = [(k, v) for k, v in source.headers if k.lower() == "x-signature"]
-    if not signed and secret is not None and _scheme(spec) == "chat":
+    if not signed and secret is not None and spec.signature_scheme == "chat":
         signed = [("X-Signature", "")]  # filled in by resign
     request = request_of(spec, value, raw, url, request_id or str(uuid.uuid4()), tuple(signed))
     return resign(request, secret)[0] if secret is not None else request
-
-
-def _scheme(spec: Any) -> str | None:
-    signature = spec.details.get("signature")
-    return signature.get("scheme") if isinstance(signature, dict) else None
 
 
 def fresh(request: Request, request_id: str | None = None) -> Request:

@@ -49,7 +49,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # bench/common.py, also under ``python -P``
     sys.path.insert(0, str(HERE))
 
-from common import Processes, amodp_command, report_goals, run_main  # noqa: E402
+from common import Processes, amodp_command, report_goals, rss_kb, run_main  # noqa: E402
 
 SCREEN_GOAL = 2.0  # seconds to the first screen of 10,000 records, at most
 MEMORY_GOAL = 0.10  # peak memory above the 1-record file's / the file's size, at most
@@ -71,16 +71,6 @@ def write_file(path: Path, size: int) -> None:
         out.write(record_bytes(marked.record(status=200)))
         for i in range(1, size):
             out.write(lines[i % 50])
-
-
-def peak_kb(pid: int) -> tuple[int, int]:
-    """(VmHWM, VmRSS) of a process, in KB."""
-    found = dict.fromkeys(("VmHWM", "VmRSS"), 0)
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in found:
-            found[name] = int(value.split()[0])
-    return found["VmHWM"], found["VmRSS"]
 
 
 class Browser:
@@ -152,9 +142,9 @@ def one(procs: Processes, path: Path, size: int, browser: Browser) -> dict[str, 
         for number in range(size, max(size - 50, 0), -1):
             assert client.get(f"/api/records/{number}").status_code == 200
         assert client.get("/api/diff", params={"a": 1, "b": size}).status_code == 200
-    hwm, rss = peak_kb(proc.pid)
-    result["peak MB"] = hwm / 1024
-    result["rss MB"] = rss / 1024
+    memory = rss_kb(proc.pid)
+    result["peak MB"] = memory["VmHWM"] / 1024
+    result["rss MB"] = memory["VmRSS"] / 1024
     procs.stop(proc, signal.SIGINT)
     return result
 

@@ -55,6 +55,7 @@ from listener_speed import (  # noqa: E402
     count_lines,
     run_wrk,
     wrk_command,
+    wrk_hook,
     wrk_script,
 )
 
@@ -188,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import amodp
 
-    hook = amodp.generate("status", "leads", seed=1, count=args.count)
-    headers = [(k, v) for k, v in hook.headers if k.lower() not in ("host", "content-length")]
+    hook, headers = wrk_hook(args.count)
     print(wait_quiet(QUIET_LOAD, args.wait_quiet), flush=True)
     page = "headless Chromium" if args.chromium else "an event-stream reader (no Chromium)"
     print(

@@ -61,6 +61,7 @@ from common import (  # noqa: E402
     free_port,
     ok_app,
     report_goals,
+    rss_kb,
     run_main,
     start_bare,
     wait_quiet,
@@ -116,16 +117,6 @@ def start_listener(
     return proc, int(found.group(1)), err
 
 
-def rss_kb(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak) of a process, in kB."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            found[name] = int(value.split()[0])
-    return found
-
-
 def count_lines(path: Path) -> int:
     lines = 0
     with open(path, "rb") as fh:
@@ -140,6 +131,15 @@ def count_lines(path: Path) -> int:
 def lua_string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
+
+
+def wrk_hook(count: int) -> tuple[Any, list[tuple[str, str]]]:
+    """The DP body wrk posts (``count`` x leads.status, seed 1), and its
+    headers less Host and Content-Length, which wrk writes itself."""
+    import amodp
+
+    hook = amodp.generate("status", "leads", seed=1, count=count)
+    return hook, [(k, v) for k, v in hook.headers if k.lower() not in ("host", "content-length")]
 
 
 def wrk_script(body: bytes, headers: list[tuple[str, str]]) -> str:
@@ -350,10 +350,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import amodp
 
-    hook = amodp.generate("status", "leads", seed=1, count=args.count)
-    headers = [
-        (k, v) for k, v in hook.headers if k.lower() not in ("host", "content-length")
-    ]  # wrk writes Host and Content-Length itself
+    hook, headers = wrk_hook(args.count)
     print(wait_quiet(QUIET_LOAD, args.wait_quiet), flush=True)
     print(
         f"body: {len(hook.body)} bytes ({args.count} x leads.status, seed 1); "

@@ -75,7 +75,7 @@ def inspector(
     that carries its token."""
     store = Store(secret=options.pop("secret", None))
     for record in records or []:
-        store.add(record, record_bytes(record))
+        store.add(record_bytes(record))
     with Inspector(store, **options) as running:
         base = f"http://127.0.0.1:{running.port}"
         headers = {"X-Amodp-Token": running.token}
@@ -168,7 +168,7 @@ def test_the_store_keeps_the_newest_and_numbers_them_in_order() -> None:
     line, summary = store.get(store.newest)  # type: ignore[misc]
     assert line == lines[(4 * CHUNK - 1) % 3]
     assert summary["events"] == ["leads.status"] and summary["answered_at"]
-    replayed = store.add(records[0], lines[0], replay_of=store.newest)
+    replayed = store.add(lines[0], replay_of=store.newest)
     assert store.get(replayed)[1]["replay_of"] == replayed - 1  # type: ignore[index]
 
 
@@ -215,7 +215,7 @@ def test_the_store_reads_capture_files_where_they_lie(tmp_path: Path) -> None:
         assert store.get(5)[1]["events"] == ["contacts.add"]  # type: ignore[index]
         assert store.line(6) == record_bytes(records[1])
         assert [s["id"] for _, s in store.newest_first()] == [6, 5, 4, 3, 2, 1]
-        replayed = store.add(records[0], record_bytes(records[0]), replay_of=1)
+        replayed = store.add(record_bytes(records[0]), replay_of=1)
         assert replayed == 7 and store.get(7)[1]["replay_of"] == 1  # type: ignore[index]
         saved.write_bytes(b"")  # the file changed under the inspector
         assert store.get(1) is None

@@ -227,7 +227,7 @@ def _signing_notes(hooks: list[Request], kind: str, secret: str | None) -> None:
             f"Warning: the secret is {len(secret.encode())} bytes; amoCRM's client secrets "
             "are 64 characters (HS512 wants a key of 64 bytes or more)"
         )
-    signed = [h.name for h in hooks if h.event is not None and h.event.details.get("signature")]
+    signed = [h.name for h in hooks if h.event is not None and h.event.signature_scheme]
     if secret is None and signed:
         stderr_line(
             f"Note: no --secret (or AMODP_SECRET): {', '.join(signed)} signed with a throwaway "

@@ -1,14 +1,12 @@
 """``amodp inspect``: saved captures in the browser."""
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from .app import commands, handle_errors, open_input, stderr_line
 from .options import OpenOption, SecretOption, UrlOption
-
-#: ``--open`` on inspect and listen: the inspector in the default browser.
 
 #: this module's commands (amodp.cli.app.COMMANDS)
 app = commands()
@@ -45,7 +43,6 @@ def inspect(
     from .. import inspector
     from ..errors import UsageError
     from ..listener import check_port
-    from ..replay import is_loopback
     from ..sender import check_url
 
     check_port(port)
@@ -61,27 +58,27 @@ def inspect(
     store = inspector.Store(secret=secret)
     try:
         inspector.keep_files(store, ((n, open_input(n)) for n in names))
-    except BaseException:
-        store.close()
-        raise
-    shown = inspector.Inspector(store, host=host, port=port, target=url)
-
-    def started() -> None:
-        noun = "request" if len(store) == 1 else "requests"
-        stderr_line(f"{len(store)} {noun} from {', '.join(names)}; Ctrl-C stops")
-        if not is_loopback(shown.host):
-            stderr_line(
-                f"Warning: {shown.host} is not a loopback address: other machines can reach "
-                "the inspector (with its token), and captures hold customers' personal data"
-            )
-        stderr_line(f"Inspector: {shown.url}")
-        sys.stderr.flush()
-        if open_browser:
-            import webbrowser
-
-            webbrowser.open(shown.url)
-
-    try:
-        inspector.run(shown, started)
+        shown = inspector.Inspector(store, host=host, port=port, target=url)
+        inspector.run(shown, lambda: _started(shown, names, open_browser))
     finally:
         store.close()
+
+
+def _started(shown: Any, names: list[str], open_browser: bool) -> None:
+    """What ``inspect`` says once it serves."""
+    from ..replay import is_loopback
+
+    count = len(shown.store)
+    noun = "request" if count == 1 else "requests"
+    stderr_line(f"{count} {noun} from {', '.join(names)}; Ctrl-C stops")
+    if not is_loopback(shown.host):
+        stderr_line(
+            f"Warning: {shown.host} is not a loopback address: other machines can reach "
+            "the inspector (with its token), and captures hold customers' personal data"
+        )
+    stderr_line(f"Inspector: {shown.url}")
+    sys.stderr.flush()
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(shown.url)
