@@ -441,6 +441,22 @@ def test_ten_thousand_records_show_the_newest_and_scroll_on_demand(
         stop(running.proc)
 
 
+def test_scrolling_after_the_inspector_stopped_says_so_and_throws_nothing(
+    page: object, tmp_path: Path
+) -> None:
+    """Older pages asked for once the server is gone: a line in the list,
+    no error thrown in the page (the page fixture fails on one)."""
+    hooks = [amodp.generate("status", "leads", seed=i) for i in range(5)]
+    saved = tmp_path / "many.jsonl"
+    saved.write_bytes(b"".join(record_bytes(hooks[i % 5].record(status=200)) for i in range(600)))
+    with started("inspect", str(saved)) as running:
+        page.goto(f"{running.base}/?token={running.token}")
+        row(page, 600).wait_for()
+        stop(running.proc)
+        page.locator("#list").evaluate("list => { list.scrollTop = list.scrollHeight; }")
+        expect(page.locator("#list-foot")).to_contain_text("Older requests could not be loaded")
+
+
 # -- the README's screenshot -----------------------------------------------------------
 
 
